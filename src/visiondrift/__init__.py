@@ -1,0 +1,113 @@
+"""visiondrift: calibrated drift detection for image classifiers.
+
+Profile a baseline once, compare production batches against it, and learn what changed, how
+much, which images show it, and whether to act.
+
+>>> import visiondrift  # doctest: +SKIP
+>>> baseline = visiondrift.profile("data/val")  # doctest: +SKIP
+>>> report = visiondrift.compare(baseline, visiondrift.profile("data/prod"))  # doctest: +SKIP
+>>> report.overall_drift_detected, report.severity  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from visiondrift._version import __version__
+
+if TYPE_CHECKING:
+    from visiondrift.compat import DatasetAnalyzer, DriftDetector, InputDistributionMonitor
+    from visiondrift.decode import BadFile, DecodeLimits
+    from visiondrift.drift import DriftConfig, DriftReport, MetricResult, compare
+    from visiondrift.errors import (
+        ConfigError,
+        IncompatibleProfilesError,
+        MissingExtraError,
+        ModelError,
+        NoReadableImagesError,
+        NotFittedError,
+        ProfileFormatError,
+        SourceError,
+        UnsupportedVersionError,
+        VisionDriftError,
+    )
+    from visiondrift.profiler import profile
+    from visiondrift.profiles import Profile, ProfileBuilder, ProfileConfig
+    from visiondrift.properties import MeasureConfig
+    from visiondrift.sources import FileListSource, FolderSource
+
+_LAZY: dict[str, str] = {
+    "BadFile": "visiondrift.decode",
+    "ConfigError": "visiondrift.errors",
+    "DatasetAnalyzer": "visiondrift.compat",
+    "DecodeLimits": "visiondrift.decode",
+    "DriftConfig": "visiondrift.drift",
+    "DriftDetector": "visiondrift.compat",
+    "DriftReport": "visiondrift.drift",
+    "FileListSource": "visiondrift.sources",
+    "FolderSource": "visiondrift.sources",
+    "IncompatibleProfilesError": "visiondrift.errors",
+    "InputDistributionMonitor": "visiondrift.compat",
+    "MeasureConfig": "visiondrift.properties",
+    "MetricResult": "visiondrift.drift",
+    "MissingExtraError": "visiondrift.errors",
+    "ModelError": "visiondrift.errors",
+    "NoReadableImagesError": "visiondrift.errors",
+    "NotFittedError": "visiondrift.errors",
+    "Profile": "visiondrift.profiles",
+    "ProfileBuilder": "visiondrift.profiles",
+    "ProfileConfig": "visiondrift.profiles",
+    "ProfileFormatError": "visiondrift.errors",
+    "SourceError": "visiondrift.errors",
+    "UnsupportedVersionError": "visiondrift.errors",
+    "VisionDriftError": "visiondrift.errors",
+    "compare": "visiondrift.drift",
+    "profile": "visiondrift.profiler",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import public names on first use, so that ``visiondrift --help`` starts instantly."""
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'visiondrift' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+__all__ = [
+    "BadFile",
+    "ConfigError",
+    "DatasetAnalyzer",
+    "DecodeLimits",
+    "DriftConfig",
+    "DriftDetector",
+    "DriftReport",
+    "FileListSource",
+    "FolderSource",
+    "IncompatibleProfilesError",
+    "InputDistributionMonitor",
+    "MeasureConfig",
+    "MetricResult",
+    "MissingExtraError",
+    "ModelError",
+    "NoReadableImagesError",
+    "NotFittedError",
+    "Profile",
+    "ProfileBuilder",
+    "ProfileConfig",
+    "ProfileFormatError",
+    "SourceError",
+    "UnsupportedVersionError",
+    "VisionDriftError",
+    "__version__",
+    "compare",
+    "profile",
+]

@@ -1,0 +1,159 @@
+"""The names of the original specification, as a thin layer over the new API.
+
+``DatasetAnalyzer``, ``InputDistributionMonitor`` and ``DriftDetector`` keep the roles the original
+gives them and return plain dicts, so scripts written against it keep working:
+
+>>> analyzer = DatasetAnalyzer("ml/data/val")  # doctest: +SKIP
+>>> baseline = analyzer.analyze()  # doctest: +SKIP
+>>> report = DatasetAnalyzer("ml/data/production").detect_drift(baseline)  # doctest: +SKIP
+>>> report["overall_drift_detected"], report["severity"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from visiondrift.drift import DriftConfig, DriftReport, compare
+from visiondrift.errors import ConfigError
+from visiondrift.profiler import profile
+from visiondrift.profiles import Profile
+from visiondrift.properties import CHANNELS
+
+__all__ = ["DatasetAnalyzer", "DriftDetector", "InputDistributionMonitor"]
+
+ProfileLike = Profile | Mapping[str, Any] | str | os.PathLike[str]
+
+
+def _as_profile(value: ProfileLike) -> Profile:
+    if isinstance(value, Profile):
+        return value
+    if isinstance(value, Mapping):
+        return Profile.from_dict(value)
+    return Profile.load(value)
+
+
+def _legacy_dict(report: DriftReport) -> dict[str, Any]:
+    data = report.to_dict()
+    pixel = {m.name: m for m in report.metrics if m.family in ("pixel_mean", "pixel_std")}
+    data["alerts"] = list(report.explanations)
+    data["pixel_drift"] = {
+        "mean_shift": max(
+            (abs(m.effect_size) for m in pixel.values() if m.family == "pixel_mean"), default=0.0
+        ),
+        "std_shift": max(
+            (abs(m.effect_size) for m in pixel.values() if m.family == "pixel_std"), default=0.0
+        ),
+        "detected": any(m.status == "drift" for m in pixel.values()),
+    }
+    return data
+
+
+class InputDistributionMonitor:
+    """Loads the images of a dataset, computes pixel statistics, aggregates them.
+
+    Parameters
+    ----------
+    data_dir
+        Folder (or list file) of images.
+    **options
+        Passed to :func:`visiondrift.profile` (``workers``, ``max_images``, ``seed``...).
+    """
+
+    def __init__(self, data_dir: str | os.PathLike[str], **options: Any) -> None:
+        self.data_dir = Path(data_dir)
+        self.options = options
+        self.profile: Profile | None = None
+
+    def analyze(self) -> dict[str, Any]:
+        """Profile the images; returns per-channel pixel statistics (0-1 scale) and counts."""
+        self.profile = profile(self.data_dir, **self.options)
+        stats: dict[str, Any] = {}
+        for channel in CHANNELS:
+            st = self.profile.channel(channel)
+            if st is not None:
+                stats[channel] = {
+                    "mean": st.mean,
+                    "std": st.std,
+                    "min": st.min,
+                    "max": st.max,
+                    "percentiles": dict(st.percentiles),
+                }
+        return {
+            "num_images": self.profile.n_images,
+            "num_files": self.profile.n_files,
+            "pixel_stats": stats,
+        }
+
+
+class DriftDetector:
+    """Compares a baseline with a current dataset, classifies severity, generates alerts.
+
+    Parameters
+    ----------
+    alpha
+        Family-wise false-alarm rate of a comparison.
+    bands
+        Severity bands per metric family (see :data:`visiondrift.drift.DEFAULT_BANDS`).
+    """
+
+    def __init__(
+        self, alpha: float = 0.05, bands: Mapping[str, tuple[float, float, float]] | None = None
+    ) -> None:
+        self.config = DriftConfig(alpha=alpha, bands=dict(bands or {}))
+
+    def detect(self, baseline: ProfileLike, current: ProfileLike) -> dict[str, Any]:
+        """Drift report as a dict with ``overall_drift_detected``, ``severity`` and ``alerts``."""
+        report = compare(_as_profile(baseline), _as_profile(current), config=self.config)
+        return _legacy_dict(report)
+
+
+class DatasetAnalyzer:
+    """High-level entry point of the original specification.
+
+    Parameters
+    ----------
+    data_dir
+        Folder (or list file) of images.
+    model_path
+        Path of an ONNX or TFLite model (not supported by this compatibility layer yet; pass
+        ``None``).
+    **options
+        Passed to :func:`visiondrift.profile`.
+    """
+
+    def __init__(
+        self, data_dir: str | os.PathLike[str], model_path: str | None = None, **options: Any
+    ) -> None:
+        if model_path is not None:
+            raise ConfigError(
+                "DatasetAnalyzer(model_path=...) is not supported by this release: running a "
+                "model arrives with the model adapters. Pass model_path=None."
+            )
+        self.data_dir = Path(data_dir)
+        self.model_path = model_path
+        self.options = options
+        self._profile: Profile | None = None
+
+    @property
+    def profile(self) -> Profile:
+        if self._profile is None:
+            self._profile = profile(self.data_dir, **self.options)
+        return self._profile
+
+    def analyze(self) -> dict[str, Any]:
+        """Profile the dataset; returns the baseline as a dict (what ``Profile.save`` writes)."""
+        return self.profile.to_dict()
+
+    def detect_drift(self, baseline: ProfileLike, *, alpha: float = 0.05) -> dict[str, Any]:
+        """Compare this dataset with ``baseline`` (dict, Profile or path of a saved profile)."""
+        base = _as_profile(baseline)
+        current = profile(
+            self.data_dir,
+            config=base.config,
+            **{k: v for k, v in self.options.items() if k in ("workers", "max_images", "labels")},
+        )
+        self._profile = current
+        return _legacy_dict(compare(base, current, alpha=alpha))

@@ -1,0 +1,192 @@
+"""Robust decoding: any supported file to an 8-bit RGB Pillow image, or a reason it is unusable.
+
+Every file is opened once. What cannot be used is reported with one of the
+:data:`BAD_FILE_REASONS` and a human-readable detail, never raised: one bad image never stops a run.
+
+Conversions to 8-bit RGB:
+
+- EXIF orientation is applied (a photo taken in portrait mode is measured upright).
+- GIF and other multi-frame files: the first frame.
+- 16-bit greyscale (``I;16``) is scaled by 1/257 (65535 -> 255); 32-bit integer (``I``) likewise
+  when its values exceed 255; float (``F``) is clipped to 0..255.
+- CMYK, palette, greyscale, ``LA`` and ``RGBA`` go through Pillow's ``convert("RGB")``; alpha is
+  dropped, as most training pipelines do.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = [
+    "BAD_FILE_REASONS",
+    "SUPPORTED_FORMATS",
+    "BadFile",
+    "BadFileReason",
+    "DecodeLimits",
+    "DecodedImage",
+    "decode_image",
+]
+
+BadFileReason = Literal[
+    "empty",
+    "unreadable",
+    "not_an_image",
+    "unsupported_format",
+    "truncated",
+    "too_large",
+    "too_small",
+    "decode_error",
+]
+
+#: Every reason a file can be rejected, with the sentence used in reports.
+BAD_FILE_REASONS: Final[dict[str, str]] = {
+    "empty": "the file is empty (0 bytes)",
+    "unreadable": "the file cannot be opened (missing, permissions or I/O error)",
+    "not_an_image": "the file is not an image in any format Pillow knows",
+    "unsupported_format": "the image format is not one visiondrift reads",
+    "truncated": "the image data is truncated or corrupt",
+    "too_large": "the image has more pixels than the configured limit (decompression bomb guard)",
+    "too_small": "the image is smaller than the configured minimum side",
+    "decode_error": "the image could not be decoded",
+}
+
+#: Pillow format names visiondrift reads. MPO is the multi-picture JPEG written by many cameras.
+SUPPORTED_FORMATS: Final[frozenset[str]] = frozenset(
+    {"JPEG", "MPO", "PNG", "BMP", "DIB", "GIF", "WEBP", "TIFF"}
+)
+
+_EXIF_ORIENTATION: Final = 0x0112
+_EXIF_FORMATS: Final = frozenset({"JPEG", "MPO", "TIFF", "WEBP", "PNG"})
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """Limits applied before decoding.
+
+    Parameters
+    ----------
+    max_pixels
+        Files with more pixels are rejected as ``too_large`` before their data is decoded (the
+        guard against decompression bombs). The default is Pillow's own limit.
+    min_side
+        Images whose shorter side is below this are rejected as ``too_small``.
+    """
+
+    max_pixels: int = 89_478_485
+    min_side: int = 8
+
+    def to_dict(self) -> dict[str, int]:
+        return {"max_pixels": self.max_pixels, "min_side": self.min_side}
+
+
+@dataclass(frozen=True, slots=True)
+class BadFile:
+    """A file that could not be used, with the reason and the detail."""
+
+    name: str
+    reason: BadFileReason
+    detail: str
+
+
+@dataclass(slots=True)
+class DecodedImage:
+    """A decoded image in 8-bit RGB, with what was known about the original file."""
+
+    image: Image.Image
+    format: str
+    mode: str
+    width: int
+    height: int
+    file_size: int
+    frames: int
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    mode = im.mode
+    if mode == "RGB":
+        return im
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(im)
+        if mode == "I" and int(arr.max(initial=0)) <= 255:
+            scaled = np.clip(arr, 0, 255).astype(np.uint8)
+        else:
+            scaled = np.clip(np.rint(arr.astype(np.float32) / 257.0), 0, 255).astype(np.uint8)
+        return Image.fromarray(scaled).convert("RGB")
+    if mode == "F":
+        arr = np.asarray(im)
+        return Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8)).convert("RGB")
+    return im.convert("RGB")
+
+
+def decode_image(
+    path: str, name: str, limits: DecodeLimits = DecodeLimits()
+) -> DecodedImage | BadFile:
+    """Decode ``path`` into 8-bit RGB, or say why it cannot be used.
+
+    Parameters
+    ----------
+    path
+        File to read.
+    name
+        Name used in reports (relative to the source root).
+    limits
+        Size limits applied before decoding.
+    """
+    try:
+        file_size = os.stat(path).st_size
+    except OSError as err:
+        return BadFile(name, "unreadable", f"{type(err).__name__}: {err.strerror or err}")
+    if file_size == 0:
+        return BadFile(name, "empty", "0 bytes")
+    try:
+        with warnings.catch_warnings():
+            # Our own max_pixels check below replaces Pillow's warning.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                fmt = im.format or "unknown"
+                if fmt not in SUPPORTED_FORMATS:
+                    return BadFile(
+                        name,
+                        "unsupported_format",
+                        f"{fmt} files are not supported; convert them to PNG or JPEG",
+                    )
+                width, height = im.size
+                if width * height > limits.max_pixels:
+                    return BadFile(
+                        name,
+                        "too_large",
+                        f"{width}x{height} = {width * height:,} pixels exceeds max_pixels="
+                        f"{limits.max_pixels:,}",
+                    )
+                frames = int(getattr(im, "n_frames", 1))
+                mode = im.mode
+                im.load()
+                oriented: Image.Image = im
+                if fmt in _EXIF_FORMATS and im.getexif().get(_EXIF_ORIENTATION, 1) in range(2, 9):
+                    oriented = ImageOps.exif_transpose(im)
+                rgb = _to_rgb(oriented)
+                width, height = rgb.size
+                if min(width, height) < limits.min_side:
+                    return BadFile(
+                        name,
+                        "too_small",
+                        f"{width}x{height} is below min_side={limits.min_side}",
+                    )
+                return DecodedImage(rgb, fmt, mode, width, height, file_size, frames)
+    except UnidentifiedImageError:
+        return BadFile(name, "not_an_image", "no image format recognised the file's content")
+    except Image.DecompressionBombError as err:
+        return BadFile(name, "too_large", str(err))
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
+        text = str(err)
+        if "truncated" in text or "broken data stream" in text or isinstance(err, EOFError):
+            return BadFile(name, "truncated", text or type(err).__name__)
+        return BadFile(name, "decode_error", f"{type(err).__name__}: {text}")
+    except MemoryError as err:
+        return BadFile(name, "too_large", f"out of memory while decoding: {err}")

@@ -1,0 +1,116 @@
+"""Settings of a comparison: significance level, correction, and severity bands per family."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from visiondrift.detectors.multitest import Correction
+from visiondrift.drift._model import Severity
+from visiondrift.errors import ConfigError
+
+__all__ = ["DEFAULT_BANDS", "DriftConfig", "band_of"]
+
+#: Severity bands (low, medium, high) on the absolute effect size of each metric family.
+#: The original specification's rules are the ``medium`` thresholds: pixel mean shift > 0.05 and
+#: pixel std shift > 0.1 (0-1 scale), confidence shift > 0.1, class Wasserstein > 0.15.
+DEFAULT_BANDS: Final[dict[str, tuple[float, float, float]]] = {
+    # shift of the pooled pixel mean of a channel, 0-1 scale
+    "pixel_mean": (0.025, 0.05, 0.10),
+    # shift of the pooled pixel standard deviation of a channel, 0-1 scale
+    "pixel_std": (0.05, 0.10, 0.20),
+    # Wasserstein-1 distance between per-image values, in baseline standard deviations
+    "property": (0.2, 0.5, 0.8),
+    "size": (0.2, 0.5, 0.8),
+    # difference in the share of unusable files (0-1)
+    "integrity": (0.01, 0.05, 0.10),
+    # total variation distance between category mixes (formats, colour modes, labels)
+    "categorical": (0.05, 0.15, 0.30),
+}
+
+
+def band_of(effect: float, bands: tuple[float, float, float]) -> Severity:
+    """The severity band an absolute effect size falls in."""
+    size = abs(effect)
+    if math.isnan(size) or size < bands[0]:
+        return "none"
+    if size < bands[1]:
+        return "low"
+    if size < bands[2]:
+        return "medium"
+    return "high"
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """How a comparison decides.
+
+    Parameters
+    ----------
+    alpha
+        Family-wise error rate: on data without drift, the whole comparison raises an alarm with
+        probability at most ``alpha``.
+    correction
+        ``"holm"`` (family-wise, default), ``"bh"`` (false discovery rate), ``"bonferroni"``.
+    bands
+        Severity bands per metric family, overriding :data:`DEFAULT_BANDS` family by family.
+    power
+        Power used to estimate the sample size that would settle an inconclusive large effect.
+    permutations
+        Resamples of the Monte-Carlo null of the categorical tests.
+    n_atypical
+        How many of the current images most responsible for the drift the report lists.
+    seed
+        Seed of every resampling, so that a comparison is reproducible.
+    """
+
+    alpha: float = 0.05
+    correction: Correction = "holm"
+    bands: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
+    power: float = 0.8
+    permutations: int = 2000
+    n_atypical: int = 12
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.alpha < 1.0:
+            raise ConfigError(f"The 'alpha' option must be in (0, 1). Got {self.alpha!r} instead.")
+        if self.correction not in ("holm", "bh", "bonferroni"):
+            raise ConfigError(
+                "The 'correction' option must be one of 'holm', 'bh', 'bonferroni'. "
+                f"Got {self.correction!r} instead."
+            )
+        if not 0.0 < self.power < 1.0:
+            raise ConfigError(f"The 'power' option must be in (0, 1). Got {self.power!r}.")
+        if self.permutations < 99:
+            raise ConfigError(
+                f"The 'permutations' option must be at least 99. Got {self.permutations!r}."
+            )
+        for family, bands in self.bands.items():
+            if family not in DEFAULT_BANDS:
+                raise ConfigError(
+                    f"Unknown metric family {family!r} in 'bands'; expected one of "
+                    f"{sorted(DEFAULT_BANDS)}."
+                )
+            if len(bands) != 3 or not 0 <= bands[0] <= bands[1] <= bands[2]:
+                raise ConfigError(
+                    f"The bands of {family!r} must be three increasing non-negative numbers "
+                    f"(low, medium, high). Got {bands!r}."
+                )
+
+    def bands_for(self, family: str) -> tuple[float, float, float]:
+        bands = self.bands.get(family, DEFAULT_BANDS[family])
+        return (float(bands[0]), float(bands[1]), float(bands[2]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "alpha": self.alpha,
+            "correction": self.correction,
+            "bands": {f: list(self.bands_for(f)) for f in DEFAULT_BANDS},
+            "power": self.power,
+            "permutations": self.permutations,
+            "n_atypical": self.n_atypical,
+            "seed": self.seed,
+        }

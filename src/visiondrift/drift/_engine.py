@@ -1,0 +1,249 @@
+"""Compare two profiles into a :class:`DriftReport`.
+
+The three rules of the design:
+
+1. tests run on per-image values (the reservoir), never on pooled pixels;
+2. all tests of one comparison share one family-wise correction (Holm by default), so on data
+   with no drift the comparison raises an alarm with probability at most ``alpha``;
+3. significance (adjusted p-value) and size (effect in the metric's unit) are separate: severity
+   comes from the effect size of what is significant; a significant but negligible effect stays
+   ``none``; a large effect that is not significant is reported as ``insufficient_evidence`` with
+   the sample size that would settle it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from visiondrift.detectors.multitest import adjust_pvalues
+from visiondrift.drift._config import DriftConfig, band_of
+from visiondrift.drift._input import Candidate, input_candidates
+from visiondrift.drift._model import (
+    SEVERITIES,
+    AtypicalImage,
+    BadFileEntry,
+    DatasetSummary,
+    DriftReport,
+    MetricResult,
+    MetricStatus,
+    Severity,
+)
+from visiondrift.errors import IncompatibleProfilesError
+from visiondrift.profiles import Profile
+from visiondrift.properties import CHANNELS, PROPERTIES
+
+__all__ = ["compare", "summarise"]
+
+_SPECS = {spec.name: spec for spec in PROPERTIES}
+
+
+def summarise(profile: Profile, max_bad_files: int = 200) -> DatasetSummary:
+    """The part of a profile a report shows."""
+    location = ", ".join(s.location for s in profile.sources) or "<profile>"
+    return DatasetSummary(
+        location=location,
+        n_files=profile.n_files,
+        n_images=profile.n_images,
+        n_bad=profile.n_bad,
+        bad_share=profile.bad_share,
+        bad_counts=dict(profile.bad_counts),
+        bad_files=[
+            BadFileEntry(name=b.name, reason=b.reason, detail=b.detail)
+            for b in profile.bad_files[:max_bad_files]
+        ],
+        n_bad_listed=len(profile.bad_files),
+        created_at=profile.created_at,
+        formats=dict(profile.formats.counts),
+        modes=dict(profile.modes.counts),
+        labels=dict(profile.labels.counts),
+        channels={c: profile.channels[i].tolist() for i, c in enumerate(CHANNELS)},
+    )
+
+
+def _n_needed(cand: Candidate, m: int, config: DriftConfig) -> int | None:
+    """Images per side that a test at level alpha/m would need to detect the observed effect."""
+    z = float(stats.norm.ppf(1 - config.alpha / (2 * max(m, 1)))) + float(
+        stats.norm.ppf(config.power)
+    )
+    if cand.proportions is not None:
+        p1, p2 = cand.proportions
+        diff = abs(p2 - p1)
+        if diff == 0:
+            return None
+        return math.ceil(z * z * (p1 * (1 - p1) + p2 * (1 - p2)) / diff**2)
+    if cand.standardised is None or cand.standardised <= 0:
+        return None
+    return math.ceil(2 * (z / cand.standardised) ** 2)
+
+
+def _decide(
+    cand: Candidate, p_adj: float, m: int, config: DriftConfig
+) -> tuple[Severity, MetricStatus, int | None]:
+    size = band_of(cand.effect_size, config.bands_for(cand.family))
+    significant = p_adj <= config.alpha
+    if significant and size != "none":
+        return size, "drift", None
+    if significant:
+        return "none", "negligible", None
+    if size in ("medium", "high"):
+        return "none", "insufficient_evidence", _n_needed(cand, m, config)
+    return "none", "stable", None
+
+
+def _atypical(
+    base: Profile, cur: Profile, drifted: Sequence[MetricResult], n: int
+) -> list[AtypicalImage]:
+    """Current images furthest from the baseline, in the direction of each drifted property."""
+    columns = [m for m in drifted if m.name in _SPECS and m.name in cur.reservoir.values]
+    if not columns or len(cur.reservoir) == 0 or n <= 0:
+        return []
+    scores = np.zeros((len(cur.reservoir), len(columns)))
+    for j, m in enumerate(columns):
+        b = base.values(m.name)
+        c = cur.values(m.name)
+        centre = float(np.median(b))
+        spread = float(stats.median_abs_deviation(b, scale="normal")) or float(np.std(b)) or 1.0
+        direction = 1.0 if (m.change or 0.0) >= 0 else -1.0
+        scores[:, j] = direction * (c - centre) / spread
+    best = np.argsort(-scores.max(axis=1), kind="stable")[:n]
+    out = []
+    for i in best:
+        if scores[i].max() <= 0:
+            break
+        order = np.argsort(-scores[i])[:3]
+        reasons = []
+        for j in order:
+            if scores[i, j] <= 0:
+                continue
+            spec = _SPECS[columns[j].name]
+            value = float(cur.values(spec.name)[i])
+            centre = float(np.median(base.values(spec.name)))
+            reasons.append(
+                f"{spec.label} {value:.3g} vs baseline median {centre:.3g} "
+                f"({scores[i, j]:.1f} robust SD)"
+            )
+        out.append(
+            AtypicalImage(
+                name=cur.reservoir.names[i], score=float(scores[i].max()), reasons=reasons
+            )
+        )
+    return out
+
+
+def compare(
+    baseline: Profile,
+    current: Profile,
+    *,
+    alpha: float = 0.05,
+    correction: str = "holm",
+    config: DriftConfig | None = None,
+    mode: str = "monitor",
+    command: str | None = None,
+) -> DriftReport:
+    """Compare ``current`` with ``baseline`` and say whether, what and how much drifted.
+
+    Parameters
+    ----------
+    baseline, current
+        Profiles from :func:`visiondrift.profile` or :meth:`Profile.load`.
+    alpha
+        Family-wise error rate of the whole comparison.
+    correction
+        ``"holm"`` (default), ``"bh"`` or ``"bonferroni"``.
+    config
+        Full settings (bands, power, permutations, seed); overrides ``alpha`` and ``correction``.
+    mode
+        ``"monitor"`` (a production batch against a baseline) or ``"compare"`` (any two sets).
+    command
+        The command line that produced the report, kept for provenance.
+    """
+    if config is None:
+        config = DriftConfig(alpha=alpha, correction=correction)  # type: ignore[arg-type]
+    if baseline.config.measure != current.config.measure:
+        raise IncompatibleProfilesError(
+            "The two profiles were measured with different settings "
+            f"({baseline.config.measure.to_dict()} vs {current.config.measure.to_dict()}); "
+            "their image properties are not comparable. Profile the current images with the "
+            "baseline's settings."
+        )
+    candidates = input_candidates(baseline, current, config)
+    m = len(candidates)
+    adjusted = adjust_pvalues([c.p_value for c in candidates], config.correction)
+    metrics: list[MetricResult] = []
+    for cand, p_adj in zip(candidates, adjusted.tolist(), strict=True):
+        metric_severity, metric_status, n_needed = _decide(cand, p_adj, m, config)
+        change = (
+            cand.current - cand.baseline
+            if cand.current is not None and cand.baseline is not None
+            else None
+        )
+        explanation = cand.sentence() if metric_status == "drift" else None
+        if metric_status == "insufficient_evidence":
+            explanation = (
+                f"Not enough evidence yet: {cand.sentence().rstrip('.')}, but with "
+                f"{cand.n_current} current images this is not significant"
+                + (f"; about {n_needed} images per side would settle it." if n_needed else ".")
+            )
+        metrics.append(
+            MetricResult(
+                name=cand.name,
+                label=cand.label,
+                family=cand.family,
+                unit=cand.unit,
+                baseline=cand.baseline,
+                current=cand.current,
+                change=change,
+                relative_change=cand.relative_change,
+                test=cand.test,
+                statistic=cand.statistic,
+                p_value=cand.p_value,
+                p_adjusted=p_adj,
+                effect_size=cand.effect_size,
+                effect_unit=cand.effect_unit,
+                bands=config.bands_for(cand.family),
+                severity=metric_severity,
+                status=metric_status,
+                n_baseline=cand.n_baseline,
+                n_current=cand.n_current,
+                n_needed=n_needed,
+                explanation=explanation,
+                details=cand.details,
+            )
+        )
+
+    def rank(metric: MetricResult) -> tuple[int, float]:
+        low = metric.bands[1] or 1.0
+        return (-SEVERITIES.index(metric.severity), -abs(metric.effect_size) / low)
+
+    metrics.sort(key=rank)
+    drifted = [mr for mr in metrics if mr.status == "drift"]
+    inconclusive = [mr for mr in metrics if mr.status == "insufficient_evidence"]
+    severity: Severity = drifted[0].severity if drifted else "none"
+    status = "drift" if drifted else ("insufficient_evidence" if inconclusive else "no_drift")
+    explanations = [mr.explanation for mr in drifted + inconclusive if mr.explanation]
+    cfg: dict[str, Any] = config.to_dict()
+    cfg["profile"] = baseline.config.to_dict()
+    return DriftReport(
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        mode="compare" if mode == "compare" else "monitor",
+        baseline=summarise(baseline),
+        current=summarise(current),
+        alpha=config.alpha,
+        correction=config.correction,
+        overall_drift_detected=bool(drifted),
+        severity=severity,
+        status=status,
+        n_tests=m,
+        n_drifted=len(drifted),
+        explanations=explanations,
+        metrics=metrics,
+        atypical_images=_atypical(baseline, current, drifted, config.n_atypical),
+        config=cfg,
+        command=command,
+    )

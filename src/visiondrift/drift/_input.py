@@ -1,0 +1,291 @@
+"""Input metrics of a comparison: pixel statistics, image properties, integrity, category mixes.
+
+Each function returns :class:`Candidate` records: a test on per-image values (never on pooled
+pixels) with its raw p-value, and an effect size in the metric family's unit. The engine then
+applies the family-wise correction and the severity bands.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+from visiondrift.decode import BAD_FILE_REASONS
+from visiondrift.detectors.ks import KSDetector
+from visiondrift.drift._config import DriftConfig
+from visiondrift.drift._explain import (
+    sentence_categorical,
+    sentence_integrity,
+    sentence_value,
+)
+from visiondrift.profiles import Profile
+from visiondrift.properties import PROPERTIES, PropertySpec
+from visiondrift.sketches import CategoryCounts
+
+__all__ = ["Candidate", "input_candidates"]
+
+_PIXEL_CHANNEL = {
+    "brightness": "l",
+    "contrast": "l",
+    "mean_r": "r",
+    "mean_g": "g",
+    "mean_b": "b",
+    "std_r": "r",
+    "std_g": "g",
+    "std_b": "b",
+}
+
+
+@dataclass
+class Candidate:
+    """A metric before the family-wise correction."""
+
+    name: str
+    label: str
+    family: str
+    unit: str
+    baseline: float | None
+    current: float | None
+    test: str
+    statistic: float
+    p_value: float
+    effect_size: float
+    effect_unit: str
+    n_baseline: int
+    n_current: int
+    #: Standardised effect used to estimate the sample size that would settle the question.
+    standardised: float | None
+    sentence: Callable[[], str]
+    relative_change: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    #: Two proportions (baseline, current) for the sample-size estimate of a share.
+    proportions: tuple[float, float] | None = None
+
+
+def _pooled(profile: Profile, channel: str) -> tuple[float, float]:
+    stats_ = profile.channel(channel)
+    if stats_ is None:
+        return math.nan, math.nan
+    return stats_.mean, stats_.std
+
+
+def _w1_standardised(base: NDArray[np.float64], cur: NDArray[np.float64]) -> float:
+    scale = max(
+        float(np.std(base, ddof=1)) if base.size > 1 else 0.0,
+        0.05 * abs(float(np.median(base))),
+        1e-12,
+    )
+    return float(stats.wasserstein_distance(base, cur)) / scale
+
+
+def _property_candidate(spec: PropertySpec, base: Profile, cur: Profile) -> Candidate | None:
+    b = base.values(spec.name)
+    c = cur.values(spec.name)
+    if b.size < 2 or c.size < 1:
+        return None
+    result = KSDetector().fit(b).test(c)
+    sd = float(np.std(b, ddof=1))
+    standardised = abs(float(c.mean() - b.mean())) / sd if sd > 0 else None
+    if spec.family in ("pixel_mean", "pixel_std"):
+        channel = _PIXEL_CHANNEL[spec.name]
+        index = 0 if spec.family == "pixel_mean" else 1
+        b_val = _pooled(base, channel)[index]
+        c_val = _pooled(cur, channel)[index]
+        effect = c_val - b_val
+        effect_unit = f"change of the pooled pixel {'mean' if index == 0 else 'std'}, 0-1 scale"
+        centre = "mean" if index == 0 else "pooled spread"
+    else:
+        centre = "mean" if spec.unit == "share of pixels" else "median"
+        b_val = float(np.mean(b) if centre == "mean" else np.median(b))
+        c_val = float(np.mean(c) if centre == "mean" else np.median(c))
+        effect = math.copysign(
+            _w1_standardised(b, c), c_val - b_val if c_val != b_val else float(c.mean() - b.mean())
+        )
+        effect_unit = "Wasserstein distance in baseline standard deviations"
+    relative = (c_val - b_val) / b_val if b_val else None
+
+    def sentence() -> str:
+        return sentence_value(
+            label=spec.label,
+            unit=spec.unit,
+            family=spec.family,
+            more=spec.more,
+            less=spec.less,
+            baseline=b_val,
+            current=c_val,
+            centre=centre,
+        )
+
+    return Candidate(
+        name=spec.name,
+        label=spec.label,
+        family=spec.family,
+        unit=spec.unit,
+        baseline=b_val,
+        current=c_val,
+        test="Kolmogorov-Smirnov on per-image values",
+        statistic=result.statistic,
+        p_value=result.p_value,
+        effect_size=effect,
+        effect_unit=effect_unit,
+        n_baseline=result.n_reference,
+        n_current=result.n_current,
+        standardised=standardised,
+        sentence=sentence,
+        relative_change=relative,
+        details={
+            "ks_method": result.method,
+            "baseline_mean": float(b.mean()),
+            "current_mean": float(c.mean()),
+        },
+    )
+
+
+def _share_candidate(
+    name: str,
+    label: str,
+    what: str,
+    bad_b: int,
+    n_b: int,
+    bad_c: int,
+    n_c: int,
+    reasons: Mapping[str, int],
+) -> Candidate | None:
+    if n_b == 0 or n_c == 0 or (bad_b == 0 and bad_c == 0):
+        return None
+    table = [[bad_b, n_b - bad_b], [bad_c, n_c - bad_c]]
+    res = stats.fisher_exact(table)
+    sb, sc = bad_b / n_b, bad_c / n_c
+
+    def sentence() -> str:
+        return sentence_integrity(
+            what=what, baseline_share=sb, current_share=sc, top_reasons=reasons
+        )
+
+    return Candidate(
+        name=name,
+        label=label,
+        family="integrity",
+        unit="share of files",
+        baseline=sb,
+        current=sc,
+        test="Fisher's exact test on file counts",
+        statistic=float(res.statistic) if math.isfinite(res.statistic) else 0.0,
+        p_value=float(res.pvalue),
+        effect_size=sc - sb,
+        effect_unit="difference in the share of files",
+        n_baseline=n_b,
+        n_current=n_c,
+        standardised=None,
+        sentence=sentence,
+        proportions=(sb, sc),
+        details={"baseline_count": bad_b, "current_count": bad_c},
+    )
+
+
+def _g_statistic(table: NDArray[np.float64]) -> NDArray[np.float64]:
+    """G statistic of 2 x k tables (last two axes), vectorised over leading axes."""
+    rows = table.sum(axis=-1, keepdims=True)
+    cols = table.sum(axis=-2, keepdims=True)
+    expected = rows * cols / table.sum(axis=(-1, -2), keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(table > 0, table * np.log(table / expected), 0.0)
+    result: NDArray[np.float64] = 2.0 * terms.sum(axis=(-1, -2))
+    return result
+
+
+def _category_candidate(
+    name: str, what: str, base: CategoryCounts, cur: CategoryCounts, config: DriftConfig
+) -> Candidate | None:
+    keys = sorted(set(base.counts) | set(cur.counts))
+    nb, nc = base.total, cur.total
+    if len(keys) < 2 or nb == 0 or nc == 0:
+        return None
+    b = np.array([base.counts.get(k, 0) for k in keys], dtype=np.int64)
+    c = np.array([cur.counts.get(k, 0) for k in keys], dtype=np.int64)
+    observed = _g_statistic(np.stack([b, c]).astype(np.float64))
+    # Monte-Carlo permutation null: the current sample drawn without replacement from the
+    # pooled images, which is valid whatever the counts (no chi-square approximation).
+    rng = np.random.default_rng(config.seed)
+    sims = rng.multivariate_hypergeometric(b + c, nc, size=config.permutations)
+    null = _g_statistic(np.stack([b + c - sims, sims], axis=1).astype(np.float64))
+    p = (1.0 + float((null >= observed - 1e-9).sum())) / (config.permutations + 1.0)
+    pb, pc = b / nb, c / nc
+    tv = 0.5 * float(np.abs(pb - pc).sum())
+    b_mix = dict(zip(keys, pb.tolist(), strict=True))
+    c_mix = dict(zip(keys, pc.tolist(), strict=True))
+
+    def sentence() -> str:
+        return sentence_categorical(what=what, baseline=b_mix, current=c_mix)
+
+    return Candidate(
+        name=name,
+        label=f"{what} mix",
+        family="categorical",
+        unit="share of images",
+        baseline=None,
+        current=None,
+        test="G-test with a Monte-Carlo permutation null",
+        statistic=float(observed),
+        p_value=p,
+        effect_size=tv,
+        effect_unit="total variation distance",
+        n_baseline=int(nb),
+        n_current=int(nc),
+        standardised=None,
+        sentence=sentence,
+        details={"baseline_mix": b_mix, "current_mix": c_mix},
+    )
+
+
+def input_candidates(base: Profile, cur: Profile, config: DriftConfig) -> list[Candidate]:
+    """Every input metric that can be tested between two profiles."""
+    out: list[Candidate] = []
+    for spec in PROPERTIES:
+        cand = _property_candidate(spec, base, cur)
+        if cand is not None:
+            out.append(cand)
+    share = _share_candidate(
+        "bad_files",
+        "unusable files",
+        "could not be used",
+        base.n_bad,
+        base.n_files,
+        cur.n_bad,
+        cur.n_files,
+        cur.bad_counts,
+    )
+    if share is not None:
+        out.append(share)
+    present = [r for r in BAD_FILE_REASONS if base.bad_counts.get(r, 0) + cur.bad_counts.get(r, 0)]
+    # With a single reason the overall share test says it all: test each reason only when
+    # there are several.
+    for reason in present if len(present) > 1 else []:
+        rb, rc = base.bad_counts.get(reason, 0), cur.bad_counts.get(reason, 0)
+        cand = _share_candidate(
+            f"bad_files_{reason}",
+            f"files rejected: {reason.replace('_', ' ')}",
+            f"were rejected as {reason.replace('_', ' ')}",
+            rb,
+            base.n_files,
+            rc,
+            cur.n_files,
+            {reason: rc},
+        )
+        if cand is not None:
+            out.append(cand)
+    for name, what, b_counts, c_counts in (
+        ("format_mix", "file formats", base.formats, cur.formats),
+        ("mode_mix", "colour modes", base.modes, cur.modes),
+        ("label_mix", "labels", base.labels, cur.labels),
+    ):
+        cand = _category_candidate(name, what, b_counts, c_counts, config)
+        if cand is not None:
+            out.append(cand)
+    return out

@@ -1,0 +1,183 @@
+"""The drift report: one verdict, per-metric results, explanations, and what was compared.
+
+Persisted as a versioned JSON document (format ``visiondrift.report``); its JSON Schema is
+``DriftReport.model_json_schema()``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from visiondrift._io import write_json_atomic
+from visiondrift._version import __version__
+from visiondrift.errors import ProfileFormatError, UnsupportedVersionError
+
+__all__ = [
+    "REPORT_FORMAT",
+    "REPORT_FORMAT_VERSION",
+    "SEVERITIES",
+    "AtypicalImage",
+    "BadFileEntry",
+    "DatasetSummary",
+    "DriftReport",
+    "MetricResult",
+    "MetricStatus",
+    "Severity",
+]
+
+REPORT_FORMAT: Final = "visiondrift.report"
+REPORT_FORMAT_VERSION: Final = 1
+SUPPORTED_REPORT_VERSIONS: Final = (1,)
+
+Severity = Literal["none", "low", "medium", "high"]
+SEVERITIES: Final[tuple[Severity, ...]] = ("none", "low", "medium", "high")
+MetricStatus = Literal["drift", "negligible", "insufficient_evidence", "stable"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MetricResult(_Frozen):
+    """The outcome of one metric: values, test, effect size, severity and explanation.
+
+    ``p_value`` is the test's raw p-value and ``p_adjusted`` the one after the family-wise
+    correction; ``effect_size`` (in ``effect_unit``) is what severity bands are applied to.
+    """
+
+    name: str
+    label: str
+    family: str
+    unit: str
+    baseline: float | None
+    current: float | None
+    change: float | None
+    relative_change: float | None = None
+    test: str
+    statistic: float
+    p_value: float
+    p_adjusted: float
+    effect_size: float
+    effect_unit: str
+    bands: tuple[float, float, float]
+    severity: Severity
+    status: MetricStatus
+    n_baseline: int
+    n_current: int
+    n_needed: int | None = None
+    explanation: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class BadFileEntry(_Frozen):
+    name: str
+    reason: str
+    detail: str
+
+
+class DatasetSummary(_Frozen):
+    """What one side of the comparison was."""
+
+    location: str
+    n_files: int
+    n_images: int
+    n_bad: int
+    bad_share: float
+    bad_counts: dict[str, int]
+    bad_files: list[BadFileEntry]
+    n_bad_listed: int
+    created_at: str
+    formats: dict[str, int]
+    modes: dict[str, int]
+    labels: dict[str, int]
+    channels: dict[str, list[int]]
+
+
+class AtypicalImage(_Frozen):
+    """A current image far from the baseline on the drifted metrics, with the reasons."""
+
+    name: str
+    score: float
+    reasons: list[str]
+
+
+class DriftReport(_Frozen):
+    """The result of comparing a current set of images with a baseline.
+
+    ``overall_drift_detected`` is true when at least one metric is significant after the
+    family-wise correction *and* its effect reaches the ``low`` band; ``severity`` is the highest
+    severity among those metrics. ``status`` adds ``insufficient_evidence`` when nothing is
+    significant but a large effect was seen on too few images.
+    """
+
+    format: Literal["visiondrift.report"] = REPORT_FORMAT
+    format_version: int = REPORT_FORMAT_VERSION
+    package_version: str = __version__
+    created_at: str
+    mode: Literal["monitor", "compare"]
+    baseline: DatasetSummary
+    current: DatasetSummary
+    alpha: float
+    correction: str
+    overall_drift_detected: bool
+    severity: Severity
+    status: Literal["drift", "no_drift", "insufficient_evidence"]
+    n_tests: int
+    n_drifted: int
+    explanations: list[str]
+    metrics: list[MetricResult]
+    atypical_images: list[AtypicalImage]
+    config: dict[str, Any]
+    command: str | None = None
+
+    @property
+    def drifted(self) -> list[MetricResult]:
+        """The metrics with status ``drift``, most severe first."""
+        return [m for m in self.metrics if m.status == "drift"]
+
+    def metric(self, name: str) -> MetricResult:
+        for m in self.metrics:
+            if m.name == name:
+                return m
+        raise KeyError(f"No metric named {name!r}; available: {[m.name for m in self.metrics]}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the report as JSON, atomically."""
+        return write_json_atomic(path, self.to_dict(), indent=1)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, origin: str = "<dict>") -> DriftReport:
+        if not isinstance(data, dict) or data.get("format") != REPORT_FORMAT:
+            found = data.get("format") if isinstance(data, dict) else type(data).__name__
+            raise ProfileFormatError(
+                f"'{origin}' is not a visiondrift report: expected format {REPORT_FORMAT!r}, "
+                f"found {found!r}."
+            )
+        if data.get("format_version") not in SUPPORTED_REPORT_VERSIONS:
+            raise UnsupportedVersionError(
+                f"'{origin}' is a visiondrift report of format version "
+                f"{data.get('format_version')!r}; this release ({__version__}) reads versions "
+                f"{list(SUPPORTED_REPORT_VERSIONS)}."
+            )
+        try:
+            return cls.model_validate(data)
+        except ValidationError as err:
+            raise ProfileFormatError(f"'{origin}' is a damaged visiondrift report: {err}") from err
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> DriftReport:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as err:
+            raise ProfileFormatError(f"The report file '{path}' does not exist.") from err
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ProfileFormatError(f"Cannot read the report file '{path}': {err}") from err
+        return cls.from_dict(data, origin=str(path))

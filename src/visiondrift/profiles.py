@@ -1,0 +1,417 @@
+"""Profiles: everything visiondrift keeps about a set of images, and nothing of the images.
+
+:class:`ProfileBuilder` sees images one by one (mutable); :class:`Profile` is the immutable result,
+which merges (``a.merge(b)`` summarises both sets) and round-trips through a versioned JSON file.
+A profile holds integrity counts, exact per-channel histograms, per-property moments, category
+counts and a bounded seeded reservoir of per-image values; its size does not grow with the number
+of images beyond the reservoir's capacity.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from visiondrift._io import write_json_atomic
+from visiondrift._version import __version__
+from visiondrift.decode import BadFile, DecodedImage, DecodeLimits
+from visiondrift.errors import (
+    ConfigError,
+    IncompatibleProfilesError,
+    ProfileFormatError,
+    UnsupportedVersionError,
+)
+from visiondrift.properties import CHANNELS, PROPERTY_NAMES, MeasureConfig, measure
+from visiondrift.sketches import CategoryCounts, Moments, Reservoir
+from visiondrift.sources import ImageItem, SourceInfo, item_key
+
+__all__ = [
+    "PROFILE_FORMAT",
+    "PROFILE_FORMAT_VERSION",
+    "SUPPORTED_PROFILE_VERSIONS",
+    "ChannelStats",
+    "Profile",
+    "ProfileBuilder",
+    "ProfileConfig",
+]
+
+PROFILE_FORMAT: Final = "visiondrift.profiles"
+PROFILE_FORMAT_VERSION: Final = 1
+SUPPORTED_PROFILE_VERSIONS: Final = (1,)
+PERCENTILES: Final = (1, 5, 25, 50, 75, 95, 99)
+
+
+@dataclass(frozen=True)
+class ProfileConfig:
+    """Settings that shape a profile. Profiles merge only when their settings match.
+
+    Parameters
+    ----------
+    measure
+        Settings of the per-image measurements.
+    limits
+        Decoding limits (pixel budget, minimum side).
+    reservoir_size
+        Most per-image records kept for the statistical tests.
+    seed
+        Seed of the reservoir's hash (and of ``max_images`` sampling).
+    max_listed_bad_files
+        Most unusable files listed by name (all are counted).
+    """
+
+    measure: MeasureConfig = field(default_factory=MeasureConfig)
+    limits: DecodeLimits = field(default_factory=DecodeLimits)
+    reservoir_size: int = 10_000
+    seed: int = 0
+    max_listed_bad_files: int = 1_000
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.reservoir_size, int) or self.reservoir_size < 10:
+            raise ConfigError(
+                "The 'reservoir_size' option must be an integer of at least 10. "
+                f"Got {self.reservoir_size!r} instead."
+            )
+        if not isinstance(self.max_listed_bad_files, int) or self.max_listed_bad_files < 0:
+            raise ConfigError(
+                "The 'max_listed_bad_files' option must be a non-negative integer. "
+                f"Got {self.max_listed_bad_files!r} instead."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "measure": self.measure.to_dict(),
+            "limits": self.limits.to_dict(),
+            "reservoir_size": self.reservoir_size,
+            "seed": self.seed,
+            "max_listed_bad_files": self.max_listed_bad_files,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProfileConfig:
+        return cls(
+            measure=MeasureConfig(**data["measure"]),
+            limits=DecodeLimits(**data["limits"]),
+            reservoir_size=int(data["reservoir_size"]),
+            seed=int(data["seed"]),
+            max_listed_bad_files=int(data["max_listed_bad_files"]),
+        )
+
+
+@dataclass(frozen=True)
+class ChannelStats:
+    """Statistics of one channel's pixel values (0-1 scale), exact from its 256-bin histogram."""
+
+    mean: float
+    std: float
+    min: float
+    max: float
+    percentiles: Mapping[int, float]
+
+
+def channel_stats(hist: NDArray[np.int64]) -> ChannelStats | None:
+    """Exact statistics of a 256-bin histogram of 8-bit values, on the 0-1 scale."""
+    total = int(hist.sum())
+    if total == 0:
+        return None
+    levels = np.arange(256, dtype=np.float64)
+    mean = float(hist @ levels) / total
+    var = max(0.0, float(hist @ levels**2) / total - mean * mean)
+    nonzero = np.flatnonzero(hist)
+    cumulative = np.cumsum(hist)
+    percentiles = {}
+    for q in PERCENTILES:
+        # The smallest value v with at least q% of the pixels at or below v.
+        rank = math.ceil(q / 100.0 * total)
+        percentiles[q] = float(np.searchsorted(cumulative, max(rank, 1))) / 255.0
+    return ChannelStats(
+        mean=mean / 255.0,
+        std=math.sqrt(var) / 255.0,
+        min=float(nonzero[0]) / 255.0,
+        max=float(nonzero[-1]) / 255.0,
+        percentiles=percentiles,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Profile:
+    """An immutable, mergeable summary of a set of images.
+
+    Build one with :func:`visiondrift.profile`; load one with :meth:`Profile.load`.
+    """
+
+    config: ProfileConfig
+    n_files: int
+    n_images: int
+    bad_counts: Mapping[str, int]
+    bad_files: tuple[BadFile, ...]
+    channels: NDArray[np.int64]
+    moments: Mapping[str, Moments]
+    formats: CategoryCounts
+    modes: CategoryCounts
+    labels: CategoryCounts
+    reservoir: Reservoir
+    sources: tuple[SourceInfo, ...] = ()
+    created_at: str = ""
+    package_version: str = __version__
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ views
+    @property
+    def n_bad(self) -> int:
+        return sum(self.bad_counts.values())
+
+    @property
+    def bad_share(self) -> float:
+        return self.n_bad / self.n_files if self.n_files else 0.0
+
+    def channel(self, name: str) -> ChannelStats | None:
+        """Exact pixel statistics of channel ``r``, ``g``, ``b`` or ``l`` (luminance)."""
+        if name not in CHANNELS:
+            raise ConfigError(f"Unknown channel {name!r}; expected one of {list(CHANNELS)}.")
+        return channel_stats(self.channels[CHANNELS.index(name)])
+
+    def values(self, name: str) -> NDArray[np.float64]:
+        """Per-image values of property ``name`` in the reservoir (a uniform sample)."""
+        try:
+            return self.reservoir.values[name]
+        except KeyError as err:
+            raise ConfigError(
+                f"Unknown property {name!r}; expected one of {sorted(self.reservoir.values)}."
+            ) from err
+
+    # ------------------------------------------------------------------ merge
+    def check_mergeable(self, other: Profile) -> None:
+        if self.config != other.config:
+            raise IncompatibleProfilesError(
+                "Cannot merge profiles built with different settings: "
+                f"{self.config.to_dict()} vs {other.config.to_dict()}. Rebuild one of them with "
+                "the other's settings."
+            )
+
+    def merge(self, other: Profile) -> Profile:
+        """A new profile of both sets of images (neither operand changes)."""
+        self.check_mergeable(other)
+        bad_counts = dict(self.bad_counts)
+        for reason, count in other.bad_counts.items():
+            bad_counts[reason] = bad_counts.get(reason, 0) + count
+        bad_files = tuple(
+            sorted(self.bad_files + other.bad_files, key=lambda b: (b.name, b.reason))
+        )[: self.config.max_listed_bad_files]
+        return Profile(
+            config=self.config,
+            n_files=self.n_files + other.n_files,
+            n_images=self.n_images + other.n_images,
+            bad_counts=dict(sorted(bad_counts.items())),
+            bad_files=bad_files,
+            channels=self.channels + other.channels,
+            moments={k: v.merge(other.moments[k]) for k, v in self.moments.items()},
+            formats=self.formats.merge(other.formats),
+            modes=self.modes.merge(other.modes),
+            labels=self.labels.merge(other.labels),
+            reservoir=self.reservoir.merge(other.reservoir),
+            sources=self.sources + other.sources,
+            created_at=max(self.created_at, other.created_at),
+            package_version=self.package_version,
+            extra={**self.extra, **other.extra},
+        )
+
+    @classmethod
+    def merge_all(cls, profiles: Sequence[Profile]) -> Profile:
+        if not profiles:
+            raise ConfigError("merge_all needs at least one profile.")
+        result = profiles[0]
+        for p in profiles[1:]:
+            result = result.merge(p)
+        return result
+
+    # ------------------------------------------------------------ persistence
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": PROFILE_FORMAT,
+            "format_version": PROFILE_FORMAT_VERSION,
+            "package_version": self.package_version,
+            "created_at": self.created_at,
+            "sources": [s.to_dict() for s in self.sources],
+            "config": self.config.to_dict(),
+            "n_files": self.n_files,
+            "n_images": self.n_images,
+            "integrity": {
+                "bad_counts": dict(self.bad_counts),
+                "bad_files": [
+                    {"name": b.name, "reason": b.reason, "detail": b.detail} for b in self.bad_files
+                ],
+            },
+            "channels": {c: self.channels[i].tolist() for i, c in enumerate(CHANNELS)},
+            "moments": {k: v.to_dict() for k, v in self.moments.items()},
+            "formats": self.formats.to_dict(),
+            "modes": self.modes.to_dict(),
+            "labels": self.labels.to_dict(),
+            "reservoir": self.reservoir.to_dict(),
+            "extra": dict(self.extra),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, origin: str = "<dict>") -> Profile:
+        if not isinstance(data, Mapping) or data.get("format") != PROFILE_FORMAT:
+            found = data.get("format") if isinstance(data, Mapping) else type(data).__name__
+            raise ProfileFormatError(
+                f"'{origin}' is not a visiondrift profile: expected format "
+                f"{PROFILE_FORMAT!r}, found {found!r}. Build one with 'visiondrift baseline'."
+            )
+        version = data.get("format_version")
+        if version not in SUPPORTED_PROFILE_VERSIONS:
+            raise UnsupportedVersionError(
+                f"'{origin}' is a visiondrift profile of format version {version!r}; this "
+                f"release ({__version__}) reads versions {list(SUPPORTED_PROFILE_VERSIONS)}. "
+                "Upgrade visiondrift or rebuild the profile with this release."
+            )
+        try:
+            integrity = data["integrity"]
+            return cls(
+                config=ProfileConfig.from_dict(data["config"]),
+                n_files=int(data["n_files"]),
+                n_images=int(data["n_images"]),
+                bad_counts={str(k): int(v) for k, v in integrity["bad_counts"].items()},
+                bad_files=tuple(
+                    BadFile(str(b["name"]), b["reason"], str(b["detail"]))
+                    for b in integrity["bad_files"]
+                ),
+                channels=np.asarray([data["channels"][c] for c in CHANNELS], dtype=np.int64),
+                moments={k: Moments.from_dict(v) for k, v in data["moments"].items()},
+                formats=CategoryCounts.from_dict(data["formats"]),
+                modes=CategoryCounts.from_dict(data["modes"]),
+                labels=CategoryCounts.from_dict(data["labels"]),
+                reservoir=Reservoir.from_dict(data["reservoir"]),
+                sources=tuple(SourceInfo(**s) for s in data["sources"]),
+                created_at=str(data["created_at"]),
+                package_version=str(data["package_version"]),
+                extra=dict(data.get("extra", {})),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise ProfileFormatError(
+                f"'{origin}' is a damaged visiondrift profile: {type(err).__name__}: {err}. "
+                "Rebuild it with 'visiondrift baseline'."
+            ) from err
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the profile as JSON, atomically (temporary file, then rename)."""
+        return write_json_atomic(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Profile:
+        """Read a profile written by :meth:`save`; raises ProfileFormatError if damaged."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError as err:
+            raise ProfileFormatError(f"The profile file '{path}' does not exist.") from err
+        except (OSError, UnicodeDecodeError) as err:
+            raise ProfileFormatError(f"Cannot read the profile file '{path}': {err}") from err
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ProfileFormatError(
+                f"'{path}' is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
+                "the file is damaged or truncated. Rebuild it with 'visiondrift baseline'."
+            ) from err
+        return cls.from_dict(data, origin=str(path))
+
+
+class ProfileBuilder:
+    """Sees images one at a time and builds a :class:`Profile`.
+
+    Memory stays bounded: per-image rows are folded into the moments and the reservoir every
+    ``reservoir_size`` images.
+    """
+
+    def __init__(self, config: ProfileConfig | None = None) -> None:
+        self.config = config or ProfileConfig()
+        self._channels = np.zeros((len(CHANNELS), 256), dtype=np.int64)
+        self._bad_counts: dict[str, int] = {}
+        self._bad_files: list[BadFile] = []
+        self._formats: dict[str, int] = {}
+        self._modes: dict[str, int] = {}
+        self._labels: dict[str, int] = {}
+        self._n_files = 0
+        self._n_images = 0
+        self._moments = {name: Moments.empty() for name in PROPERTY_NAMES}
+        self._reservoir = Reservoir.empty(self.config.reservoir_size, PROPERTY_NAMES)
+        self._keys: list[int] = []
+        self._names: list[str] = []
+        self._row_labels: list[str | None] = []
+        self._rows: list[NDArray[np.float64]] = []
+
+    def add_bad(self, bad: BadFile) -> None:
+        self._n_files += 1
+        self._bad_counts[bad.reason] = self._bad_counts.get(bad.reason, 0) + 1
+        self._bad_files.append(bad)
+        if len(self._bad_files) > 2 * self.config.max_listed_bad_files:
+            self._bad_files.sort(key=lambda b: (b.name, b.reason))
+            del self._bad_files[self.config.max_listed_bad_files :]
+
+    def add_image(self, item: ImageItem, decoded: DecodedImage) -> None:
+        hists, values = measure(decoded, self.config.measure)
+        self._n_files += 1
+        self._n_images += 1
+        self._channels += hists
+        self._formats[decoded.format] = self._formats.get(decoded.format, 0) + 1
+        self._modes[decoded.mode] = self._modes.get(decoded.mode, 0) + 1
+        if item.label is not None:
+            self._labels[item.label] = self._labels.get(item.label, 0) + 1
+        self._keys.append(item_key(self.config.seed, item.path))
+        self._names.append(item.name)
+        self._row_labels.append(item.label)
+        self._rows.append(values)
+        if len(self._rows) >= self.config.reservoir_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._rows:
+            return
+        table = np.vstack(self._rows)
+        columns = {name: table[:, i].copy() for i, name in enumerate(PROPERTY_NAMES)}
+        for name, col in columns.items():
+            self._moments[name] = self._moments[name].merge(Moments.of(col))
+        batch = Reservoir(
+            self.config.reservoir_size,
+            np.asarray(self._keys, dtype=np.uint64),
+            tuple(self._names),
+            tuple(self._row_labels),
+            columns,
+            {},
+        )
+        self._reservoir = self._reservoir.merge(batch)
+        self._keys, self._names, self._row_labels, self._rows = [], [], [], []
+
+    def build(self, source: SourceInfo | None = None) -> Profile:
+        self._flush()
+        return Profile(
+            config=self.config,
+            n_files=self._n_files,
+            n_images=self._n_images,
+            bad_counts=dict(sorted(self._bad_counts.items())),
+            bad_files=tuple(sorted(self._bad_files, key=lambda b: (b.name, b.reason)))[
+                : self.config.max_listed_bad_files
+            ],
+            channels=self._channels.copy(),
+            moments=dict(self._moments),
+            formats=CategoryCounts(dict(sorted(self._formats.items()))),
+            modes=CategoryCounts(dict(sorted(self._modes.items()))),
+            labels=CategoryCounts(dict(sorted(self._labels.items()))),
+            reservoir=self._reservoir,
+            sources=(source,) if source is not None else (),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+
+
+def with_sources(profile: Profile, sources: tuple[SourceInfo, ...]) -> Profile:
+    """The same profile with its provenance replaced."""
+    return replace(profile, sources=sources)
