@@ -1,12 +1,12 @@
 """visiondrift: calibrated drift detection for image classifiers.
 
 Profile a baseline once, compare production batches against it, and learn what changed, how
-much, which images show it, and whether to act.
+much, which images show it, and whether to act::
 
->>> import visiondrift  # doctest: +SKIP
->>> baseline = visiondrift.profile("data/val")  # doctest: +SKIP
->>> report = visiondrift.compare(baseline, visiondrift.profile("data/prod"))  # doctest: +SKIP
->>> report.overall_drift_detected, report.severity  # doctest: +SKIP
+    import visiondrift
+    baseline = visiondrift.profile("data/val")
+    report = visiondrift.compare(baseline, visiondrift.profile("data/prod"))
+    report.overall_drift_detected, report.severity
 """
 
 from __future__ import annotations

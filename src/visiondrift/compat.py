@@ -1,12 +1,12 @@
 """The names of the original specification, as a thin layer over the new API.
 
 ``DatasetAnalyzer``, ``InputDistributionMonitor`` and ``DriftDetector`` keep the roles the original
-gives them and return plain dicts, so scripts written against it keep working:
+gives them and return plain dicts, so scripts written against it keep working::
 
->>> analyzer = DatasetAnalyzer("ml/data/val")  # doctest: +SKIP
->>> baseline = analyzer.analyze()  # doctest: +SKIP
->>> report = DatasetAnalyzer("ml/data/production").detect_drift(baseline)  # doctest: +SKIP
->>> report["overall_drift_detected"], report["severity"]  # doctest: +SKIP
+    analyzer = DatasetAnalyzer("ml/data/val")
+    baseline = analyzer.analyze()
+    report = DatasetAnalyzer("ml/data/production").detect_drift(baseline)
+    report["overall_drift_detected"], report["severity"]
 """
 
 from __future__ import annotations

@@ -158,8 +158,10 @@ min_side, max_listed_bad_files
 
     Examples
     --------
-    >>> import visiondrift  # doctest: +SKIP
-    >>> baseline = visiondrift.profile("data/val")  # doctest: +SKIP
+    ::
+
+        import visiondrift
+        baseline = visiondrift.profile("data/val")
     """
     if config is None:
         config = ProfileConfig(

@@ -44,7 +44,7 @@ __all__ = [
     "ProfileConfig",
 ]
 
-PROFILE_FORMAT: Final = "visiondrift.profiles"
+PROFILE_FORMAT: Final = "visiondrift.profile"
 PROFILE_FORMAT_VERSION: Final = 1
 SUPPORTED_PROFILE_VERSIONS: Final = (1,)
 PERCENTILES: Final = (1, 5, 25, 50, 75, 95, 99)

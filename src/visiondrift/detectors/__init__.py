@@ -1,0 +1,96 @@
+"""Two-sample drift detectors and the multiplicity corrections that combine them.
+
+Every detector follows one contract (see :class:`Detector`): parameters validated in
+``__init__``, ``fit(reference)`` returns ``self``, ``test(current)`` returns a frozen
+:class:`TestResult` with a p-value and an effect size in a stated unit.
+
+Detectors, the data they take and the unit of their effect size:
+
+- :class:`KSDetector`: 1-D per-image values; KS distance D, share of images.
+- :class:`AndersonDarlingDetector`: 1-D per-image values, tail-sensitive; Wasserstein-1 distance
+  over the reference standard deviation ("standardised shift").
+- :class:`CramerVonMisesDetector`: 1-D per-image values, whole-distribution; standardised shift.
+- :class:`ChiSquareDetector`: category labels or counts; Wasserstein distance between the class
+  distributions (with the default 0/1 cost: total variation, share of images).
+- :class:`MMDDetector`: vectors (probability vectors, embeddings); MMD in kernel units.
+- :class:`BBSDDetector`: probability vectors; largest per-class KS distance D.
+- :class:`DomainClassifierDetector`: feature vectors; cross-validated AUC (0.5 = same).
+
+:func:`correct_results` combines the results of one comparison with Holm (default),
+Benjamini-Hochberg or Bonferroni.
+"""
+
+from __future__ import annotations
+
+from visiondrift.detectors._base import Detector, PValueMethod, TestResult
+from visiondrift.detectors.anderson_darling import (
+    ADMethod,
+    AndersonDarlingDetector,
+    standardised_shift,
+)
+from visiondrift.detectors.bbsd import BBSDDetector
+from visiondrift.detectors.chi_square import (
+    CategoricalSample,
+    ChiSquareDetector,
+    ChiSquareMethod,
+    ChiSquareStatistic,
+)
+from visiondrift.detectors.cramer_von_mises import CramerVonMisesDetector, CVMMethod
+from visiondrift.detectors.distances import (
+    check_cost_matrix,
+    class_wasserstein,
+    jensen_shannon,
+    population_stability_index,
+    total_variation,
+)
+from visiondrift.detectors.domain_classifier import DomainClassifierDetector, DomainPValue
+from visiondrift.detectors.ks import KSDetector, KSMethod, ks_pvalues
+from visiondrift.detectors.mmd import MMDDetector, gaussian_kernel, median_bandwidth, mmd2_unbiased
+from visiondrift.detectors.multitest import (
+    CorrectedTests,
+    Correction,
+    adjust_pvalues,
+    benjamini_hochberg,
+    bonferroni,
+    correct_results,
+    holm,
+    reject,
+)
+
+__all__ = [
+    "ADMethod",
+    "AndersonDarlingDetector",
+    "BBSDDetector",
+    "CVMMethod",
+    "CategoricalSample",
+    "ChiSquareDetector",
+    "ChiSquareMethod",
+    "ChiSquareStatistic",
+    "CorrectedTests",
+    "Correction",
+    "CramerVonMisesDetector",
+    "Detector",
+    "DomainClassifierDetector",
+    "DomainPValue",
+    "KSDetector",
+    "KSMethod",
+    "MMDDetector",
+    "PValueMethod",
+    "TestResult",
+    "adjust_pvalues",
+    "benjamini_hochberg",
+    "bonferroni",
+    "check_cost_matrix",
+    "class_wasserstein",
+    "correct_results",
+    "gaussian_kernel",
+    "holm",
+    "jensen_shannon",
+    "ks_pvalues",
+    "median_bandwidth",
+    "mmd2_unbiased",
+    "population_stability_index",
+    "reject",
+    "standardised_shift",
+    "total_variation",
+]
