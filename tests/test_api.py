@@ -52,6 +52,6 @@ def test_original_names(photo_dir: Path, changed_dir: Path, tmp_path: Path) -> N
     )
 
 
-def test_model_path_is_refused_until_supported(photo_dir: Path) -> None:
-    with pytest.raises(visiondrift.ConfigError, match="model_path"):
-        DatasetAnalyzer(photo_dir, model_path="model.onnx")
+def test_model_path_must_exist(photo_dir: Path) -> None:
+    with pytest.raises(visiondrift.ModelError, match="does not exist"):
+        DatasetAnalyzer(photo_dir, model_path="missing_model.onnx").analyze()

@@ -11,7 +11,7 @@ import os
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -151,6 +151,143 @@ def _decision_options(func: Any) -> Any:
     return func
 
 
+def _model_path_option(help_text: str) -> Callable[[Any], Any]:
+    return click.option(
+        "--model",
+        "model_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help=help_text,
+    )
+
+
+def _model_options(func: Any) -> Any:
+    options = [
+        _model_path_option(
+            "ONNX or TFLite classifier to run on every image (predictions, confidence, class "
+            "mix and output drift). See 'visiondrift inspect-model MODEL'."
+        ),
+        click.option(
+            "--model-config",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="JSON or TOML file of model options (path, preprocessing, output, labels_file, "
+            "embedding); the options below override it.",
+        ),
+        click.option(
+            "--model-size",
+            default=None,
+            metavar="HxW",
+            help="Resize images to HEIGHTxWIDTH (e.g. 224x224) for the model; default: read "
+            "from the model.",
+        ),
+        click.option(
+            "--model-output",
+            default=None,
+            metavar="NAME",
+            help="Name of the output holding class scores (models with several outputs).",
+        ),
+        click.option(
+            "--labels-file",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="File of class names in output order, one per line or a JSON list (not to be "
+            "confused with --labels, which reads labels from folder names).",
+        ),
+        click.option(
+            "--embedding",
+            default=None,
+            metavar="NAME",
+            help="Tensor to keep as an embedding (projected to at most 64 dimensions).",
+        ),
+        click.option(
+            "--scaling",
+            type=click.Choice(["auto", "raw", "0-1", "-1-1", "imagenet"]),
+            default=None,
+            help="Pixel value scaling the model was trained with [default: auto].",
+        ),
+        click.option(
+            "--low-confidence",
+            type=click.FloatRange(0, 1),
+            default=0.5,
+            show_default=True,
+            help="Top-1 probability below which a prediction counts as low-confidence.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    parts = text.lower().replace(" ", "").split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) == 1:
+        values = values * 2
+    if len(values) != 2 or min(values) < 1:
+        raise click.BadParameter(
+            f"expected HEIGHTxWIDTH such as 224x224, got {text!r}.", param_hint="--model-size"
+        )
+    return values[0], values[1]
+
+
+def _model_spec(options: dict[str, Any]) -> Any:
+    """A ModelSpec from the model options (popped from ``options``), or ``None``."""
+    from dataclasses import replace
+
+    from visiondrift.models import ModelSpec
+
+    path = options.pop("model_path", None)
+    config_file = options.pop("model_config", None)
+    size = options.pop("model_size", None)
+    output = options.pop("model_output", None)
+    labels_file = options.pop("labels_file", None)
+    embedding = options.pop("embedding", None)
+    scaling = options.pop("scaling", None)
+    if path is None and config_file is None:
+        given = [
+            name
+            for name, value in (
+                ("--model-size", size),
+                ("--model-output", output),
+                ("--labels-file", labels_file),
+                ("--embedding", embedding),
+                ("--scaling", scaling),
+            )
+            if value is not None
+        ]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} need(s) --model or --model-config.")
+        return None
+    spec = ModelSpec.from_config(config_file) if config_file else ModelSpec(Path(path))
+    changes: dict[str, Any] = {}
+    if path is not None:
+        changes["path"] = Path(path)
+    if output is not None:
+        changes["output"] = output
+    if labels_file is not None:
+        changes["labels_file"] = Path(labels_file)
+        changes["labels"] = None
+    if embedding is not None:
+        changes["embedding"] = embedding
+    pre: dict[str, Any] = {}
+    if size is not None:
+        pre["size"] = _parse_size(size)
+    if scaling is not None:
+        pre["scaling"] = scaling
+    if pre:
+        changes["preprocessing"] = replace(spec.preprocessing, **pre)
+    return replace(spec, **changes) if changes else spec
+
+
+def _check_model_given(spec: Any, low_confidence: float) -> None:
+    if spec is None and low_confidence != 0.5:
+        raise click.UsageError("--low-confidence needs --model or --model-config.")
+
+
 def _timestamp() -> str:
     return datetime.now().strftime("%Y%m%d_%H%M%S")
 
@@ -191,6 +328,17 @@ def _print_report(report: Any, path: Path, quiet: bool) -> None:
     if not quiet:
         for line in report.explanations[:10]:
             console.print(f"  - {line}")
+        accuracy = [m for m in report.metrics if m.name == "accuracy"]
+        if accuracy:
+            acc = accuracy[0]
+            moved = (
+                "moved significantly"
+                if acc.p_adjusted <= report.alpha
+                else "did not move significantly"
+            )
+            console.print(
+                f"  Accuracy on labelled images: {acc.baseline:.1%} → {acc.current:.1%} ({moved})."
+            )
         if report.current.n_bad:
             console.print(
                 f"  {report.current.n_bad} of {report.current.n_files} current files "
@@ -252,23 +400,34 @@ def cli() -> None:
     show_default=True,
     help="Reject images whose shorter side is smaller.",
 )
+@_model_options
 def baseline(
     data_dir: str,
     output: str | None,
     reservoir_size: int,
     max_pixels: int,
     min_side: int,
+    low_confidence: float,
     **options: Any,
 ) -> None:
-    """Profile the images of DATA_DIR (a folder or a list file) into a baseline file."""
+    """Profile the images of DATA_DIR (a folder or a list file) into a baseline file.
+
+    With --model, the classifier runs on every image in the same pass: the baseline keeps its
+    predictions, confidence and (with ImageFolder labels) accuracy, and 'monitor' reuses the
+    same model and settings.
+    """
     out = Path(output) if output else Path("baseline_metrics.json")
     try:
+        spec = _model_spec(options)
+        _check_model_given(spec, low_confidence)
         result = _load_or_profile(
             data_dir,
             label="profiling baseline",
             reservoir_size=reservoir_size,
             max_pixels=max_pixels,
             min_side=min_side,
+            model=spec,
+            low_confidence=low_confidence,
             **options,
         )
         result.save(out)
@@ -278,6 +437,12 @@ def baseline(
         f"Baseline: {result.n_images} images profiled, {result.n_bad} unusable of "
         f"{result.n_files} files -> {out}"
     )
+    if result.model is not None:
+        m = result.model
+        click.echo(
+            f"Model: {len(m.class_names)} classes, mean confidence {m.confidence.mean:.3f}, "
+            f"{m.low_confidence_share:.1%} below {result.config.low_confidence:g}"
+        )
 
 
 @cli.command()
@@ -304,6 +469,10 @@ def baseline(
 )
 @_profile_options
 @_decision_options
+@_model_path_option(
+    "Run this model file instead of the baseline's (same preprocessing and options). By "
+    "default the model recorded in the baseline is used."
+)
 def monitor(
     data_dir: str,
     baseline_path: str,
@@ -312,9 +481,13 @@ def monitor(
     alpha: float,
     correction: str,
     fail_on: str,
+    model_path: str | None,
     **options: Any,
 ) -> None:
-    """Compare the images of DATA_DIR with a baseline profile and report drift."""
+    """Compare the images of DATA_DIR with a baseline profile and report drift.
+
+    A baseline made with --model runs the same model, with the same settings, on DATA_DIR.
+    """
     from visiondrift.drift import compare
     from visiondrift.profiles import Profile
 
@@ -323,7 +496,9 @@ def monitor(
     try:
         base = Profile.load(baseline_path)
         options.pop("seed")
-        current = _load_or_profile(data_dir, config=base.config, label="profiling batch", **options)
+        current = _load_or_profile(
+            data_dir, config=base.config, label="profiling batch", model=model_path, **options
+        )
         if save_profile:
             current.save(save_profile)
         report = compare(
@@ -353,6 +528,7 @@ def monitor(
 )
 @_profile_options
 @_decision_options
+@_model_options
 def compare_cmd(
     reference: str,
     current: str,
@@ -360,17 +536,37 @@ def compare_cmd(
     alpha: float,
     correction: str,
     fail_on: str,
+    low_confidence: float,
     **options: Any,
 ) -> None:
-    """Compare two datasets; REFERENCE and CURRENT are each a folder or a profile (.json)."""
+    """Compare two datasets; REFERENCE and CURRENT are each a folder or a profile (.json).
+
+    With --model, the model runs on the folders; a REFERENCE profile made with a model runs its
+    model on a CURRENT folder (--model then replaces its model file).
+    """
     from visiondrift.drift import compare
 
     out = Path(output) if output else Path(f"compare_report_{_timestamp()}.json")
     quiet = bool(options["quiet"])
     try:
-        ref = _load_or_profile(reference, label="profiling reference", **dict(options))
+        spec = _model_spec(options)
+        _check_model_given(spec, low_confidence)
+        ref = _load_or_profile(
+            reference,
+            label="profiling reference",
+            model=spec,
+            low_confidence=low_confidence,
+            **dict(options),
+        )
         options.pop("seed")
-        cur = _load_or_profile(current, config=ref.config, label="profiling current", **options)
+        from_file = Path(reference).suffix.lower() == ".json" and Path(reference).is_file()
+        cur = _load_or_profile(
+            current,
+            config=ref.config,
+            label="profiling current",
+            model=spec if from_file else None,
+            **options,
+        )
         report = compare(
             ref, cur, alpha=alpha, correction=correction, mode="compare", command=_command_line()
         )
@@ -379,6 +575,50 @@ def compare_cmd(
         _fail(err)
     _print_report(report, out, quiet)
     sys.exit(_exit_code(report, fail_on))
+
+
+@cli.command(name="inspect-model")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--model-size", default=None, metavar="HxW", help="Try this input size.")
+@click.option("--model-output", default=None, metavar="NAME", help="Output of the class scores.")
+@click.option(
+    "--labels-file", type=click.Path(dir_okay=False), default=None, help="File of class names."
+)
+@click.option("--embedding", default=None, metavar="NAME", help="Tensor to keep as embedding.")
+@click.option(
+    "--scaling",
+    type=click.Choice(["auto", "raw", "0-1", "-1-1", "imagenet"]),
+    default=None,
+    help="Pixel value scaling.",
+)
+def inspect_model(
+    model: str,
+    model_size: str | None,
+    model_output: str | None,
+    labels_file: str | None,
+    embedding: str | None,
+    scaling: str | None,
+) -> None:
+    """Print what MODEL expects (input shape, dtype, layout, outputs, class names) and how
+    visiondrift will preprocess images for it."""
+    from visiondrift.models import describe_model
+
+    options: dict[str, Any] = {}
+    if model_size is not None:
+        options["size"] = _parse_size(model_size)
+    if model_output is not None:
+        options["output"] = model_output
+    if labels_file is not None:
+        options["labels_file"] = Path(labels_file)
+    if embedding is not None:
+        options["embedding"] = embedding
+    if scaling is not None:
+        options["scaling"] = scaling
+    try:
+        text = describe_model(model, **options)
+    except VisionDriftError as err:
+        _fail(err)
+    click.echo(text, nl=False)
 
 
 _LEGACY_VALUE_OPTIONS = {"--data-dir", "--baseline", "--output", "--model", "--mode"}

@@ -14,13 +14,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from visiondrift.drift import DriftConfig, DriftReport, compare
 from visiondrift.errors import ConfigError
 from visiondrift.profiler import profile
 from visiondrift.profiles import Profile
 from visiondrift.properties import CHANNELS
+
+if TYPE_CHECKING:
+    from visiondrift.models import ModelSpec
 
 __all__ = ["DatasetAnalyzer", "DriftDetector", "InputDistributionMonitor"]
 
@@ -118,20 +121,23 @@ class DatasetAnalyzer:
     data_dir
         Folder (or list file) of images.
     model_path
-        Path of an ONNX or TFLite model (not supported by this compatibility layer yet; pass
-        ``None``).
+        Path of an ONNX or TFLite classifier (or a :class:`~visiondrift.models.ModelSpec`) run
+        on every image: the profile then holds its predictions and confidence, and
+        :meth:`detect_drift` adds confidence, class-mix and output drift. When comparing with a
+        baseline made with a model, ``None`` reuses the baseline's model and a path replaces its
+        model file.
     **options
-        Passed to :func:`visiondrift.profile`.
+        Passed to :func:`visiondrift.profile` (``low_confidence``, ``workers``...).
     """
 
     def __init__(
-        self, data_dir: str | os.PathLike[str], model_path: str | None = None, **options: Any
+        self,
+        data_dir: str | os.PathLike[str],
+        model_path: str | os.PathLike[str] | ModelSpec | None = None,
+        **options: Any,
     ) -> None:
-        if model_path is not None:
-            raise ConfigError(
-                "DatasetAnalyzer(model_path=...) is not supported by this release: running a "
-                "model arrives with the model adapters. Pass model_path=None."
-            )
+        if "model" in options:
+            raise ConfigError("Give the model as 'model_path=...', not 'model=...'.")
         self.data_dir = Path(data_dir)
         self.model_path = model_path
         self.options = options
@@ -140,7 +146,7 @@ class DatasetAnalyzer:
     @property
     def profile(self) -> Profile:
         if self._profile is None:
-            self._profile = profile(self.data_dir, **self.options)
+            self._profile = profile(self.data_dir, model=self.model_path, **self.options)
         return self._profile
 
     def analyze(self) -> dict[str, Any]:
@@ -153,6 +159,7 @@ class DatasetAnalyzer:
         current = profile(
             self.data_dir,
             config=base.config,
+            model=self.model_path,
             **{k: v for k, v in self.options.items() if k in ("workers", "max_images", "labels")},
         )
         self._profile = current

@@ -62,7 +62,6 @@ SUPPORTED_FORMATS: Final[frozenset[str]] = frozenset(
 )
 
 _EXIF_ORIENTATION: Final = 0x0112
-_EXIF_FORMATS: Final = frozenset({"JPEG", "MPO", "TIFF", "WEBP", "PNG"})
 
 
 @dataclass(frozen=True)
@@ -168,7 +167,8 @@ def decode_image(
                 mode = im.mode
                 im.load()
                 oriented: Image.Image = im
-                if fmt in _EXIF_FORMATS and im.getexif().get(_EXIF_ORIENTATION, 1) in range(2, 9):
+                has_exif = fmt == "TIFF" or "exif" in im.info
+                if has_exif and im.getexif().get(_EXIF_ORIENTATION, 1) in range(2, 9):
                     oriented = ImageOps.exif_transpose(im)
                 rgb = _to_rgb(oriented)
                 width, height = rgb.size

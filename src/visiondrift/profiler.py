@@ -8,20 +8,28 @@ workers or the order in which chunks finish.
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from visiondrift.decode import BadFile, DecodeLimits, decode_image
+import numpy as np
+from numpy.typing import NDArray
+
+from visiondrift.decode import BadFile, DecodedImage, DecodeLimits, decode_image
 from visiondrift.errors import ConfigError, NoReadableImagesError
 from visiondrift.profiles import Profile, ProfileBuilder, ProfileConfig
 from visiondrift.properties import MeasureConfig
 from visiondrift.sources import FileListSource, FolderSource, ImageItem, LabelMode, open_source
 
-__all__ = ["ProgressCallback", "default_workers", "profile", "profile_items"]
+if TYPE_CHECKING:
+    from visiondrift.models import Model, ModelInfo, ModelSpec
+
+__all__ = ["ProgressCallback", "default_workers", "model_description", "profile", "profile_items"]
 
 #: Called in the parent process with (files done, files in total) after each chunk.
 ProgressCallback = Callable[[int, int], None]
@@ -38,8 +46,101 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: The model loaded in this process, keyed by process id and spec (one model at a time).
+_MODEL_CACHE: dict[str, Model] = {}
+
+
+def _load_model(spec: ModelSpec) -> Model:
+    """The model of ``spec``, loaded once per process and kept for every later chunk."""
+    key = f"{os.getpid()}:{json.dumps(spec.to_dict(), sort_keys=True, default=str)}"
+    model = _MODEL_CACHE.get(key)
+    if model is None:
+        _MODEL_CACHE.clear()
+        model = spec.load()
+        _MODEL_CACHE[key] = model
+    return model
+
+
+def model_description(info: ModelInfo) -> dict[str, Any]:
+    """Provenance of a model for a profile: file, format, input and outputs."""
+    return {
+        "path": str(info.path),
+        "format": info.format,
+        "input": info.input.name,
+        "input_shape": [info.height, info.width, info.channels],
+        "input_dtype": info.input.dtype,
+        "layout": info.layout,
+        "expects": info.expects(),
+        "output": info.output,
+        "num_classes": info.num_classes,
+        "class_names_source": info.class_names_source,
+        "embedding": info.embedding,
+        "embedding_dim": info.embedding_dim,
+    }
+
+
+def _profile_chunk_with_model(
+    items: Sequence[ImageItem], config: ProfileConfig, builder: ProfileBuilder
+) -> None:
+    """Decode each image once; measure it and run the model on batches of the same arrays."""
+    from visiondrift.models import EmbeddingProjection
+
+    assert config.model is not None
+    model = _load_model(config.model)
+    info = model.info
+    projection: EmbeddingProjection | None = None
+
+    def make_projection(dim: int) -> EmbeddingProjection:
+        return EmbeddingProjection(dim, config.embedding_components, seed=config.seed)
+
+    if info.embedding is not None and info.embedding_dim:
+        projection = make_projection(info.embedding_dim)
+    builder.set_model(
+        info.class_names,
+        model_description(info),
+        None if projection is None else projection.to_dict(),
+    )
+    pending: list[tuple[ImageItem, DecodedImage, NDArray[np.uint8]]] = []
+
+    def run() -> None:
+        nonlocal projection
+        out = model.predict([arr for _, _, arr in pending])
+        embedding = out.embedding
+        if embedding is not None:
+            if projection is None:
+                projection = make_projection(int(np.prod(embedding.shape[1:])))
+                builder.set_model(info.class_names, model_description(info), projection.to_dict())
+            embedding = projection.apply(embedding)
+        for i, (item, decoded, _) in enumerate(pending):
+            emb = None if embedding is None else embedding[i]
+            try:
+                builder.add_image(item, decoded, (out.probabilities[i], emb))
+            except (ValueError, OSError, MemoryError) as err:
+                builder.add_bad(BadFile(item.name, "decode_error", f"{type(err).__name__}: {err}"))
+        pending.clear()
+
+    for item in items:
+        decoded = decode_image(item.path, item.name, config.limits)
+        if isinstance(decoded, BadFile):
+            builder.add_bad(decoded)
+            continue
+        try:
+            array = np.asarray(decoded.image, dtype=np.uint8)
+        except (ValueError, OSError, MemoryError) as err:
+            builder.add_bad(BadFile(item.name, "decode_error", f"{type(err).__name__}: {err}"))
+            continue
+        pending.append((item, decoded, array))
+        if len(pending) >= config.model.batch_size:
+            run()
+    if pending:
+        run()
+
+
 def _profile_chunk(items: Sequence[ImageItem], config: ProfileConfig) -> Profile:
     builder = ProfileBuilder(config)
+    if config.model is not None:
+        _profile_chunk_with_model(items, config, builder)
+        return builder.build()
     for item in items:
         decoded = decode_image(item.path, item.name, config.limits)
         if isinstance(decoded, BadFile):
@@ -101,9 +202,29 @@ def profile_items(
     return result
 
 
+def _resolve_model(
+    model: ModelSpec | str | os.PathLike[str] | None, base: ModelSpec | None
+) -> ModelSpec | None:
+    """The spec to use: ``model`` (a spec, or a path replacing ``base``'s path), else ``base``."""
+    if model is None:
+        return base
+    from visiondrift.models import ModelSpec
+
+    if isinstance(model, ModelSpec):
+        return model
+    if isinstance(model, str | os.PathLike):
+        return ModelSpec(Path(model)) if base is None else replace(base, path=Path(model))
+    raise ConfigError(
+        "The 'model' option must be a ModelSpec or the path of an ONNX or TFLite model. "
+        f"Got {type(model).__name__} instead."
+    )
+
+
 def profile(
     source: str | os.PathLike[str] | FolderSource | FileListSource,
     *,
+    model: ModelSpec | str | os.PathLike[str] | None = None,
+    low_confidence: float = 0.5,
     workers: int | None = None,
     max_images: int | None = None,
     seed: int = 0,
@@ -111,7 +232,7 @@ def profile(
     reservoir_size: int = 10_000,
     work_size: int = 128,
     colour_size: int = 32,
-    noise_size: int = 128,
+    noise_size: int = 96,
     clip_dark: int = 5,
     clip_bright: int = 250,
     max_pixels: int = 89_478_485,
@@ -128,6 +249,13 @@ def profile(
         A folder (read recursively; the ImageFolder layout gives labels), a text file listing
         image paths, or a :class:`~visiondrift.sources.FolderSource` /
         :class:`~visiondrift.sources.FileListSource`.
+    model
+        A classifier to run on every image: a :class:`~visiondrift.models.ModelSpec` or the path
+        of an ``.onnx`` / ``.tflite`` file. Each worker loads it once and runs it on batches of
+        the images it has decoded anyway. With ``config`` given, a path replaces the path of
+        ``config.model`` (same preprocessing and options) and a spec replaces it entirely.
+    low_confidence
+        Top-1 probability below which a prediction counts as low-confidence.
     workers
         Number of processes; default the number of CPU cores.
     max_images
@@ -170,7 +298,15 @@ min_side, max_listed_bad_files
             reservoir_size=reservoir_size,
             seed=seed,
             max_listed_bad_files=max_listed_bad_files,
+            model=_resolve_model(model, None),
+            low_confidence=low_confidence,
         )
+    elif model is not None:
+        config = replace(config, model=_resolve_model(model, config.model))
+    if config.model is not None:
+        from visiondrift.models._adapter import check_model_file
+
+        check_model_file(config.model.path)  # a clear message before any worker starts
     src = open_source(source, labels=labels, max_images=max_images, seed=config.seed)
     if not src.items:
         raise NoReadableImagesError(

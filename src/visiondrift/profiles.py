@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,11 +34,17 @@ from visiondrift.properties import CHANNELS, PROPERTY_NAMES, MeasureConfig, meas
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir
 from visiondrift.sources import ImageItem, SourceInfo, item_key
 
+if TYPE_CHECKING:
+    from visiondrift.models.spec import ModelSpec
+
 __all__ = [
+    "MODEL_COLUMNS",
     "PROFILE_FORMAT",
     "PROFILE_FORMAT_VERSION",
     "SUPPORTED_PROFILE_VERSIONS",
     "ChannelStats",
+    "ModelSummary",
+    "Prediction",
     "Profile",
     "ProfileBuilder",
     "ProfileConfig",
@@ -48,6 +54,14 @@ PROFILE_FORMAT: Final = "visiondrift.profile"
 PROFILE_FORMAT_VERSION: Final = 1
 SUPPORTED_PROFILE_VERSIONS: Final = (1,)
 PERCENTILES: Final = (1, 5, 25, 50, 75, 95, 99)
+#: Per-image model columns of the reservoir (with a model): predicted class index, top-1
+#: probability, top-1 minus top-2 probability, and the entropy of the probabilities (nats).
+MODEL_COLUMNS: Final = ("model_class", "model_confidence", "model_margin", "model_entropy")
+#: Bins of the confidence histogram on [0, 1].
+CONFIDENCE_BINS: Final = 20
+#: Per-image model output handed to :meth:`ProfileBuilder.add_image`: the probability vector
+#: and the projected embedding (or ``None``).
+Prediction = tuple[NDArray[np.float32], NDArray[np.float32] | None]
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,14 @@ class ProfileConfig:
         Seed of the reservoir's hash (and of ``max_images`` sampling).
     max_listed_bad_files
         Most unusable files listed by name (all are counted).
+    model
+        The classifier run on every image, or ``None`` (no model: nothing of it is computed).
+        A labels file is read once and kept as the class names, and the path is made absolute,
+        so that a saved profile describes the model completely.
+    low_confidence
+        Predictions whose top-1 probability is below this count as low-confidence.
+    embedding_components
+        Most dimensions kept of the model's embedding (seeded random projection, seed ``seed``).
     """
 
     measure: MeasureConfig = field(default_factory=MeasureConfig)
@@ -73,8 +95,29 @@ class ProfileConfig:
     reservoir_size: int = 10_000
     seed: int = 0
     max_listed_bad_files: int = 1_000
+    model: ModelSpec | None = None
+    low_confidence: float = 0.5
+    embedding_components: int = 64
 
     def __post_init__(self) -> None:
+        if self.model is not None:
+            spec = self.model
+            if spec.labels_file is not None:
+                spec = replace(spec, labels_file=None)
+            if not spec.path.is_absolute():
+                spec = replace(spec, path=spec.path.absolute())
+            object.__setattr__(self, "model", spec)
+        low: object = self.low_confidence
+        if isinstance(low, bool) or not isinstance(low, int | float) or not 0.0 <= low <= 1.0:
+            raise ConfigError(
+                f"The 'low_confidence' option must be a number in [0, 1]. Got {low!r} instead."
+            )
+        comps: object = self.embedding_components
+        if isinstance(comps, bool) or not isinstance(comps, int) or comps < 1:
+            raise ConfigError(
+                "The 'embedding_components' option must be a positive integer. "
+                f"Got {comps!r} instead."
+            )
         if not isinstance(self.reservoir_size, int) or self.reservoir_size < 10:
             raise ConfigError(
                 "The 'reservoir_size' option must be an integer of at least 10. "
@@ -93,16 +136,27 @@ class ProfileConfig:
             "reservoir_size": self.reservoir_size,
             "seed": self.seed,
             "max_listed_bad_files": self.max_listed_bad_files,
+            "model": None if self.model is None else self.model.to_dict(),
+            "low_confidence": self.low_confidence,
+            "embedding_components": self.embedding_components,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProfileConfig:
+        model = None
+        if data.get("model") is not None:
+            from visiondrift.models.spec import ModelSpec
+
+            model = ModelSpec.from_dict(data["model"])
         return cls(
             measure=MeasureConfig(**data["measure"]),
             limits=DecodeLimits(**data["limits"]),
             reservoir_size=int(data["reservoir_size"]),
             seed=int(data["seed"]),
             max_listed_bad_files=int(data["max_listed_bad_files"]),
+            model=model,
+            low_confidence=float(data.get("low_confidence", 0.5)),
+            embedding_components=int(data.get("embedding_components", 64)),
         )
 
 
@@ -142,6 +196,183 @@ def channel_stats(hist: NDArray[np.int64]) -> ChannelStats | None:
 
 
 @dataclass(frozen=True, eq=False)
+class ModelSummary:
+    """What the model said about a set of images: exact, mergeable summaries.
+
+    Attributes
+    ----------
+    class_names
+        One name per model output class.
+    description
+        Provenance: model path, format, input shape, dtype and layout, output, embedding.
+    predicted
+        Counts of predicted (top-1) classes, by class name.
+    confidence, margin, entropy
+        Moments of the top-1 probability, top-1 minus top-2, and the entropy (nats).
+    confidence_hist
+        Counts of top-1 probabilities in ``CONFIDENCE_BINS`` equal bins on [0, 1].
+    n_low_confidence
+        Predictions with a top-1 probability below the profile's ``low_confidence``.
+    class_confidence
+        Moments of the top-1 probability per predicted class.
+    projection
+        The embedding projection (:meth:`EmbeddingProjection.to_dict`), or ``None``.
+    """
+
+    class_names: tuple[str, ...]
+    description: Mapping[str, Any]
+    predicted: CategoryCounts
+    confidence: Moments
+    margin: Moments
+    entropy: Moments
+    confidence_hist: NDArray[np.int64]
+    n_low_confidence: int
+    class_confidence: Mapping[str, Moments]
+    projection: Mapping[str, Any] | None = None
+
+    @classmethod
+    def empty(
+        cls,
+        class_names: Sequence[str],
+        description: Mapping[str, Any],
+        projection: Mapping[str, Any] | None = None,
+    ) -> ModelSummary:
+        return cls(
+            class_names=tuple(class_names),
+            description=dict(description),
+            predicted=CategoryCounts.empty(),
+            confidence=Moments.empty(),
+            margin=Moments.empty(),
+            entropy=Moments.empty(),
+            confidence_hist=np.zeros(CONFIDENCE_BINS, dtype=np.int64),
+            n_low_confidence=0,
+            class_confidence={},
+            projection=None if projection is None else dict(projection),
+        )
+
+    @property
+    def n(self) -> int:
+        """Number of images the model saw."""
+        return self.confidence.count
+
+    @property
+    def low_confidence_share(self) -> float:
+        return self.n_low_confidence / self.n if self.n else 0.0
+
+    @property
+    def frequencies(self) -> dict[str, float]:
+        """Share of images predicted as each class (every class, zeros included)."""
+        total = self.predicted.total
+        return {
+            c: (self.predicted.counts.get(c, 0) / total if total else 0.0) for c in self.class_names
+        }
+
+    def add(self, probs: NDArray[np.float32], low_confidence: float) -> ModelSummary:
+        """This summary plus a batch of probability vectors ``(n, k)``."""
+        p = probs.astype(np.float64)
+        cls_idx, conf, margin, ent = model_columns(p)
+        names = self.class_names
+        counts: dict[str, int] = {}
+        per_class: dict[str, Moments] = {}
+        for i in np.unique(cls_idx).tolist():
+            sel = cls_idx == i
+            name = names[int(i)] if int(i) < len(names) else str(int(i))
+            counts[name] = int(sel.sum())
+            per_class[name] = Moments.of(conf[sel])
+        hist = np.bincount(
+            np.minimum((conf * CONFIDENCE_BINS).astype(np.int64), CONFIDENCE_BINS - 1),
+            minlength=CONFIDENCE_BINS,
+        ).astype(np.int64)
+        batch = ModelSummary(
+            class_names=self.class_names,
+            description=self.description,
+            predicted=CategoryCounts(dict(sorted(counts.items()))),
+            confidence=Moments.of(conf),
+            margin=Moments.of(margin),
+            entropy=Moments.of(ent),
+            confidence_hist=hist,
+            n_low_confidence=int((conf < low_confidence).sum()),
+            class_confidence=per_class,
+            projection=self.projection,
+        )
+        return self.merge(batch)
+
+    def merge(self, other: ModelSummary) -> ModelSummary:
+        if self.class_names != other.class_names:
+            raise IncompatibleProfilesError(
+                "Cannot merge profiles made with models of different classes: "
+                f"{list(self.class_names)} vs {list(other.class_names)}."
+            )
+        if self.projection and other.projection and self.projection != other.projection:
+            raise IncompatibleProfilesError(
+                "Cannot merge profiles whose embeddings were projected differently: "
+                f"{dict(self.projection)} vs {dict(other.projection)}."
+            )
+        per_class = dict(self.class_confidence)
+        for k, v in other.class_confidence.items():
+            per_class[k] = per_class[k].merge(v) if k in per_class else v
+        return ModelSummary(
+            class_names=self.class_names,
+            description=self.description or other.description,
+            predicted=self.predicted.merge(other.predicted),
+            confidence=self.confidence.merge(other.confidence),
+            margin=self.margin.merge(other.margin),
+            entropy=self.entropy.merge(other.entropy),
+            confidence_hist=self.confidence_hist + other.confidence_hist,
+            n_low_confidence=self.n_low_confidence + other.n_low_confidence,
+            class_confidence=dict(sorted(per_class.items())),
+            projection=self.projection or other.projection,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "class_names": list(self.class_names),
+            "description": dict(self.description),
+            "predicted": self.predicted.to_dict(),
+            "confidence": self.confidence.to_dict(),
+            "margin": self.margin.to_dict(),
+            "entropy": self.entropy.to_dict(),
+            "confidence_hist": self.confidence_hist.tolist(),
+            "n_low_confidence": self.n_low_confidence,
+            "class_confidence": {k: v.to_dict() for k, v in sorted(self.class_confidence.items())},
+            "projection": None if self.projection is None else dict(self.projection),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelSummary:
+        return cls(
+            class_names=tuple(str(c) for c in data["class_names"]),
+            description=dict(data["description"]),
+            predicted=CategoryCounts.from_dict(data["predicted"]),
+            confidence=Moments.from_dict(data["confidence"]),
+            margin=Moments.from_dict(data["margin"]),
+            entropy=Moments.from_dict(data["entropy"]),
+            confidence_hist=np.asarray(data["confidence_hist"], dtype=np.int64),
+            n_low_confidence=int(data["n_low_confidence"]),
+            class_confidence={
+                str(k): Moments.from_dict(v) for k, v in data["class_confidence"].items()
+            },
+            projection=None if data.get("projection") is None else dict(data["projection"]),
+        )
+
+
+def model_columns(
+    probs: NDArray[np.float64],
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Predicted class, top-1 probability, margin (top-1 minus top-2) and entropy (nats)."""
+    cls_idx = np.argmax(probs, axis=1).astype(np.int64)
+    if probs.shape[1] > 1:
+        top2 = -np.partition(-probs, 1, axis=1)[:, :2]
+        conf, margin = top2[:, 0], top2[:, 0] - top2[:, 1]
+    else:
+        conf = probs[:, 0].copy()
+        margin = conf.copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ent = -np.where(probs > 0, probs * np.log(probs), 0.0).sum(axis=1)
+    return cls_idx, conf, margin, np.maximum(ent, 0.0)
+
+
+@dataclass(frozen=True, eq=False)
 class Profile:
     """An immutable, mergeable summary of a set of images.
 
@@ -163,6 +394,8 @@ class Profile:
     created_at: str = ""
     package_version: str = __version__
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: What the model said (``None`` when the profile was made without a model).
+    model: ModelSummary | None = None
 
     # ------------------------------------------------------------------ views
     @property
@@ -222,6 +455,7 @@ class Profile:
             created_at=max(self.created_at, other.created_at),
             package_version=self.package_version,
             extra={**self.extra, **other.extra},
+            model=_merge_models(self.model, other.model),
         )
 
     @classmethod
@@ -257,6 +491,7 @@ class Profile:
             "labels": self.labels.to_dict(),
             "reservoir": self.reservoir.to_dict(),
             "extra": dict(self.extra),
+            "model": None if self.model is None else self.model.to_dict(),
         }
 
     @classmethod
@@ -295,6 +530,9 @@ class Profile:
                 created_at=str(data["created_at"]),
                 package_version=str(data["package_version"]),
                 extra=dict(data.get("extra", {})),
+                model=(
+                    None if data.get("model") is None else ModelSummary.from_dict(data["model"])
+                ),
             )
         except (KeyError, TypeError, ValueError) as err:
             raise ProfileFormatError(
@@ -325,6 +563,12 @@ class Profile:
         return cls.from_dict(data, origin=str(path))
 
 
+def _merge_models(a: ModelSummary | None, b: ModelSummary | None) -> ModelSummary | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return a.merge(b)
+
+
 class ProfileBuilder:
     """Sees images one at a time and builds a :class:`Profile`.
 
@@ -343,11 +587,29 @@ class ProfileBuilder:
         self._n_files = 0
         self._n_images = 0
         self._moments = {name: Moments.empty() for name in PROPERTY_NAMES}
-        self._reservoir = Reservoir.empty(self.config.reservoir_size, PROPERTY_NAMES)
+        columns = PROPERTY_NAMES + (MODEL_COLUMNS if self.config.model is not None else ())
+        self._reservoir = Reservoir.empty(self.config.reservoir_size, columns)
         self._keys: list[int] = []
         self._names: list[str] = []
         self._row_labels: list[str | None] = []
         self._rows: list[NDArray[np.float64]] = []
+        self._model: ModelSummary | None = None
+        self._probs: list[NDArray[np.float32]] = []
+        self._embeddings: list[NDArray[np.float32]] = []
+
+    def set_model(
+        self,
+        class_names: Sequence[str],
+        description: Mapping[str, Any],
+        projection: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Say which model the predictions come from (call once, before ``add_image``)."""
+        if self.config.model is None:
+            raise ConfigError("This profile is built without a model (config.model is None).")
+        if self._model is None:
+            self._model = ModelSummary.empty(class_names, description, projection)
+        elif projection is not None and self._model.projection is None:
+            self._model = replace(self._model, projection=dict(projection))
 
     def add_bad(self, bad: BadFile) -> None:
         self._n_files += 1
@@ -357,8 +619,19 @@ class ProfileBuilder:
             self._bad_files.sort(key=lambda b: (b.name, b.reason))
             del self._bad_files[self.config.max_listed_bad_files :]
 
-    def add_image(self, item: ImageItem, decoded: DecodedImage) -> None:
+    def add_image(
+        self, item: ImageItem, decoded: DecodedImage, prediction: Prediction | None = None
+    ) -> None:
+        """Measure one decoded image; with a model, ``prediction`` is what the model said."""
+        if (prediction is None) != (self.config.model is None):
+            raise ConfigError(
+                "add_image needs a prediction exactly when the profile is built with a model."
+            )
         hists, values = measure(decoded, self.config.measure)
+        if prediction is not None:
+            self._probs.append(np.asarray(prediction[0], dtype=np.float32))
+            if prediction[1] is not None:
+                self._embeddings.append(np.asarray(prediction[1], dtype=np.float32))
         self._n_files += 1
         self._n_images += 1
         self._channels += hists
@@ -380,16 +653,39 @@ class ProfileBuilder:
         columns = {name: table[:, i].copy() for i, name in enumerate(PROPERTY_NAMES)}
         for name, col in columns.items():
             self._moments[name] = self._moments[name].merge(Moments.of(col))
+        vectors: dict[str, NDArray[np.float32]] = {}
+        if self.config.model is not None:
+            vectors = self._flush_model(columns)
         batch = Reservoir(
             self.config.reservoir_size,
             np.asarray(self._keys, dtype=np.uint64),
             tuple(self._names),
             tuple(self._row_labels),
             columns,
-            {},
+            vectors,
         )
         self._reservoir = self._reservoir.merge(batch)
         self._keys, self._names, self._row_labels, self._rows = [], [], [], []
+
+    def _flush_model(
+        self, columns: dict[str, NDArray[np.float64]]
+    ) -> dict[str, NDArray[np.float32]]:
+        if self._model is None:
+            raise ConfigError("ProfileBuilder.set_model must be called before adding predictions.")
+        probs = np.vstack(self._probs).astype(np.float32)
+        cls_idx, conf, margin, ent = model_columns(probs.astype(np.float64))
+        columns["model_class"] = cls_idx.astype(np.float64)
+        columns["model_confidence"] = conf
+        columns["model_margin"] = margin
+        columns["model_entropy"] = ent
+        self._model = self._model.add(probs, self.config.low_confidence)
+        vectors = {"probs": probs}
+        if self._embeddings:
+            if len(self._embeddings) != len(self._probs):
+                raise ConfigError("Every image needs an embedding once one image has one.")
+            vectors["embedding"] = np.vstack(self._embeddings).astype(np.float32)
+        self._probs, self._embeddings = [], []
+        return vectors
 
     def build(self, source: SourceInfo | None = None) -> Profile:
         self._flush()
@@ -409,6 +705,7 @@ class ProfileBuilder:
             reservoir=self._reservoir,
             sources=(source,) if source is not None else (),
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            model=self._model,
         )
 
 

@@ -10,8 +10,9 @@ Noise is a property of the sensor's pixels, so it is estimated at native resolut
 crop. Other properties that depend on scale are computed on working copies reduced by an integer
 box filter (Pillow's ``reduce``, fast and properly anti-aliased): sharpness on a grey copy whose
 shorter side is close to ``work_size`` (128 px by default; the factor is
-``round(shorter_side / work_size)``, at least 1), saturation and colourfulness on a colour copy
-close to ``colour_size`` (32 px).
+``round(shorter_side / work_size)``, at least 1). Saturation and colourfulness are global colour
+statistics, measured on a regular grid sample of about ``colour_size`` (32) pixels along the
+shorter side.
 A 4000x3000 photo and a 1024x768 one are thus measured at about the same scale, and a baseline
 recorded at one resolution can be compared with batches at another. Histogram-based properties
 (brightness, contrast, clipping, entropy, channel means and spreads) use the exact histograms.
@@ -138,7 +139,7 @@ PROPERTIES: Final[tuple[PropertySpec, ...]] = (
         "saturation",
         "saturation",
         "0-1 scale",
-        "mean HSV saturation on the colour working copy",
+        "mean HSV saturation of a grid sample of the pixels",
         0.0,
         1.0,
         "linear",
@@ -284,6 +285,9 @@ PROPERTY_NAMES: Final[tuple[str, ...]] = tuple(spec.name for spec in PROPERTIES)
 _INDEX: Final[dict[str, int]] = {name: i for i, name in enumerate(PROPERTY_NAMES)}
 _LEVELS: Final = np.arange(256, dtype=np.float64)
 _LEVELS2: Final = _LEVELS**2
+#: Where the per-channel means and spreads (R, G, B, luminance) go in the values array.
+_MEAN_SLOTS: Final = [_INDEX[n] for n in ("mean_r", "mean_g", "mean_b", "brightness")]
+_STD_SLOTS: Final = [_INDEX[n] for n in ("std_r", "std_g", "std_b", "contrast")]
 
 
 @dataclass(frozen=True)
@@ -296,8 +300,8 @@ class MeasureConfig:
         Target shorter side, in pixels, of the grey working copy on which sharpness and noise
         are measured.
     colour_size
-        Target shorter side of the colour working copy on which saturation and colourfulness are
-        measured (global colour statistics need few pixels).
+        Saturation and colourfulness are measured on a grid sample of pixels with this many
+        samples along the shorter side (global colour statistics need few pixels).
     noise_size
         Side of the central crop, at native resolution, on which noise is estimated.
     clip_dark
@@ -308,7 +312,7 @@ class MeasureConfig:
 
     work_size: int = 128
     colour_size: int = 32
-    noise_size: int = 128
+    noise_size: int = 96
     clip_dark: int = 5
     clip_bright: int = 250
 
@@ -343,10 +347,11 @@ class MeasureConfig:
         }
 
 
-def _hist_stats(hist: NDArray[np.int64], n: int) -> tuple[float, float]:
-    mean = float(hist @ _LEVELS) / n
-    var = max(0.0, float(hist @ _LEVELS2) / n - mean * mean)
-    return mean / 255.0, math.sqrt(var) / 255.0
+def _mean_var(x: NDArray[np.float32]) -> tuple[float, float]:
+    """Mean and (population) variance of a flat array with two BLAS-backed reductions."""
+    n = x.size
+    mean = float(x.sum(dtype=np.float64)) / n
+    return mean, max(0.0, float(np.dot(x, x)) / n - mean * mean)
 
 
 def _noise(luma: Image.Image, width: int, height: int, size: int) -> float:
@@ -356,17 +361,57 @@ def _noise(luma: Image.Image, width: int, height: int, size: int) -> float:
     it is the outer product of ``[1,-2,1]`` with itself, so it is applied as two second
     differences. On pure Gaussian noise of deviation s the response has deviation 6 s; the median
     absolute response (divided by 0.6745) estimates it while ignoring the minority of pixels on
-    edges and texture. It is measured on the central ``size`` x ``size`` crop.
+    edges and texture. The responses are integers, so the median is interpolated within its
+    unit bin (the grouped median) to stay continuous at low noise. It is measured on the central
+    ``size`` x ``size`` crop.
     """
     left, top = max(0, (width - size) // 2), max(0, (height - size) // 2)
     crop = luma.crop((left, top, min(width, left + size), min(height, top + size)))
-    g = np.asarray(crop, dtype=np.float32)
+    g = np.asarray(crop, dtype=np.int16)
     if g.shape[0] < 3 or g.shape[1] < 3:
         return 0.0
-    d2 = g[:, :-2] - 2.0 * g[:, 1:-1] + g[:, 2:]
-    response = np.abs(d2[:-2] - 2.0 * d2[1:-1] + d2[2:]).ravel()
-    mid = response.size // 2
-    return float(np.partition(response, mid)[mid]) / (6.0 * 0.6745)
+    d2 = g[:, :-2] + g[:, 2:] - 2 * g[:, 1:-1]
+    response = np.abs(d2[:-2] + d2[2:] - 2 * d2[1:-1]).ravel()
+    counts = np.bincount(response)
+    half = response.size / 2.0
+    cumulative = np.cumsum(counts)
+    k = int(np.searchsorted(cumulative, half))
+    below = float(cumulative[k - 1]) if k else 0.0
+    median = max(0.0, k - 0.5 + (half - below) / float(counts[k]))
+    return float(median) / (6.0 * 0.6745)
+
+
+def _sharpness(luma: Image.Image, factor: int) -> float:
+    grey = np.asarray(luma.reduce(factor) if factor > 1 else luma, dtype=np.float32)
+    if grey.shape[0] < 3 or grey.shape[1] < 3:
+        return 0.0
+    lap = grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:]
+    lap -= 4.0 * grey[1:-1, 1:-1]
+    return _mean_var(lap.ravel())[1]
+
+
+def _colour(im: Image.Image, size: int) -> tuple[float, float]:
+    """Mean HSV saturation and Hasler-Süsstrunk colourfulness of a grid sample of pixels.
+
+    The pixels are sampled on a regular grid (nearest neighbour) so that the shorter side has
+    ``size`` samples: a uniform sample of the image's own colours, not of blurred averages.
+    """
+    width, height = im.size
+    scale = size / min(width, height)
+    grid = (
+        im.resize((max(1, round(width * scale)), max(1, round(height * scale))),
+                  Image.Resampling.NEAREST)
+        if scale < 1.0
+        else im
+    )
+    r, g, b = np.ascontiguousarray(np.asarray(grid, dtype=np.float32).reshape(-1, 3).T)
+    mx = np.maximum(np.maximum(r, g), b)
+    mn = np.minimum(np.minimum(r, g), b)
+    saturation = float(((mx - mn) / np.maximum(mx, 1.0)).mean())
+    rg_mean, rg_var = _mean_var(r - g)
+    yb_mean, yb_var = _mean_var(0.5 * (r + g) - b)
+    colourfulness = math.sqrt(rg_var + yb_var) + 0.3 * math.sqrt(rg_mean**2 + yb_mean**2)
+    return saturation, colourfulness
 
 
 def measure(
@@ -382,50 +427,33 @@ def measure(
         Array of the per-image properties, in the order of :data:`PROPERTY_NAMES`.
     """
     im = decoded.image
+    width, height = decoded.width, decoded.height
+    n_pixels = width * height
+    luma = im.convert("L")
     hists = np.empty((4, 256), dtype=np.int64)
     hists[:3] = np.asarray(im.histogram(), dtype=np.int64).reshape(3, 256)
-    luma = im.convert("L")
     hists[3] = luma.histogram()
-    n_pixels = decoded.width * decoded.height
+    means = (hists @ _LEVELS) / n_pixels
+    stds = np.sqrt(np.maximum(0.0, (hists @ _LEVELS2) / n_pixels - means**2))
     values = np.empty(len(PROPERTY_NAMES), dtype=np.float64)
-
-    for c, key in enumerate("rgb"):
-        mean, std = _hist_stats(hists[c], n_pixels)
-        values[_INDEX[f"mean_{key}"]] = mean
-        values[_INDEX[f"std_{key}"]] = std
+    values[_MEAN_SLOTS] = means / 255.0
+    values[_STD_SLOTS] = stds / 255.0
     lum = hists[3]
-    brightness, contrast = _hist_stats(lum, n_pixels)
-    values[_INDEX["brightness"]] = brightness
-    values[_INDEX["contrast"]] = contrast
     values[_INDEX["dark_clip"]] = float(lum[: config.clip_dark + 1].sum()) / n_pixels
     values[_INDEX["bright_clip"]] = float(lum[config.clip_bright :].sum()) / n_pixels
     p = lum[lum > 0] / n_pixels
     values[_INDEX["entropy"]] = float(-(p * np.log2(p)).sum())
 
-    short = min(decoded.width, decoded.height)
-    factor = max(1, round(short / config.work_size))
-    grey = np.asarray(luma.reduce(factor) if factor > 1 else luma, dtype=np.float32)
-    lap = (
-        grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4.0 * grey[1:-1, 1:-1]
-    )
-    values[_INDEX["sharpness"]] = float(lap.var()) if lap.size else 0.0
-    values[_INDEX["noise"]] = _noise(luma, decoded.width, decoded.height, config.noise_size)
+    short = min(width, height)
+    values[_INDEX["sharpness"]] = _sharpness(luma, max(1, round(short / config.work_size)))
+    values[_INDEX["noise"]] = _noise(luma, width, height, config.noise_size)
+    saturation, colourfulness = _colour(im, config.colour_size)
+    values[_INDEX["saturation"]] = saturation
+    values[_INDEX["colourfulness"]] = colourfulness
 
-    colour_factor = max(1, round(short / config.colour_size))
-    tiny = im.reduce(colour_factor) if colour_factor > 1 else im
-    r, g, b = np.asarray(tiny, dtype=np.float32).transpose(2, 0, 1)
-    mx = np.maximum(np.maximum(r, g), b)
-    mn = np.minimum(np.minimum(r, g), b)
-    values[_INDEX["saturation"]] = float(((mx - mn) / np.maximum(mx, 1.0)).mean())
-    rg = r - g
-    yb = 0.5 * (r + g) - b
-    values[_INDEX["colourfulness"]] = math.sqrt(float(rg.var()) + float(yb.var())) + 0.3 * (
-        math.sqrt(float(rg.mean()) ** 2 + float(yb.mean()) ** 2)
-    )
-
-    values[_INDEX["width"]] = decoded.width
-    values[_INDEX["height"]] = decoded.height
-    values[_INDEX["aspect"]] = decoded.width / decoded.height
+    values[_INDEX["width"]] = width
+    values[_INDEX["height"]] = height
+    values[_INDEX["aspect"]] = width / height
     values[_INDEX["megapixels"]] = n_pixels / 1e6
     values[_INDEX["file_size"]] = decoded.file_size
     return hists, values

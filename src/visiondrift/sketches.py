@@ -106,6 +106,15 @@ class CategoryCounts:
         return cls({str(k): int(v) for k, v in sorted(data.items())})
 
 
+def _stack_rows(a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Rows of ``a`` then ``b``; an empty side (whose width may be unknown) is skipped."""
+    if a.shape[0] == 0:
+        return b
+    if b.shape[0] == 0:
+        return a
+    return np.concatenate([a, b])
+
+
 @dataclass(frozen=True)
 class Reservoir:
     """A bounded, seeded, mergeable uniform sample of per-image records (bottom-k sampling).
@@ -156,7 +165,23 @@ class Reservoir:
         order = np.argsort(self.keys, kind="stable")[: self.capacity]
         return self.take(order)
 
+    def _with_vectors_of(self, other: Reservoir) -> Reservoir:
+        """This reservoir with empty ``(0, d)`` vector columns for those only ``other`` has.
+
+        Only meaningful for a reservoir without records: a worker whose images were all
+        unreadable never learns the width of the probability vectors.
+        """
+        vectors = dict(self.vectors)
+        for k, v in other.vectors.items():
+            if k not in vectors:
+                vectors[k] = np.zeros((0, *v.shape[1:]), dtype=np.float32)
+        return Reservoir(self.capacity, self.keys, self.names, self.labels, self.values, vectors)
+
     def merge(self, other: Reservoir) -> Reservoir:
+        if len(self) == 0 and set(other.vectors) > set(self.vectors):
+            return self._with_vectors_of(other).merge(other)
+        if len(other) == 0 and set(self.vectors) > set(other.vectors):
+            return self.merge(other._with_vectors_of(self))
         if set(self.values) != set(other.values) or set(self.vectors) != set(other.vectors):
             from visiondrift.errors import IncompatibleProfilesError
 
@@ -171,7 +196,7 @@ class Reservoir:
             self.names + other.names,
             self.labels + other.labels,
             {k: np.concatenate([v, other.values[k]]) for k, v in self.values.items()},
-            {k: np.concatenate([v, other.vectors[k]]) for k, v in self.vectors.items()},
+            {k: _stack_rows(v, other.vectors[k]) for k, v in self.vectors.items()},
         )
         return combined.bounded()
 

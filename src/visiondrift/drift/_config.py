@@ -16,6 +16,8 @@ __all__ = ["DEFAULT_BANDS", "DriftConfig", "band_of"]
 #: Severity bands (low, medium, high) on the absolute effect size of each metric family.
 #: The original specification's rules are the ``medium`` thresholds: pixel mean shift > 0.05 and
 #: pixel std shift > 0.1 (0-1 scale), confidence shift > 0.1, class Wasserstein > 0.15.
+#: The model families (``confidence``, ``class_mix``, ``outputs``, ``accuracy``) apply only when
+#: both profiles were made with a model (``accuracy`` also needs labels on both sides).
 DEFAULT_BANDS: Final[dict[str, tuple[float, float, float]]] = {
     # shift of the pooled pixel mean of a channel, 0-1 scale
     "pixel_mean": (0.025, 0.05, 0.10),
@@ -28,6 +30,15 @@ DEFAULT_BANDS: Final[dict[str, tuple[float, float, float]]] = {
     "integrity": (0.01, 0.05, 0.10),
     # total variation distance between category mixes (formats, colour modes, labels)
     "categorical": (0.05, 0.15, 0.30),
+    # with a model: shift of the mean top-1 probability (original rule > 0.1 = medium)
+    "confidence": (0.05, 0.10, 0.20),
+    # with a model: Wasserstein distance between predicted-class distributions; with the
+    # default 0/1 ground distance it is the total variation (original rule > 0.15 = medium)
+    "class_mix": (0.075, 0.15, 0.30),
+    # with a model: largest per-class KS distance D between output probabilities (BBSD)
+    "outputs": (0.10, 0.20, 0.35),
+    # with a model and labels on both sides: change of accuracy (share of labelled images)
+    "accuracy": (0.02, 0.05, 0.10),
 }
 
 
@@ -64,6 +75,10 @@ class DriftConfig:
         How many of the current images most responsible for the drift the report lists.
     seed
         Seed of every resampling, so that a comparison is reproducible.
+    class_cost
+        Optional square matrix of the cost of mistaking one class for another, in the order of
+        the model's class names (zero diagonal): the class-mix effect becomes a Wasserstein
+        distance in cost units instead of the total variation (0/1 ground distance).
     """
 
     alpha: float = 0.05
@@ -73,8 +88,13 @@ class DriftConfig:
     permutations: int = 2000
     n_atypical: int = 12
     seed: int = 0
+    class_cost: tuple[tuple[float, ...], ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.class_cost is not None:
+            object.__setattr__(
+                self, "class_cost", tuple(tuple(float(v) for v in row) for row in self.class_cost)
+            )
         if not 0.0 < self.alpha < 1.0:
             raise ConfigError(f"The 'alpha' option must be in (0, 1). Got {self.alpha!r} instead.")
         if self.correction not in ("holm", "bh", "bonferroni"):
@@ -113,4 +133,5 @@ class DriftConfig:
             "permutations": self.permutations,
             "n_atypical": self.n_atypical,
             "seed": self.seed,
+            "class_cost": None if self.class_cost is None else [list(r) for r in self.class_cost],
         }

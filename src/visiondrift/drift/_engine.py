@@ -34,6 +34,7 @@ from visiondrift.drift._model import (
     MetricStatus,
     Severity,
 )
+from visiondrift.drift._output import model_summary, output_candidates
 from visiondrift.errors import IncompatibleProfilesError
 from visiondrift.profiles import Profile
 from visiondrift.properties import CHANNELS, PROPERTIES
@@ -63,6 +64,7 @@ def summarise(profile: Profile, max_bad_files: int = 200) -> DatasetSummary:
         modes=dict(profile.modes.counts),
         labels=dict(profile.labels.counts),
         channels={c: profile.channels[i].tolist() for i, c in enumerate(CHANNELS)},
+        model=model_summary(profile),
     )
 
 
@@ -173,6 +175,7 @@ def compare(
             "baseline's settings."
         )
     candidates = input_candidates(baseline, current, config)
+    candidates += output_candidates(baseline, current, config)
     m = len(candidates)
     adjusted = adjust_pvalues([c.p_value for c in candidates], config.correction)
     metrics: list[MetricResult] = []

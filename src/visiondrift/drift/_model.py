@@ -96,6 +96,9 @@ class DatasetSummary(_Frozen):
     modes: dict[str, int]
     labels: dict[str, int]
     channels: dict[str, list[int]]
+    #: With a model: predictions, confidence and (with labels) accuracy, recall, precision,
+    #: confusion matrix and calibration; ``None`` without a model.
+    model: dict[str, Any] | None = None
 
 
 class AtypicalImage(_Frozen):

@@ -188,7 +188,7 @@ def read_labels_file(path: str | Path) -> tuple[str, ...]:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError as err:
         raise ModelError(
-            f"Labels file {file} does not exist. Fix the 'labels_file' option (--labels)."
+            f"Labels file {file} does not exist. Fix the 'labels_file' option (--labels-file)."
         ) from err
     except (OSError, UnicodeDecodeError) as err:
         raise ModelError(f"Labels file {file} cannot be read as UTF-8 text: {err}") from err
@@ -229,5 +229,5 @@ def check_labels(
         raise ModelError(
             f"{source} has {len(labels)} class names but model {path} outputs {num_classes} "
             f"classes ({info_text}). Give a labels file with {num_classes} names (one per line) "
-            "with the 'labels_file' option (--labels), or choose another output with 'output'."
+            "with the 'labels_file' option (--labels-file), or choose another output with 'output'."
         )
