@@ -15,6 +15,7 @@ install-demo: $(BIN)/python
 
 install-test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	bash scripts/install-system-deps.sh
 
 ## demo: build real-photo data, profile a baseline, monitor two batches, print what was found
 demo: install-demo

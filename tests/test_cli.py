@@ -156,3 +156,45 @@ def test_version_and_help() -> None:
     out = run("--help").stdout
     for command in ("baseline", "monitor", "compare"):
         assert command in out
+
+
+def test_html_summary_and_report_command(
+    baseline_file: Path, changed_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "r.json"
+    result = run(
+        "monitor",
+        str(changed_dir),
+        "--baseline",
+        str(baseline_file),
+        "-o",
+        str(out),
+        "--summary-md",
+        str(tmp_path / "summary.md"),
+        "--html",
+    )
+    assert result.returncode == 1, result.stderr
+    page = (tmp_path / "r.html").read_text()
+    assert "<html" in page
+    assert "data:image/jpeg;base64," in page  # thumbnails of the current images
+    summary = (tmp_path / "summary.md").read_text()
+    assert "High drift" in summary or "high" in summary.lower()
+    private = run(
+        "monitor",
+        str(changed_dir),
+        "--baseline",
+        str(baseline_file),
+        "-o",
+        str(out),
+        "--html",
+        str(tmp_path / "private.html"),
+        "--no-thumbnails",
+    )
+    assert private.returncode == 1
+    assert "data:image/jpeg" not in (tmp_path / "private.html").read_text()
+    again = run("report", str(out), "-o", str(tmp_path / "again.html"))
+    assert again.returncode == 0, again.stderr
+    assert "data:image/jpeg" not in (tmp_path / "again.html").read_text()
+    missing = run("report", str(tmp_path / "nope.json"))
+    assert missing.returncode == 2
+    assert "does not exist" in missing.stderr

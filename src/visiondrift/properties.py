@@ -399,8 +399,9 @@ def _colour(im: Image.Image, size: int) -> tuple[float, float]:
     width, height = im.size
     scale = size / min(width, height)
     grid = (
-        im.resize((max(1, round(width * scale)), max(1, round(height * scale))),
-                  Image.Resampling.NEAREST)
+        im.resize(
+            (max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.NEAREST
+        )
         if scale < 1.0
         else im
     )

@@ -1,13 +1,7 @@
-"""The ``visiondrift`` command: baseline, monitor and compare.
-
-Exit codes: 0 when no drift reaches ``--fail-on``; 1 when drift at or above it was found; 2 for
-bad usage or input (missing folder, no readable image, damaged profile...). The original
-``--mode baseline|monitor|compare --data-dir ...`` spelling is accepted and translated.
-"""
+"""Shared pieces of the command line: progress, option groups, model options, outputs."""
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 import time
@@ -18,10 +12,7 @@ from typing import Any, NoReturn
 
 import click
 
-from visiondrift._version import __version__
 from visiondrift.errors import VisionDriftError
-
-__all__ = ["main"]
 
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE = 0, 1, 2
 SEVERITY_ORDER = ("none", "low", "medium", "high")
@@ -288,6 +279,59 @@ def _check_model_given(spec: Any, low_confidence: float) -> None:
         raise click.UsageError("--low-confidence needs --model or --model-config.")
 
 
+def _report_options(func: Any) -> Any:
+    options = [
+        click.option(
+            "--html",
+            "html",
+            is_flag=False,
+            flag_value="",
+            default=None,
+            metavar="[PATH]",
+            help="Also write the self-contained HTML dashboard (default: the JSON report's "
+            "name with .html).",
+        ),
+        click.option(
+            "--summary-md",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="Also write a short Markdown summary (for a CI job summary or a chat message).",
+        ),
+        click.option(
+            "--no-thumbnails",
+            is_flag=True,
+            help="Do not embed thumbnails of the current images in the HTML (privacy).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _write_extras(
+    report: Any,
+    out: Path,
+    *,
+    html: str | None,
+    summary_md: str | None,
+    no_thumbnails: bool,
+    image_root: str | None,
+) -> list[Path]:
+    from visiondrift._io import write_text_atomic
+    from visiondrift.report import generate_html_report, render_markdown
+
+    written = []
+    if html is not None:
+        page = Path(html) if html else out.with_suffix(".html")
+        root = image_root if image_root and Path(image_root).is_dir() else None
+        written.append(
+            generate_html_report(report, page, image_root=root, thumbnails=not no_thumbnails)
+        )
+    if summary_md:
+        written.append(write_text_atomic(summary_md, render_markdown(report)))
+    return written
+
+
 def _timestamp() -> str:
     return datetime.now().strftime("%Y%m%d_%H%M%S")
 
@@ -308,7 +352,7 @@ def _load_or_profile(path: str, *, config: Any = None, label: str, **options: An
         return profile(p, progress=progress, config=config, **options)
 
 
-def _print_report(report: Any, path: Path, quiet: bool) -> None:
+def _print_report(report: Any, path: Path, quiet: bool, extras: Sequence[Path] = ()) -> None:
     from rich.console import Console
 
     console = Console(highlight=False, soft_wrap=True)
@@ -345,6 +389,8 @@ def _print_report(report: Any, path: Path, quiet: bool) -> None:
                 f"were unusable: {report.current.bad_counts}"
             )
     console.print(f"Report: {path}")
+    for extra in extras:
+        console.print(f"Report: {extra}")
 
 
 def _exit_code(report: Any, fail_on: str) -> int:
@@ -352,329 +398,3 @@ def _exit_code(report: Any, fail_on: str) -> int:
         return EXIT_OK
     hit = SEVERITY_ORDER.index(report.severity) >= SEVERITY_ORDER.index(fail_on)
     return EXIT_DRIFT if hit else EXIT_OK
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="visiondrift")
-def cli() -> None:
-    """Calibrated drift detection for image classifiers.
-
-    Profile a baseline once, then monitor production batches against it:
-
-    \b
-      visiondrift baseline data/val -o baseline.json
-      visiondrift monitor data/prod --baseline baseline.json -o report.json
-
-    Exit codes: 0 no drift at or above --fail-on, 1 drift, 2 bad usage or input.
-    """
-
-
-@cli.command()
-@click.argument("data_dir", type=click.Path())
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Where to write the baseline profile [default: ./baseline_metrics.json].",
-)
-@_profile_options
-@click.option(
-    "--reservoir-size",
-    type=click.IntRange(min=10),
-    default=10_000,
-    show_default=True,
-    help="Per-image records kept for the statistical tests.",
-)
-@click.option(
-    "--max-pixels",
-    type=click.IntRange(min=1),
-    default=89_478_485,
-    show_default=True,
-    help="Reject images with more pixels (decompression-bomb guard).",
-)
-@click.option(
-    "--min-side",
-    type=click.IntRange(min=1),
-    default=8,
-    show_default=True,
-    help="Reject images whose shorter side is smaller.",
-)
-@_model_options
-def baseline(
-    data_dir: str,
-    output: str | None,
-    reservoir_size: int,
-    max_pixels: int,
-    min_side: int,
-    low_confidence: float,
-    **options: Any,
-) -> None:
-    """Profile the images of DATA_DIR (a folder or a list file) into a baseline file.
-
-    With --model, the classifier runs on every image in the same pass: the baseline keeps its
-    predictions, confidence and (with ImageFolder labels) accuracy, and 'monitor' reuses the
-    same model and settings.
-    """
-    out = Path(output) if output else Path("baseline_metrics.json")
-    try:
-        spec = _model_spec(options)
-        _check_model_given(spec, low_confidence)
-        result = _load_or_profile(
-            data_dir,
-            label="profiling baseline",
-            reservoir_size=reservoir_size,
-            max_pixels=max_pixels,
-            min_side=min_side,
-            model=spec,
-            low_confidence=low_confidence,
-            **options,
-        )
-        result.save(out)
-    except VisionDriftError as err:
-        _fail(err)
-    click.echo(
-        f"Baseline: {result.n_images} images profiled, {result.n_bad} unusable of "
-        f"{result.n_files} files -> {out}"
-    )
-    if result.model is not None:
-        m = result.model
-        click.echo(
-            f"Model: {len(m.class_names)} classes, mean confidence {m.confidence.mean:.3f}, "
-            f"{m.low_confidence_share:.1%} below {result.config.low_confidence:g}"
-        )
-
-
-@cli.command()
-@click.argument("data_dir", type=click.Path())
-@click.option(
-    "--baseline",
-    "baseline_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Baseline profile written by 'visiondrift baseline'.",
-)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Where to write the JSON report [default: ./monitor_report_<time>.json].",
-)
-@click.option(
-    "--save-profile",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Also save the current batch's profile here.",
-)
-@_profile_options
-@_decision_options
-@_model_path_option(
-    "Run this model file instead of the baseline's (same preprocessing and options). By "
-    "default the model recorded in the baseline is used."
-)
-def monitor(
-    data_dir: str,
-    baseline_path: str,
-    output: str | None,
-    save_profile: str | None,
-    alpha: float,
-    correction: str,
-    fail_on: str,
-    model_path: str | None,
-    **options: Any,
-) -> None:
-    """Compare the images of DATA_DIR with a baseline profile and report drift.
-
-    A baseline made with --model runs the same model, with the same settings, on DATA_DIR.
-    """
-    from visiondrift.drift import compare
-    from visiondrift.profiles import Profile
-
-    out = Path(output) if output else Path(f"monitor_report_{_timestamp()}.json")
-    quiet = bool(options["quiet"])
-    try:
-        base = Profile.load(baseline_path)
-        options.pop("seed")
-        current = _load_or_profile(
-            data_dir, config=base.config, label="profiling batch", model=model_path, **options
-        )
-        if save_profile:
-            current.save(save_profile)
-        report = compare(
-            base,
-            current,
-            alpha=alpha,
-            correction=correction,
-            mode="monitor",
-            command=_command_line(),
-        )
-        report.save(out)
-    except VisionDriftError as err:
-        _fail(err)
-    _print_report(report, out, quiet)
-    sys.exit(_exit_code(report, fail_on))
-
-
-@cli.command(name="compare")
-@click.argument("reference", type=click.Path())
-@click.argument("current", type=click.Path())
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Where to write the JSON report [default: ./compare_report_<time>.json].",
-)
-@_profile_options
-@_decision_options
-@_model_options
-def compare_cmd(
-    reference: str,
-    current: str,
-    output: str | None,
-    alpha: float,
-    correction: str,
-    fail_on: str,
-    low_confidence: float,
-    **options: Any,
-) -> None:
-    """Compare two datasets; REFERENCE and CURRENT are each a folder or a profile (.json).
-
-    With --model, the model runs on the folders; a REFERENCE profile made with a model runs its
-    model on a CURRENT folder (--model then replaces its model file).
-    """
-    from visiondrift.drift import compare
-
-    out = Path(output) if output else Path(f"compare_report_{_timestamp()}.json")
-    quiet = bool(options["quiet"])
-    try:
-        spec = _model_spec(options)
-        _check_model_given(spec, low_confidence)
-        ref = _load_or_profile(
-            reference,
-            label="profiling reference",
-            model=spec,
-            low_confidence=low_confidence,
-            **dict(options),
-        )
-        options.pop("seed")
-        from_file = Path(reference).suffix.lower() == ".json" and Path(reference).is_file()
-        cur = _load_or_profile(
-            current,
-            config=ref.config,
-            label="profiling current",
-            model=spec if from_file else None,
-            **options,
-        )
-        report = compare(
-            ref, cur, alpha=alpha, correction=correction, mode="compare", command=_command_line()
-        )
-        report.save(out)
-    except VisionDriftError as err:
-        _fail(err)
-    _print_report(report, out, quiet)
-    sys.exit(_exit_code(report, fail_on))
-
-
-@cli.command(name="inspect-model")
-@click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--model-size", default=None, metavar="HxW", help="Try this input size.")
-@click.option("--model-output", default=None, metavar="NAME", help="Output of the class scores.")
-@click.option(
-    "--labels-file", type=click.Path(dir_okay=False), default=None, help="File of class names."
-)
-@click.option("--embedding", default=None, metavar="NAME", help="Tensor to keep as embedding.")
-@click.option(
-    "--scaling",
-    type=click.Choice(["auto", "raw", "0-1", "-1-1", "imagenet"]),
-    default=None,
-    help="Pixel value scaling.",
-)
-def inspect_model(
-    model: str,
-    model_size: str | None,
-    model_output: str | None,
-    labels_file: str | None,
-    embedding: str | None,
-    scaling: str | None,
-) -> None:
-    """Print what MODEL expects (input shape, dtype, layout, outputs, class names) and how
-    visiondrift will preprocess images for it."""
-    from visiondrift.models import describe_model
-
-    options: dict[str, Any] = {}
-    if model_size is not None:
-        options["size"] = _parse_size(model_size)
-    if model_output is not None:
-        options["output"] = model_output
-    if labels_file is not None:
-        options["labels_file"] = Path(labels_file)
-    if embedding is not None:
-        options["embedding"] = embedding
-    if scaling is not None:
-        options["scaling"] = scaling
-    try:
-        text = describe_model(model, **options)
-    except VisionDriftError as err:
-        _fail(err)
-    click.echo(text, nl=False)
-
-
-_LEGACY_VALUE_OPTIONS = {"--data-dir", "--baseline", "--output", "--model", "--mode"}
-
-
-def translate_legacy(argv: Sequence[str]) -> list[str]:
-    """Turn the original ``--mode X --data-dir D ...`` spelling into a sub-command call."""
-    args = list(argv)
-    if "--mode" not in args and not any(a.startswith("--mode=") for a in args):
-        return args
-    values: dict[str, str] = {}
-    rest: list[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        key, eq, val = arg.partition("=")
-        if key in _LEGACY_VALUE_OPTIONS:
-            if eq:
-                values[key] = val
-            elif i + 1 < len(args):
-                values[key] = args[i + 1]
-                i += 1
-            else:
-                raise click.UsageError(f"Option {key} needs a value.")
-        else:
-            rest.append(arg)
-        i += 1
-    mode = values.get("--mode")
-    data_dir = values.get("--data-dir")
-    if mode not in ("baseline", "monitor", "compare"):
-        raise click.UsageError(f"--mode must be one of baseline, monitor, compare. Got {mode!r}.")
-    if data_dir is None:
-        raise click.UsageError(f"--mode {mode} needs --data-dir DIR.")
-    out = ["-o", values["--output"]] if "--output" in values else []
-    if "--model" in values:
-        rest = ["--model", values["--model"], *rest]
-    if mode == "baseline":
-        return ["baseline", data_dir, *out, *rest]
-    if "--baseline" not in values:
-        raise click.UsageError(f"--mode {mode} needs --baseline FILE.")
-    if mode == "monitor":
-        return ["monitor", data_dir, "--baseline", values["--baseline"], *out, *rest]
-    return ["compare", values["--baseline"], data_dir, *out, *rest]
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``visiondrift`` console script."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    try:
-        args = translate_legacy(args)
-    except click.UsageError as err:
-        err.show()
-        sys.exit(EXIT_USAGE)
-    cli.main(args=args, prog_name="visiondrift")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    main()

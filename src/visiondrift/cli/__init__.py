@@ -1,0 +1,433 @@
+"""The ``visiondrift`` command: baseline, monitor and compare.
+
+Exit codes: 0 when no drift reaches ``--fail-on``; 1 when drift at or above it was found; 2 for
+bad usage or input (missing folder, no readable image, damaged profile...). The original
+``--mode baseline|monitor|compare --data-dir ...`` spelling is accepted and translated.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from visiondrift._version import __version__
+from visiondrift.cli._support import (
+    EXIT_USAGE,
+    _check_model_given,
+    _command_line,
+    _decision_options,
+    _exit_code,
+    _fail,
+    _load_or_profile,
+    _model_options,
+    _model_path_option,
+    _model_spec,
+    _parse_size,
+    _print_report,
+    _profile_options,
+    _report_options,
+    _timestamp,
+    _write_extras,
+)
+from visiondrift.errors import VisionDriftError
+
+__all__ = ["main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="visiondrift")
+def cli() -> None:
+    """Calibrated drift detection for image classifiers.
+
+    Profile a baseline once, then monitor production batches against it:
+
+    \b
+      visiondrift baseline data/val -o baseline.json
+      visiondrift monitor data/prod --baseline baseline.json -o report.json
+
+    Exit codes: 0 no drift at or above --fail-on, 1 drift, 2 bad usage or input.
+    """
+
+
+@cli.command()
+@click.argument("data_dir", type=click.Path())
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the baseline profile [default: ./baseline_metrics.json].",
+)
+@_profile_options
+@click.option(
+    "--reservoir-size",
+    type=click.IntRange(min=10),
+    default=10_000,
+    show_default=True,
+    help="Per-image records kept for the statistical tests.",
+)
+@click.option(
+    "--max-pixels",
+    type=click.IntRange(min=1),
+    default=89_478_485,
+    show_default=True,
+    help="Reject images with more pixels (decompression-bomb guard).",
+)
+@click.option(
+    "--min-side",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Reject images whose shorter side is smaller.",
+)
+@_model_options
+def baseline(
+    data_dir: str,
+    output: str | None,
+    reservoir_size: int,
+    max_pixels: int,
+    min_side: int,
+    low_confidence: float,
+    **options: Any,
+) -> None:
+    """Profile the images of DATA_DIR (a folder or a list file) into a baseline file.
+
+    With --model, the classifier runs on every image in the same pass: the baseline keeps its
+    predictions, confidence and (with ImageFolder labels) accuracy, and 'monitor' reuses the
+    same model and settings.
+    """
+    out = Path(output) if output else Path("baseline_metrics.json")
+    try:
+        spec = _model_spec(options)
+        _check_model_given(spec, low_confidence)
+        result = _load_or_profile(
+            data_dir,
+            label="profiling baseline",
+            reservoir_size=reservoir_size,
+            max_pixels=max_pixels,
+            min_side=min_side,
+            model=spec,
+            low_confidence=low_confidence,
+            **options,
+        )
+        result.save(out)
+    except VisionDriftError as err:
+        _fail(err)
+    click.echo(
+        f"Baseline: {result.n_images} images profiled, {result.n_bad} unusable of "
+        f"{result.n_files} files -> {out}"
+    )
+    if result.model is not None:
+        m = result.model
+        click.echo(
+            f"Model: {len(m.class_names)} classes, mean confidence {m.confidence.mean:.3f}, "
+            f"{m.low_confidence_share:.1%} below {result.config.low_confidence:g}"
+        )
+
+
+@cli.command()
+@click.argument("data_dir", type=click.Path())
+@click.option(
+    "--baseline",
+    "baseline_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Baseline profile written by 'visiondrift baseline'.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the JSON report [default: ./monitor_report_<time>.json].",
+)
+@click.option(
+    "--save-profile",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also save the current batch's profile here.",
+)
+@_profile_options
+@_decision_options
+@_report_options
+@_model_path_option(
+    "Run this model file instead of the baseline's (same preprocessing and options). By "
+    "default the model recorded in the baseline is used."
+)
+def monitor(
+    data_dir: str,
+    baseline_path: str,
+    output: str | None,
+    save_profile: str | None,
+    alpha: float,
+    correction: str,
+    fail_on: str,
+    model_path: str | None,
+    html: str | None,
+    summary_md: str | None,
+    no_thumbnails: bool,
+    **options: Any,
+) -> None:
+    """Compare the images of DATA_DIR with a baseline profile and report drift.
+
+    A baseline made with --model runs the same model, with the same settings, on DATA_DIR.
+    """
+    from visiondrift.drift import compare
+    from visiondrift.profiles import Profile
+
+    out = Path(output) if output else Path(f"monitor_report_{_timestamp()}.json")
+    quiet = bool(options["quiet"])
+    try:
+        base = Profile.load(baseline_path)
+        options.pop("seed")
+        current = _load_or_profile(
+            data_dir, config=base.config, label="profiling batch", model=model_path, **options
+        )
+        if save_profile:
+            current.save(save_profile)
+        report = compare(
+            base,
+            current,
+            alpha=alpha,
+            correction=correction,
+            mode="monitor",
+            command=_command_line(),
+        )
+        report.save(out)
+        extras = _write_extras(
+            report,
+            out,
+            html=html,
+            summary_md=summary_md,
+            no_thumbnails=no_thumbnails,
+            image_root=data_dir,
+        )
+    except VisionDriftError as err:
+        _fail(err)
+    _print_report(report, out, quiet, extras)
+    sys.exit(_exit_code(report, fail_on))
+
+
+@cli.command(name="compare")
+@click.argument("reference", type=click.Path())
+@click.argument("current", type=click.Path())
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the JSON report [default: ./compare_report_<time>.json].",
+)
+@_profile_options
+@_decision_options
+@_report_options
+@_model_options
+def compare_cmd(
+    reference: str,
+    current: str,
+    output: str | None,
+    alpha: float,
+    correction: str,
+    fail_on: str,
+    low_confidence: float,
+    html: str | None,
+    summary_md: str | None,
+    no_thumbnails: bool,
+    **options: Any,
+) -> None:
+    """Compare two datasets; REFERENCE and CURRENT are each a folder or a profile (.json).
+
+    With --model, the model runs on the folders; a REFERENCE profile made with a model runs its
+    model on a CURRENT folder (--model then replaces its model file).
+    """
+    from visiondrift.drift import compare
+
+    out = Path(output) if output else Path(f"compare_report_{_timestamp()}.json")
+    quiet = bool(options["quiet"])
+    try:
+        spec = _model_spec(options)
+        _check_model_given(spec, low_confidence)
+        ref = _load_or_profile(
+            reference,
+            label="profiling reference",
+            model=spec,
+            low_confidence=low_confidence,
+            **dict(options),
+        )
+        options.pop("seed")
+        from_file = Path(reference).suffix.lower() == ".json" and Path(reference).is_file()
+        cur = _load_or_profile(
+            current,
+            config=ref.config,
+            label="profiling current",
+            model=spec if from_file else None,
+            **options,
+        )
+        report = compare(
+            ref, cur, alpha=alpha, correction=correction, mode="compare", command=_command_line()
+        )
+        report.save(out)
+        extras = _write_extras(
+            report,
+            out,
+            html=html,
+            summary_md=summary_md,
+            no_thumbnails=no_thumbnails,
+            image_root=current,
+        )
+    except VisionDriftError as err:
+        _fail(err)
+    _print_report(report, out, quiet, extras)
+    sys.exit(_exit_code(report, fail_on))
+
+
+@cli.command(name="report")
+@click.argument("report_json", type=click.Path(dir_okay=False))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the HTML page [default: the report's name with .html].",
+)
+@click.option(
+    "--images",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder of the current images, to embed thumbnails of the most atypical ones.",
+)
+@click.option(
+    "--summary-md",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write a short Markdown summary.",
+)
+def report_cmd(
+    report_json: str, output: str | None, images: str | None, summary_md: str | None
+) -> None:
+    """Re-render a saved JSON report as a self-contained HTML page."""
+    from visiondrift.drift import DriftReport
+
+    out = Path(output) if output else Path(report_json).with_suffix(".html")
+    try:
+        report = DriftReport.load(report_json)
+        written = _write_extras(
+            report,
+            out.with_suffix(".json"),
+            html=str(out),
+            summary_md=summary_md,
+            no_thumbnails=images is None,
+            image_root=images,
+        )
+    except VisionDriftError as err:
+        _fail(err)
+    for path in written:
+        click.echo(f"Wrote {path}")
+
+
+@cli.command(name="inspect-model")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--model-size", default=None, metavar="HxW", help="Try this input size.")
+@click.option("--model-output", default=None, metavar="NAME", help="Output of the class scores.")
+@click.option(
+    "--labels-file", type=click.Path(dir_okay=False), default=None, help="File of class names."
+)
+@click.option("--embedding", default=None, metavar="NAME", help="Tensor to keep as embedding.")
+@click.option(
+    "--scaling",
+    type=click.Choice(["auto", "raw", "0-1", "-1-1", "imagenet"]),
+    default=None,
+    help="Pixel value scaling.",
+)
+def inspect_model(
+    model: str,
+    model_size: str | None,
+    model_output: str | None,
+    labels_file: str | None,
+    embedding: str | None,
+    scaling: str | None,
+) -> None:
+    """Print what MODEL expects (input shape, dtype, layout, outputs, class names) and how
+    visiondrift will preprocess images for it."""
+    from visiondrift.models import describe_model
+
+    options: dict[str, Any] = {}
+    if model_size is not None:
+        options["size"] = _parse_size(model_size)
+    if model_output is not None:
+        options["output"] = model_output
+    if labels_file is not None:
+        options["labels_file"] = Path(labels_file)
+    if embedding is not None:
+        options["embedding"] = embedding
+    if scaling is not None:
+        options["scaling"] = scaling
+    try:
+        text = describe_model(model, **options)
+    except VisionDriftError as err:
+        _fail(err)
+    click.echo(text, nl=False)
+
+
+_LEGACY_VALUE_OPTIONS = {"--data-dir", "--baseline", "--output", "--model", "--mode"}
+
+
+def translate_legacy(argv: Sequence[str]) -> list[str]:
+    """Turn the original ``--mode X --data-dir D ...`` spelling into a sub-command call."""
+    args = list(argv)
+    if "--mode" not in args and not any(a.startswith("--mode=") for a in args):
+        return args
+    values: dict[str, str] = {}
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        key, eq, val = arg.partition("=")
+        if key in _LEGACY_VALUE_OPTIONS:
+            if eq:
+                values[key] = val
+            elif i + 1 < len(args):
+                values[key] = args[i + 1]
+                i += 1
+            else:
+                raise click.UsageError(f"Option {key} needs a value.")
+        else:
+            rest.append(arg)
+        i += 1
+    mode = values.get("--mode")
+    data_dir = values.get("--data-dir")
+    if mode not in ("baseline", "monitor", "compare"):
+        raise click.UsageError(f"--mode must be one of baseline, monitor, compare. Got {mode!r}.")
+    if data_dir is None:
+        raise click.UsageError(f"--mode {mode} needs --data-dir DIR.")
+    out = ["-o", values["--output"]] if "--output" in values else []
+    if "--model" in values:
+        rest = ["--model", values["--model"], *rest]
+    if mode == "baseline":
+        return ["baseline", data_dir, *out, *rest]
+    if "--baseline" not in values:
+        raise click.UsageError(f"--mode {mode} needs --baseline FILE.")
+    if mode == "monitor":
+        return ["monitor", data_dir, "--baseline", values["--baseline"], *out, *rest]
+    return ["compare", values["--baseline"], data_dir, *out, *rest]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``visiondrift`` console script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = translate_legacy(args)
+    except click.UsageError as err:
+        err.show()
+        sys.exit(EXIT_USAGE)
+    cli.main(args=args, prog_name="visiondrift")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

@@ -1,0 +1,5 @@
+"""``python -m visiondrift.cli``."""
+
+from visiondrift.cli import main
+
+main()

@@ -1,0 +1,327 @@
+"""The HTML report: one self-contained page that shows what drifted, how much, and where.
+
+The page is a single file: CSS, SVG charts, thumbnails (``data:`` URIs) and a small sorting
+script are all inline, and a Content-Security-Policy ``<meta>`` forbids every network request
+and every script except that one (pinned by its SHA-256), so the page opens offline and a
+string from the data can never run as code even if an escape were missed. Every string from the
+data is escaped by Jinja2's autoescaping. Without JavaScript the page is complete; the script
+only makes the metrics table sortable. See :mod:`visiondrift.report._charts` for why the charts
+are drawn here rather than by a charting library.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import math
+import os
+import warnings
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Final
+
+import jinja2
+from markupsafe import Markup
+
+from visiondrift._io import write_text_atomic
+from visiondrift.drift import SEVERITIES, DriftReport, MetricResult
+from visiondrift.report import _charts
+
+__all__ = [
+    "THUMBNAIL_MAX_SIDE",
+    "THUMBNAIL_QUALITY",
+    "generate_html_report",
+    "make_thumbnails",
+    "render_html",
+]
+
+#: Longest side, in pixels, of the thumbnails of atypical images embedded in the page.
+THUMBNAIL_MAX_SIDE: Final = 128
+#: JPEG quality of those thumbnails.
+THUMBNAIL_QUALITY: Final = 70
+#: At most this many bad files of each side are listed in the page (the JSON keeps them all).
+MAX_BAD_FILES_SHOWN: Final = 200
+
+_VERDICT_WORDS: Final[dict[str, str]] = {
+    "none": "No drift",
+    "low": "Low drift",
+    "medium": "Medium drift",
+    "high": "High drift",
+}
+_STATUS_WORDS: Final[dict[str, str]] = {
+    "drift": "drift",
+    "negligible": "negligible",
+    "insufficient_evidence": "insufficient evidence",
+    "stable": "stable",
+}
+
+
+def fmt_num(value: float | None, digits: int = 3) -> str:
+    """A number for people: 3 significant digits, thousands separators, no exponent below 1e6."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    size = abs(value)
+    if size == 0:
+        text = "0"
+    elif size >= 1e6 or size < 1e-4:
+        text = f"{value:.{digits - 1}e}"
+    elif size >= 10 ** (digits - 1):
+        text = f"{value:,.0f}"
+    else:
+        decimals = digits - 1 - math.floor(math.log10(size))
+        text = f"{value:.{decimals}f}"
+    return text.replace("-", "−")
+
+
+def fmt_signed(value: float | None) -> str:
+    text = fmt_num(value)
+    return "+" + text if value is not None and value > 0 else text
+
+
+def fmt_p(value: float) -> str:
+    """A p-value: ``< 0.0001`` for tiny values, else up to 4 decimals."""
+    if math.isnan(value):
+        return "–"
+    if value < 1e-4:
+        return "< 0.0001"
+    return f"{value:.4f}" if value < 0.01 else f"{value:.3f}"
+
+
+def fmt_share(value: float) -> str:
+    return f"{100.0 * value:.1f}%"
+
+
+def _sort_key(value: float | None) -> str:
+    """What the sorting script compares (empty sorts last)."""
+    return "" if value is None or math.isnan(value) else repr(float(value))
+
+
+def _change_text(m: MetricResult) -> str:
+    text = fmt_signed(m.change)
+    if m.relative_change is not None and math.isfinite(m.relative_change):
+        text += f" ({fmt_signed(100.0 * m.relative_change)}%)"
+    return text
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("visiondrift.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = fmt_num
+    env.filters["signed"] = fmt_signed
+    env.filters["pvalue"] = fmt_p
+    env.filters["share"] = fmt_share
+    env.filters["sortkey"] = _sort_key
+    env.filters["change"] = _change_text
+    return env
+
+
+def _script() -> tuple[Markup, str]:
+    """The sorting script (from the package, not the data) and its CSP hash."""
+    text = _environment().loader.get_source(_environment(), "sort.js")[0]  # type: ignore[union-attr]
+    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+    return Markup(text), digest
+
+
+def _config_rows(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    for key, value in config.items():
+        if key == "bands":
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        rows.append((str(key), text))
+    return rows
+
+
+def _bands(report: DriftReport) -> list[tuple[str, tuple[float, float, float], str]]:
+    """(family, bands, effect unit) for every family in the report or its configuration."""
+    seen: dict[str, tuple[tuple[float, float, float], str]] = {}
+    for m in report.metrics:
+        seen.setdefault(m.family, (m.bands, m.effect_unit))
+    configured = report.config.get("bands")
+    if isinstance(configured, Mapping):
+        for family, value in configured.items():
+            try:
+                lo, mid, hi = (float(v) for v in value)
+            except (TypeError, ValueError):
+                continue
+            seen.setdefault(str(family), ((lo, mid, hi), ""))
+    return [(family, bands, unit) for family, (bands, unit) in sorted(seen.items())]
+
+
+def _data_uri(data: bytes) -> str:
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+
+
+def render_html(report: DriftReport, *, thumbnails: Mapping[str, bytes] | None = None) -> str:
+    """Render a drift report as one self-contained HTML page.
+
+    Parameters
+    ----------
+    report
+        The report to show.
+    thumbnails
+        JPEG bytes of atypical current images, by image name (as in
+        ``report.atypical_images``); images without one are listed by name only. ``None`` shows
+        names only (for example when thumbnails are turned off for privacy).
+
+    Returns
+    -------
+    The page, as text; it makes no network request when opened.
+    """
+    script, script_hash = _script()
+    thumbs = thumbnails or {}
+    mixes = []
+    for title, attr, metric_name in (
+        ("Classes", "labels", "label_mix"),
+        ("File formats", "formats", "format_mix"),
+        ("Colour modes", "modes", "mode_mix"),
+    ):
+        base_counts: dict[str, int] = getattr(report.baseline, attr)
+        cur_counts: dict[str, int] = getattr(report.current, attr)
+        if base_counts or cur_counts:
+            rows, more = _charts.mix_rows(base_counts, cur_counts)
+            metric = next((m for m in report.metrics if m.name == metric_name), None)
+            mixes.append({"title": title, "rows": rows, "more": more, "metric": metric})
+    channels = []
+    names = {"r": "Red", "g": "Green", "b": "Blue", "l": "Luminance"}
+    for key, counts in report.baseline.channels.items():
+        current = report.current.channels.get(key)
+        if not current or len(current) != len(counts):
+            continue
+        title = f"{names.get(key, key)} channel: share of pixels per value, baseline vs current"
+        channels.append(
+            {
+                "key": key,
+                "name": names.get(key, key),
+                "svg": _charts.histogram_svg(key, counts, current, title),
+                "colour": _charts.CHANNEL_COLOURS.get(key, "#37474f"),
+            }
+        )
+    bad_reasons = sorted(set(report.baseline.bad_counts) | set(report.current.bad_counts))
+    context = {
+        "r": report,
+        "verdict_word": (
+            "Insufficient evidence"
+            if report.status == "insufficient_evidence" and report.severity == "none"
+            else _VERDICT_WORDS[report.severity]
+        ),
+        "verdict_class": (
+            "insufficient"
+            if report.status == "insufficient_evidence" and report.severity == "none"
+            else report.severity
+        ),
+        "status_words": _STATUS_WORDS,
+        "severities": SEVERITIES,
+        "metrics": report.metrics,
+        "effects": _charts.effect_bars(report.metrics),
+        "band_max": _charts.BAND_SCALE_MAX,
+        "channels": channels,
+        "mixes": mixes,
+        "bad_reasons": bad_reasons,
+        "max_bad": MAX_BAD_FILES_SHOWN,
+        "atypical": [
+            {"image": a, "src": _data_uri(thumbs[a.name]) if a.name in thumbs else None}
+            for a in report.atypical_images
+        ],
+        "thumbnails_on": thumbnails is not None,
+        "bands": _bands(report),
+        "config_rows": _config_rows(report.config),
+        "script": script,
+        "script_hash": script_hash,
+    }
+    return _environment().get_template("page.html.j2").render(context)
+
+
+def make_thumbnails(
+    names: Iterable[str],
+    image_root: str | os.PathLike[str],
+    *,
+    max_side: int = THUMBNAIL_MAX_SIDE,
+    quality: int = THUMBNAIL_QUALITY,
+) -> dict[str, bytes]:
+    """Small JPEG thumbnails of the images ``image_root / name``, by name.
+
+    Files that are missing, unreadable, outside ``image_root`` (a name with ``..``) or larger
+    than Pillow's decompression-bomb limit are skipped.
+
+    Parameters
+    ----------
+    names
+        Image names relative to ``image_root``, as in ``report.atypical_images``.
+    image_root
+        The folder the names are relative to (the current data's folder).
+    max_side
+        Longest side of a thumbnail, in pixels.
+    quality
+        JPEG quality of the thumbnails.
+    """
+    from PIL import Image, ImageOps
+
+    root = Path(image_root).resolve()
+    out: dict[str, bytes] = {}
+    for name in names:
+        path = (root / name).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(path) as image:
+                    image.draft("RGB", (max_side * 2, max_side * 2))
+                    small = ImageOps.exif_transpose(image).convert("RGB")
+                    small.thumbnail((max_side, max_side))
+                    buffer = io.BytesIO()
+                    small.save(buffer, format="JPEG", quality=quality, optimize=True)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Warning):
+            continue
+        out[name] = buffer.getvalue()
+    return out
+
+
+def generate_html_report(
+    report: DriftReport | Mapping[str, Any] | str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    *,
+    image_root: str | os.PathLike[str] | None = None,
+    thumbnails: bool = True,
+) -> Path:
+    """Write a drift report as a self-contained HTML page, atomically.
+
+    Parameters
+    ----------
+    report
+        A :class:`~visiondrift.drift.DriftReport`, its JSON form as a mapping, or the path of a
+        saved JSON report.
+    path
+        Where to write the page.
+    image_root
+        The folder of the current images; when given (and ``thumbnails`` is true), the atypical
+        images are read from it and embedded as small thumbnails. Missing files are skipped.
+    thumbnails
+        ``False`` lists atypical images by name only and reads no image (for private data).
+
+    Returns
+    -------
+    The path written.
+    """
+    if isinstance(report, DriftReport):
+        loaded = report
+    elif isinstance(report, Mapping):
+        loaded = DriftReport.from_dict(dict(report))
+    else:
+        loaded = DriftReport.load(report)
+    thumbs: dict[str, bytes] | None = None
+    if thumbnails and image_root is not None:
+        thumbs = make_thumbnails((a.name for a in loaded.atypical_images), image_root)
+    return write_text_atomic(path, render_html(loaded, thumbnails=thumbs))
