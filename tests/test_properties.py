@@ -7,7 +7,8 @@ import pytest
 from PIL import Image, ImageFilter
 
 from visiondrift.decode import DecodedImage
-from visiondrift.properties import PROPERTY_NAMES, MeasureConfig, measure
+from visiondrift.measure import measure
+from visiondrift.properties import PROPERTY_NAMES, MeasureConfig
 
 
 def _decoded(arr: np.ndarray) -> DecodedImage:

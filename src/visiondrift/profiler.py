@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import multiprocessing.pool
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -168,17 +169,31 @@ def _context() -> mp.context.BaseContext:
     return mp.get_context("fork" if "fork" in methods else None)
 
 
+def _check_workers(workers: int | None) -> int:
+    n_workers = default_workers() if workers is None else workers
+    if not isinstance(n_workers, int) or isinstance(n_workers, bool) or n_workers < 1:
+        raise ConfigError(f"The 'workers' option must be a positive integer. Got {workers!r}.")
+    return n_workers
+
+
+def _start_pool(n_workers: int) -> mp.pool.Pool | None:
+    """Worker processes, started before the files are listed so they don't inherit the list."""
+    return _context().Pool(processes=n_workers) if n_workers > 1 else None
+
+
 def profile_items(
     items: Sequence[ImageItem],
     config: ProfileConfig,
     *,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
+    pool: mp.pool.Pool | None = None,
 ) -> Profile:
-    """Profile a list of images with ``workers`` processes (default: the CPU cores)."""
-    n_workers = default_workers() if workers is None else workers
-    if not isinstance(n_workers, int) or n_workers < 1:
-        raise ConfigError(f"The 'workers' option must be a positive integer. Got {workers!r}.")
+    """Profile a list of images with ``workers`` processes (default: the CPU cores).
+
+    ``pool`` is an already started pool of that many processes (it is used, not closed).
+    """
+    n_workers = _check_workers(workers)
     total = len(items)
     if n_workers == 1 or total < SERIAL_THRESHOLD:
         partials = []
@@ -192,12 +207,19 @@ def profile_items(
     chunks = _chunks(items, n_workers)
     result: Profile | None = None
     done = 0
-    with _context().Pool(processes=min(n_workers, len(chunks))) as pool:
-        for partial in pool.imap_unordered(_worker, [(c, config) for c in chunks]):
+    own = pool is None
+    workers_pool = _start_pool(n_workers) if pool is None else pool
+    assert workers_pool is not None
+    try:
+        for partial in workers_pool.imap_unordered(_worker, [(c, config) for c in chunks]):
             result = partial if result is None else result.merge(partial)
             done += partial.n_files
             if progress is not None:
                 progress(done, total)
+    finally:
+        if own:
+            workers_pool.terminate()
+            workers_pool.join()
     assert result is not None
     return result
 
@@ -232,7 +254,7 @@ def profile(
     reservoir_size: int = 10_000,
     work_size: int = 128,
     colour_size: int = 32,
-    noise_size: int = 96,
+    noise_size: int = 64,
     clip_dark: int = 5,
     clip_bright: int = 250,
     max_pixels: int = 89_478_485,
@@ -307,13 +329,21 @@ min_side, max_listed_bad_files
         from visiondrift.models._adapter import check_model_file
 
         check_model_file(config.model.path)  # a clear message before any worker starts
-    src = open_source(source, labels=labels, max_images=max_images, seed=config.seed)
-    if not src.items:
-        raise NoReadableImagesError(
-            f"No image files found in '{src.info.location}'. visiondrift reads JPEG, PNG, BMP, "
-            "GIF, WebP and TIFF files (by extension when listing a folder); check the path."
-        )
-    result = profile_items(src.items, config, workers=workers, progress=progress)
+    n_workers = _check_workers(workers)
+    pool = _start_pool(n_workers)
+    try:
+        src = open_source(source, labels=labels, max_images=max_images, seed=config.seed)
+        if not src.items:
+            raise NoReadableImagesError(
+                f"No image files found in '{src.info.location}'. visiondrift reads JPEG, PNG, "
+                "BMP, GIF, WebP and TIFF files (by extension when listing a folder); check the "
+                "path."
+            )
+        result = profile_items(src.items, config, workers=n_workers, progress=progress, pool=pool)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
     result = replace(result, sources=(src.info,))
     if result.n_images == 0:
         raise NoReadableImagesError(no_images_message(src.info.location, result))

@@ -30,7 +30,8 @@ from visiondrift.errors import (
     ProfileFormatError,
     UnsupportedVersionError,
 )
-from visiondrift.properties import CHANNELS, PROPERTY_NAMES, MeasureConfig, measure
+from visiondrift.measure import ImageMeasurer
+from visiondrift.properties import CHANNELS, PROPERTY_NAMES, MeasureConfig
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir
 from visiondrift.sources import ImageItem, SourceInfo, item_key
 
@@ -572,9 +573,13 @@ def _merge_models(a: ModelSummary | None, b: ModelSummary | None) -> ModelSummar
 class ProfileBuilder:
     """Sees images one at a time and builds a :class:`Profile`.
 
-    Memory stays bounded: per-image rows are folded into the moments and the reservoir every
-    ``reservoir_size`` images.
+    Images are measured in batches of ``measure_batch`` (only small working copies are kept
+    between batches); memory stays bounded: per-image rows are folded into the moments and the
+    reservoir every ``reservoir_size`` images.
     """
+
+    #: Images measured together (numpy then runs each operation once per batch).
+    measure_batch: int = 64
 
     def __init__(self, config: ProfileConfig | None = None) -> None:
         self.config = config or ProfileConfig()
@@ -596,6 +601,8 @@ class ProfileBuilder:
         self._model: ModelSummary | None = None
         self._probs: list[NDArray[np.float32]] = []
         self._embeddings: list[NDArray[np.float32]] = []
+        self._measurer = ImageMeasurer(self.config.measure)
+        self._pending: list[ImageItem] = []
 
     def set_model(
         self,
@@ -627,26 +634,38 @@ class ProfileBuilder:
             raise ConfigError(
                 "add_image needs a prediction exactly when the profile is built with a model."
             )
-        hists, values = measure(decoded, self.config.measure)
+        self._measurer.add(decoded)
+        self._pending.append(item)
         if prediction is not None:
             self._probs.append(np.asarray(prediction[0], dtype=np.float32))
             if prediction[1] is not None:
                 self._embeddings.append(np.asarray(prediction[1], dtype=np.float32))
         self._n_files += 1
         self._n_images += 1
-        self._channels += hists
         self._formats[decoded.format] = self._formats.get(decoded.format, 0) + 1
         self._modes[decoded.mode] = self._modes.get(decoded.mode, 0) + 1
         if item.label is not None:
             self._labels[item.label] = self._labels.get(item.label, 0) + 1
-        self._keys.append(item_key(self.config.seed, item.path))
-        self._names.append(item.name)
-        self._row_labels.append(item.label)
-        self._rows.append(values)
+        if len(self._pending) >= self.measure_batch:
+            self._measure_pending()
+
+    def _measure_pending(self) -> None:
+        if not self._pending:
+            return
+        hists, values = self._measurer.finish()
+        self._channels += hists.sum(axis=0)
+        seed = self.config.seed
+        for item in self._pending:
+            self._keys.append(item_key(seed, item.path))
+            self._names.append(item.name)
+            self._row_labels.append(item.label)
+        self._rows.extend(values)
+        self._pending = []
         if len(self._rows) >= self.config.reservoir_size:
             self._flush()
 
     def _flush(self) -> None:
+        self._measure_pending()
         if not self._rows:
             return
         table = np.vstack(self._rows)

@@ -1,6 +1,7 @@
-"""Per-image measurements taken from one decoded image.
+"""What is measured on each image: the per-image properties and the settings of the measurements.
 
-Two kinds of measurement come from the same decoded array:
+The measuring itself is in :mod:`visiondrift.measure`. Two kinds of measurement come from the
+same decoded array:
 
 - exact 256-bin histograms of the R, G, B and luminance values of the full-resolution image
   (luminance is ITU-R BT.601 luma, ``L = 0.299 R + 0.587 G + 0.114 B``, as Pillow computes it);
@@ -20,15 +21,12 @@ recorded at one resolution can be compared with batches at another. Histogram-ba
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Final, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
 
-from visiondrift.decode import DecodedImage
 from visiondrift.errors import ConfigError
 
 __all__ = [
@@ -37,7 +35,6 @@ __all__ = [
     "PROPERTY_NAMES",
     "MeasureConfig",
     "PropertySpec",
-    "measure",
 ]
 
 #: Histogram channels, in the order they are stored.
@@ -282,12 +279,6 @@ PROPERTIES: Final[tuple[PropertySpec, ...]] = (
 )
 
 PROPERTY_NAMES: Final[tuple[str, ...]] = tuple(spec.name for spec in PROPERTIES)
-_INDEX: Final[dict[str, int]] = {name: i for i, name in enumerate(PROPERTY_NAMES)}
-_LEVELS: Final = np.arange(256, dtype=np.float64)
-_LEVELS2: Final = _LEVELS**2
-#: Where the per-channel means and spreads (R, G, B, luminance) go in the values array.
-_MEAN_SLOTS: Final = [_INDEX[n] for n in ("mean_r", "mean_g", "mean_b", "brightness")]
-_STD_SLOTS: Final = [_INDEX[n] for n in ("std_r", "std_g", "std_b", "contrast")]
 
 
 @dataclass(frozen=True)
@@ -312,7 +303,7 @@ class MeasureConfig:
 
     work_size: int = 128
     colour_size: int = 32
-    noise_size: int = 96
+    noise_size: int = 64
     clip_dark: int = 5
     clip_bright: int = 250
 
@@ -345,116 +336,3 @@ class MeasureConfig:
             "clip_dark": self.clip_dark,
             "clip_bright": self.clip_bright,
         }
-
-
-def _mean_var(x: NDArray[np.float32]) -> tuple[float, float]:
-    """Mean and (population) variance of a flat array with two BLAS-backed reductions."""
-    n = x.size
-    mean = float(x.sum(dtype=np.float64)) / n
-    return mean, max(0.0, float(np.dot(x, x)) / n - mean * mean)
-
-
-def _noise(luma: Image.Image, width: int, height: int, size: int) -> float:
-    """Noise standard deviation, in grey levels, at native resolution.
-
-    Immerkær's (1996) 3x3 kernel ``[[1,-2,1],[-2,4,-2],[1,-2,1]]`` cancels smooth image content;
-    it is the outer product of ``[1,-2,1]`` with itself, so it is applied as two second
-    differences. On pure Gaussian noise of deviation s the response has deviation 6 s; the median
-    absolute response (divided by 0.6745) estimates it while ignoring the minority of pixels on
-    edges and texture. The responses are integers, so the median is interpolated within its
-    unit bin (the grouped median) to stay continuous at low noise. It is measured on the central
-    ``size`` x ``size`` crop.
-    """
-    left, top = max(0, (width - size) // 2), max(0, (height - size) // 2)
-    crop = luma.crop((left, top, min(width, left + size), min(height, top + size)))
-    g = np.asarray(crop, dtype=np.int16)
-    if g.shape[0] < 3 or g.shape[1] < 3:
-        return 0.0
-    d2 = g[:, :-2] + g[:, 2:] - 2 * g[:, 1:-1]
-    response = np.abs(d2[:-2] + d2[2:] - 2 * d2[1:-1]).ravel()
-    counts = np.bincount(response)
-    half = response.size / 2.0
-    cumulative = np.cumsum(counts)
-    k = int(np.searchsorted(cumulative, half))
-    below = float(cumulative[k - 1]) if k else 0.0
-    median = max(0.0, k - 0.5 + (half - below) / float(counts[k]))
-    return float(median) / (6.0 * 0.6745)
-
-
-def _sharpness(luma: Image.Image, factor: int) -> float:
-    grey = np.asarray(luma.reduce(factor) if factor > 1 else luma, dtype=np.float32)
-    if grey.shape[0] < 3 or grey.shape[1] < 3:
-        return 0.0
-    lap = grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:]
-    lap -= 4.0 * grey[1:-1, 1:-1]
-    return _mean_var(lap.ravel())[1]
-
-
-def _colour(im: Image.Image, size: int) -> tuple[float, float]:
-    """Mean HSV saturation and Hasler-Süsstrunk colourfulness of a grid sample of pixels.
-
-    The pixels are sampled on a regular grid (nearest neighbour) so that the shorter side has
-    ``size`` samples: a uniform sample of the image's own colours, not of blurred averages.
-    """
-    width, height = im.size
-    scale = size / min(width, height)
-    grid = (
-        im.resize(
-            (max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.NEAREST
-        )
-        if scale < 1.0
-        else im
-    )
-    r, g, b = np.ascontiguousarray(np.asarray(grid, dtype=np.float32).reshape(-1, 3).T)
-    mx = np.maximum(np.maximum(r, g), b)
-    mn = np.minimum(np.minimum(r, g), b)
-    saturation = float(((mx - mn) / np.maximum(mx, 1.0)).mean())
-    rg_mean, rg_var = _mean_var(r - g)
-    yb_mean, yb_var = _mean_var(0.5 * (r + g) - b)
-    colourfulness = math.sqrt(rg_var + yb_var) + 0.3 * math.sqrt(rg_mean**2 + yb_mean**2)
-    return saturation, colourfulness
-
-
-def measure(
-    decoded: DecodedImage, config: MeasureConfig
-) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """Measure one decoded image.
-
-    Returns
-    -------
-    histograms
-        Array of shape (4, 256): counts of the R, G, B and luminance values.
-    values
-        Array of the per-image properties, in the order of :data:`PROPERTY_NAMES`.
-    """
-    im = decoded.image
-    width, height = decoded.width, decoded.height
-    n_pixels = width * height
-    luma = im.convert("L")
-    hists = np.empty((4, 256), dtype=np.int64)
-    hists[:3] = np.asarray(im.histogram(), dtype=np.int64).reshape(3, 256)
-    hists[3] = luma.histogram()
-    means = (hists @ _LEVELS) / n_pixels
-    stds = np.sqrt(np.maximum(0.0, (hists @ _LEVELS2) / n_pixels - means**2))
-    values = np.empty(len(PROPERTY_NAMES), dtype=np.float64)
-    values[_MEAN_SLOTS] = means / 255.0
-    values[_STD_SLOTS] = stds / 255.0
-    lum = hists[3]
-    values[_INDEX["dark_clip"]] = float(lum[: config.clip_dark + 1].sum()) / n_pixels
-    values[_INDEX["bright_clip"]] = float(lum[config.clip_bright :].sum()) / n_pixels
-    p = lum[lum > 0] / n_pixels
-    values[_INDEX["entropy"]] = float(-(p * np.log2(p)).sum())
-
-    short = min(width, height)
-    values[_INDEX["sharpness"]] = _sharpness(luma, max(1, round(short / config.work_size)))
-    values[_INDEX["noise"]] = _noise(luma, width, height, config.noise_size)
-    saturation, colourfulness = _colour(im, config.colour_size)
-    values[_INDEX["saturation"]] = saturation
-    values[_INDEX["colourfulness"]] = colourfulness
-
-    values[_INDEX["width"]] = width
-    values[_INDEX["height"]] = height
-    values[_INDEX["aspect"]] = width / height
-    values[_INDEX["megapixels"]] = n_pixels / 1e6
-    values[_INDEX["file_size"]] = decoded.file_size
-    return hists, values
