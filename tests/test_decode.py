@@ -112,3 +112,46 @@ def test_pixel_limit_is_configurable(corpus_dir: Path) -> None:
     assert isinstance(bad, BadFile)
     assert bad.reason == "too_large"
     assert "max_pixels=3,071" in bad.detail
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_fast_jpeg_path_matches_pillow(
+    tmp_path: Path, photos: list, orientation: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The libjpeg-turbo fast path gives Pillow's pixels, orientation and metadata."""
+    from visiondrift import decode
+
+    rgb = Image.fromarray(photos[2][1]).resize((40, 30))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"o{orientation}.jpg"
+    rgb.save(path, exif=exif, quality=90)
+    assert decode._simplejpeg is not None
+    fast = decode_image(str(path), path.name)
+    monkeypatch.setattr(decode, "_simplejpeg", None)
+    slow = decode_image(str(path), path.name)
+    assert isinstance(fast, DecodedImage)
+    assert isinstance(slow, DecodedImage)
+    np.testing.assert_array_equal(np.asarray(fast.image), np.asarray(slow.image))
+    assert (fast.width, fast.height, fast.format, fast.mode, fast.file_size) == (
+        slow.width,
+        slow.height,
+        slow.format,
+        slow.mode,
+        slow.file_size,
+    )
+
+
+def test_fast_path_leaves_problem_files_to_pillow(corpus_dir: Path) -> None:
+    from visiondrift.decode import _decode_jpeg_fast
+
+    limits = DecodeLimits()
+    for name in ("truncated.jpg", "text.jpg"):
+        path = corpus_dir / "bad" / name
+        assert _decode_jpeg_fast(str(path), name, path.stat().st_size, limits) is None
+    cmyk = corpus_dir / "good" / "cmyk.jpg"
+    assert _decode_jpeg_fast(str(cmyk), "cmyk.jpg", cmyk.stat().st_size, limits) is None
+    grey = corpus_dir / "good" / "rgb.jpg"
+    tiny = _decode_jpeg_fast(str(grey), "rgb.jpg", 1, DecodeLimits(max_pixels=10))
+    assert isinstance(tiny, BadFile)
+    assert tiny.reason == "too_large"

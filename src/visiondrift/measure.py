@@ -73,7 +73,7 @@ def _sharpness(greys: Sequence[NDArray[np.uint8]], out: NDArray[np.float64]) -> 
         if shape[0] < 3 or shape[1] < 3:
             out[idx] = 0.0
             continue
-        g = np.stack([greys[i] for i in idx]).astype(np.int16)
+        g = np.stack([greys[i] for i in idx], dtype=np.int16)
         lap = g[:, :-2, 1:-1] + g[:, 2:, 1:-1] + g[:, 1:-1, :-2] + g[:, 1:-1, 2:]
         lap -= 4 * g[:, 1:-1, 1:-1]
         out[idx] = _row_var(lap.reshape(len(idx), -1).astype(np.float32))
@@ -91,7 +91,7 @@ def _noise(crops: Sequence[NDArray[np.uint8]], out: NDArray[np.float64]) -> None
             out[idx] = 0.0
             continue
         k = len(idx)
-        g = np.stack([crops[i] for i in idx]).astype(np.int16)
+        g = np.stack([crops[i] for i in idx], dtype=np.int16)
         d2 = g[:, :, :-2] + g[:, :, 2:] - 2 * g[:, :, 1:-1]
         response = np.abs(d2[:, :-2] + d2[:, 2:] - 2 * d2[:, 1:-1]).reshape(k, -1)
         np.minimum(response, _RESPONSE_CAP, out=response)
@@ -116,7 +116,7 @@ def _colour(
 ) -> None:
     """Mean HSV saturation and Hasler-Süsstrunk colourfulness of each colour grid sample."""
     for _, idx in _groups(grids).items():
-        rgb = np.stack([grids[i] for i in idx]).astype(np.float32).reshape(len(idx), -1, 3)
+        rgb = np.stack([grids[i] for i in idx], dtype=np.float32).reshape(len(idx), -1, 3)
         r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
         mx = np.maximum(np.maximum(r, g), b)
         mn = np.minimum(np.minimum(r, g), b)
