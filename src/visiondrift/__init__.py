@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         UnsupportedVersionError,
         VisionDriftError,
     )
+    from visiondrift.predictions import profile_predictions
     from visiondrift.profiler import profile
     from visiondrift.profiles import Profile, ProfileBuilder, ProfileConfig
     from visiondrift.properties import MeasureConfig
@@ -64,6 +65,7 @@ _LAZY: dict[str, str] = {
     "VisionDriftError": "visiondrift.errors",
     "compare": "visiondrift.drift",
     "profile": "visiondrift.profiler",
+    "profile_predictions": "visiondrift.predictions",
 }
 
 
@@ -110,4 +112,5 @@ __all__ = [
     "__version__",
     "compare",
     "profile",
+    "profile_predictions",
 ]

@@ -47,6 +47,7 @@ BadFileReason = Literal[
     "too_large",
     "too_small",
     "decode_error",
+    "bad_row",
 ]
 
 #: Every reason a file can be rejected, with the sentence used in reports.
@@ -59,6 +60,7 @@ BAD_FILE_REASONS: Final[dict[str, str]] = {
     "too_large": "the image has more pixels than the configured limit (decompression bomb guard)",
     "too_small": "the image is smaller than the configured minimum side",
     "decode_error": "the image could not be decoded",
+    "bad_row": "a row of a predictions file could not be used",
 }
 
 #: Pillow format names visiondrift reads. MPO is the multi-picture JPEG written by many cameras.

@@ -7,7 +7,15 @@
 3. Runs ``visiondrift baseline`` on the validation set and ``visiondrift monitor`` on each batch,
    through the real command line, and prints what was found and where the reports are.
 
-Exit code 0 when the changed batch is flagged and the unchanged one is not; 1 otherwise.
+4. With the model (skip with ``--no-model``): trains the small demo classifier on real labelled
+   animal silhouettes (``animal-mnist``, a pip package), exports it to ONNX, writes held-out
+   silhouettes as 64x64 PNGs in ImageFolder layout (one folder per class) for a validation set
+   and two batches: one unchanged, and one where both the camera changed (darker, softer,
+   noisier) and the class mix changed (one class 3x as frequent). Runs ``visiondrift baseline
+   --model demo.onnx`` and ``visiondrift monitor`` on each batch and prints what was found:
+   the camera change, the class-mix change, the model's confidence and accuracy.
+
+Exit code 0 when the changed batches are flagged and the unchanged ones are not; 1 otherwise.
 """
 
 from __future__ import annotations
@@ -18,8 +26,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
 from visiondrift.drift import DriftReport
-from visiondrift.samples import CameraChange, make_dataset, real_photos
+from visiondrift.samples import CameraChange, Transform, make_dataset, real_photos
 
 __all__ = ["main"]
 
@@ -30,11 +42,161 @@ def _run(args: list[str]) -> int:
     return subprocess.run(cmd, check=False).returncode
 
 
+_CAMERA_METRICS = ("brightness", "sharpness", "noise", "contrast")
+_MODEL_METRICS = ("class_mix", "confidence", "low_confidence", "accuracy")
+
+
+def _monitor(out: Path, batch_dir: Path, baseline: Path, name: str) -> DriftReport | None:
+    report = out / f"report_{name}.json"
+    args = ["monitor", str(batch_dir), "--baseline", str(baseline), "-o", str(report)]
+    code = _run([*args, "--fail-on", "low"])
+    return DriftReport.load(report) if code in (0, 1) else None
+
+
+def _write_animals(
+    folder: Path,
+    images: NDArray[np.uint8],
+    labels: NDArray[np.int64],
+    class_names: tuple[str, ...],
+    *,
+    size: int,
+    seed: int,
+    transform: Transform | None = None,
+) -> None:
+    """Silhouettes upscaled to ``size`` px PNGs, one sub-folder per class (ImageFolder)."""
+    rng = np.random.default_rng(seed)
+    for name in class_names:
+        (folder / name).mkdir(parents=True, exist_ok=True)
+    for i, (pixels, label) in enumerate(zip(images, labels, strict=True)):
+        image = Image.fromarray(pixels).resize((size, size), Image.Resampling.BILINEAR)
+        if transform is not None:
+            image = transform(image, rng)
+        image.save(folder / class_names[int(label)] / f"animal_{i:05d}.png")
+
+
+def _pick(
+    rng: np.random.Generator,
+    pool: NDArray[np.int64],
+    labels: NDArray[np.int64],
+    n: int,
+    boost: tuple[int, int] | None = None,
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """``n`` indices drawn from ``pool`` without replacement, and what is left of the pool.
+
+    With ``boost=(class, k)``, exactly ``k`` of them are of that class and the rest of others.
+    """
+    if boost is None:
+        chosen = rng.choice(len(pool), size=n, replace=False)
+    else:
+        target, k = boost
+        is_target = np.flatnonzero(labels[pool] == target)
+        others = np.flatnonzero(labels[pool] != target)
+        chosen = np.concatenate(
+            [
+                rng.choice(is_target, size=min(k, len(is_target)), replace=False),
+                rng.choice(others, size=n - min(k, len(is_target)), replace=False),
+            ]
+        )
+    rest = np.setdiff1d(np.arange(len(pool)), chosen)
+    return pool[np.sort(chosen)], pool[rest]
+
+
+def model_demo(out: Path, n_baseline: int, n_batch: int, boost: str = "cat") -> bool:
+    """The model part of the demo: class mix and camera change seen through a real classifier."""
+    from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
+
+    print("\nThe model part: a classifier of animal silhouettes, exported to ONNX")
+    models = build_demo_models(out / "model")
+    print(
+        f"  trained on animal-mnist (pip package, MIT licence) in-process: held-out accuracy "
+        f"{models.test_accuracy:.1%} -> {models.onnx}"
+    )
+    data = load_demo_dataset("animal-mnist")
+    names = data.class_names
+    target = names.index(boost)
+    rng = np.random.default_rng(5)
+    pool = np.asarray(models.test_indices, dtype=np.int64)  # images the model never saw
+    val, pool = _pick(rng, pool, data.labels, n_baseline)
+    same, pool = _pick(rng, pool, data.labels, n_batch)
+    n_target = round(3 * float(np.mean(data.labels[val] == target)) * n_batch)
+    shifted, pool = _pick(rng, pool, data.labels, n_batch, boost=(target, n_target))
+    root = out / "animals"
+    change = CameraChange()
+    sets = (
+        ("val", val, None, 21),
+        ("prod_same", same, None, 22),
+        ("prod_new_camera_and_mix", shifted, change, 23),
+    )
+    for name, idx, transform, seed in sets:
+        _write_animals(
+            root / name,
+            data.images[idx],
+            data.labels[idx],
+            names,
+            size=64,
+            seed=seed,
+            transform=transform,
+        )
+    share_val = float(np.mean(data.labels[val] == target))
+    share_new = float(np.mean(data.labels[shifted] == target))
+    print(f"  animals/val/                      {len(val)} silhouettes, 64x64 PNG, class folders")
+    print(f"  animals/prod_same/                {len(same)} silhouettes, same camera, same mix")
+    print(
+        f"  animals/prod_new_camera_and_mix/  {len(shifted)} silhouettes, new camera "
+        f"({change.describe()}) and '{boost}' 3x as frequent ({share_val:.0%} -> {share_new:.0%})"
+    )
+    baseline = out / "baseline_model.json"
+    code = _run(["baseline", str(root / "val"), "--model", str(models.onnx), "-o", str(baseline)])
+    if code != 0:
+        return False
+    same_report = _monitor(out, root / "prod_same", baseline, "animals_same")
+    new_report = _monitor(out, root / "prod_new_camera_and_mix", baseline, "animals_new")
+    if same_report is None or new_report is None:
+        return False
+    print("\nSummary (model)")
+    for label, report in (("unchanged batch:", same_report), ("new camera + mix:", new_report)):
+        verdict = "DRIFT" if report.overall_drift_detected else "no drift"
+        print(f"  {label:<17} {verdict} (severity {report.severity})")
+    image_lines = [m.explanation for m in new_report.drifted if m.name in _CAMERA_METRICS]
+    model_lines = [m.explanation for m in new_report.drifted if m.name in _MODEL_METRICS]
+    print("    camera:")
+    for line in image_lines[:4]:
+        print(f"    - {line}")
+    print("    model:")
+    for line in model_lines:
+        print(f"    - {line}")
+    accuracy = [m for m in new_report.metrics if m.name == "accuracy"]
+    if accuracy and accuracy[0].baseline is not None and accuracy[0].current is not None:
+        print(
+            f"    - accuracy on the labelled images: {accuracy[0].baseline:.1%} -> "
+            f"{accuracy[0].current:.1%} ({accuracy[0].status})"
+        )
+    found = {m.name for m in new_report.drifted}
+    class_mix = [m for m in new_report.drifted if m.name == "class_mix"]
+    camera = {"brightness", "sharpness", "noise"} & found
+    ok = new_report.overall_drift_detected and not same_report.overall_drift_detected
+    if not class_mix or f"'{boost}'" not in (class_mix[0].explanation or ""):
+        print(f"  expected class_mix drift naming '{boost}', got {sorted(found)}")
+        ok = False
+    if not camera:
+        print(f"  expected a camera metric (brightness, sharpness, noise), got {sorted(found)}")
+        ok = False
+    if ok:
+        print(
+            f"  camera change seen in: {', '.join(sorted(camera))}; class-mix change seen in "
+            f"the model's predictions ('{boost}' predicted more often)."
+        )
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--out", default="demo-output", help="Folder for data and reports.")
     parser.add_argument("--n-baseline", type=int, default=400)
     parser.add_argument("--n-batch", type=int, default=200)
+    parser.add_argument(
+        "--no-model", action="store_true", help="Skip the part with the demo classifier."
+    )
     args = parser.parse_args(argv)
     out = Path(args.out)
     photos = real_photos()
@@ -92,15 +254,28 @@ def main(argv: list[str] | None = None) -> int:
     if not expected <= found:
         print(f"  expected {sorted(expected)} among the drifted metrics, got {sorted(found)}")
         ok = False
+    model_ok = True
+    if not args.no_model:
+        model_ok = model_demo(out, max(args.n_baseline, 200), max(args.n_batch, 100))
     print(
         "\nDemo "
         + (
             "passed: the camera change was caught, the unchanged batch was not flagged."
             if ok
-            else "FAILED."
+            else "FAILED (photos)."
         )
     )
-    return 0 if ok else 1
+    if not args.no_model:
+        print(
+            "Model demo "
+            + (
+                "passed: the camera change and the class-mix change were both caught, the "
+                "unchanged batch was not flagged."
+                if model_ok
+                else "FAILED."
+            )
+        )
+    return 0 if ok and model_ok else 1
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ from visiondrift.properties import MeasureConfig
 from visiondrift.sources import FileListSource, FolderSource, ImageItem, LabelMode, open_source
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from visiondrift.models import Model, ModelInfo, ModelSpec
 
 __all__ = ["ProgressCallback", "default_workers", "model_description", "profile", "profile_items"]
@@ -80,6 +82,29 @@ def model_description(info: ModelInfo) -> dict[str, Any]:
     }
 
 
+def _model_input(image: Image.Image, info: ModelInfo, spec: ModelSpec) -> NDArray[np.uint8]:
+    """The decoded image as the model will see it before value scaling.
+
+    With the ``stretch`` resize (the default), the image is converted and resized here, with the
+    same Pillow calls in the same order as :func:`visiondrift.models.preprocessing.resize_images`
+    (grayscale conversion for a 1-channel model, then ``resize`` to the input size with the
+    configured interpolation), so the adapter receives it at the target size and only copies
+    it: the same pixels, without converting the full-size image to an array and back. Other
+    resize modes hand the full image to the adapter.
+    """
+    from visiondrift.models.preprocessing import _RESAMPLING
+
+    pre = spec.preprocessing
+    if pre.resize != "stretch" or image.mode != "RGB":
+        return np.asarray(image, dtype=np.uint8)
+    if info.channels == 1:
+        image = image.convert("L")
+    size = (info.width, info.height)
+    if image.size != size:
+        image = image.resize(size, resample=_RESAMPLING[pre.interpolation])
+    return np.asarray(image, dtype=np.uint8)
+
+
 def _profile_chunk_with_model(
     items: Sequence[ImageItem], config: ProfileConfig, builder: ProfileBuilder
 ) -> None:
@@ -126,7 +151,7 @@ def _profile_chunk_with_model(
             builder.add_bad(decoded)
             continue
         try:
-            array = np.asarray(decoded.image, dtype=np.uint8)
+            array = _model_input(decoded.image, info, config.model)
         except (ValueError, OSError, MemoryError) as err:
             builder.add_bad(BadFile(item.name, "decode_error", f"{type(err).__name__}: {err}"))
             continue
@@ -174,6 +199,30 @@ def _check_workers(workers: int | None) -> int:
     if not isinstance(n_workers, int) or isinstance(n_workers, bool) or n_workers < 1:
         raise ConfigError(f"The 'workers' option must be a positive integer. Got {workers!r}.")
     return n_workers
+
+
+def _preload_runtime(spec: ModelSpec) -> None:
+    """Import the model's runtime in this process before the workers are forked.
+
+    Importing onnxruntime and onnx (or LiteRT) takes a few tenths of a second; done once here,
+    forked workers inherit the modules instead of each importing them again. Only modules are
+    imported: each worker still opens its own session (a session must not cross a fork). A
+    missing runtime is reported later, by the worker's load, with the usual message.
+    """
+    from visiondrift.errors import VisionDriftError
+
+    try:
+        if spec.resolved_format == "onnx":
+            from visiondrift.models.onnx import import_onnx, import_onnxruntime
+
+            import_onnxruntime()
+            import_onnx()
+        else:
+            from visiondrift.models.tflite import import_interpreter
+
+            import_interpreter()
+    except (VisionDriftError, ImportError):
+        return
 
 
 def _start_pool(n_workers: int) -> mp.pool.Pool | None:
@@ -330,6 +379,8 @@ min_side, max_listed_bad_files
 
         check_model_file(config.model.path)  # a clear message before any worker starts
     n_workers = _check_workers(workers)
+    if config.model is not None and n_workers > 1:
+        _preload_runtime(config.model)
     pool = _start_pool(n_workers)
     try:
         src = open_source(source, labels=labels, max_images=max_images, seed=config.seed)

@@ -414,10 +414,16 @@ class Profile:
         return channel_stats(self.channels[CHANNELS.index(name)])
 
     def values(self, name: str) -> NDArray[np.float64]:
-        """Per-image values of property ``name`` in the reservoir (a uniform sample)."""
+        """Per-image values of property ``name`` in the reservoir (a uniform sample).
+
+        A profile without images (made from a predictions file) has no image properties: their
+        values are an empty array, so that comparisons skip those metrics.
+        """
         try:
             return self.reservoir.values[name]
         except KeyError as err:
+            if name in PROPERTY_NAMES or name in MODEL_COLUMNS:
+                return np.zeros(0, dtype=np.float64)
             raise ConfigError(
                 f"Unknown property {name!r}; expected one of {sorted(self.reservoir.values)}."
             ) from err

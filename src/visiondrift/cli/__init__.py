@@ -18,8 +18,10 @@ import click
 from visiondrift._version import __version__
 from visiondrift.cli._support import (
     EXIT_USAGE,
+    _baseline_predictions_defaults,
     _check_model_given,
     _command_line,
+    _data_source,
     _decision_options,
     _exit_code,
     _fail,
@@ -28,6 +30,7 @@ from visiondrift.cli._support import (
     _model_path_option,
     _model_spec,
     _parse_size,
+    _predictions_options,
     _print_report,
     _profile_options,
     _report_options,
@@ -55,7 +58,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("data_dir", type=click.Path())
+@click.argument("data_dir", type=click.Path(), required=False)
 @click.option(
     "--output",
     "-o",
@@ -63,6 +66,7 @@ def cli() -> None:
     default=None,
     help="Where to write the baseline profile [default: ./baseline_metrics.json].",
 )
+@_predictions_options
 @_profile_options
 @click.option(
     "--reservoir-size",
@@ -87,8 +91,11 @@ def cli() -> None:
 )
 @_model_options
 def baseline(
-    data_dir: str,
+    data_dir: str | None,
     output: str | None,
+    predictions: str | None,
+    class_names: str | None,
+    activation: str | None,
     reservoir_size: int,
     max_pixels: int,
     min_side: int,
@@ -100,14 +107,23 @@ def baseline(
     With --model, the classifier runs on every image in the same pass: the baseline keeps its
     predictions, confidence and (with ImageFolder labels) accuracy, and 'monitor' reuses the
     same model and settings.
+
+    With --predictions FILE (or a .jsonl / .parquet file, or a .csv file with 'probs' or
+    'prob_<class>' columns, as DATA_DIR), per-image probabilities computed elsewhere are read
+    instead of images: the baseline has the model's outputs but no image properties.
     """
     out = Path(output) if output else Path("baseline_metrics.json")
+    source, is_predictions = _data_source(data_dir, predictions)
     try:
         spec = _model_spec(options)
-        _check_model_given(spec, low_confidence)
+        if not is_predictions:
+            _check_model_given(spec, low_confidence)
         result = _load_or_profile(
-            data_dir,
+            source,
             label="profiling baseline",
+            predictions=is_predictions,
+            class_names=class_names,
+            activation=activation,
             reservoir_size=reservoir_size,
             max_pixels=max_pixels,
             min_side=min_side,
@@ -118,9 +134,14 @@ def baseline(
         result.save(out)
     except VisionDriftError as err:
         _fail(err)
+    what = (
+        ("predictions read", "bad", "rows")
+        if is_predictions
+        else ("images profiled", "unusable", "files")
+    )
     click.echo(
-        f"Baseline: {result.n_images} images profiled, {result.n_bad} unusable of "
-        f"{result.n_files} files -> {out}"
+        f"Baseline: {result.n_images} {what[0]}, {result.n_bad} {what[1]} of "
+        f"{result.n_files} {what[2]} -> {out}"
     )
     if result.model is not None:
         m = result.model
@@ -131,7 +152,7 @@ def baseline(
 
 
 @cli.command()
-@click.argument("data_dir", type=click.Path())
+@click.argument("data_dir", type=click.Path(), required=False)
 @click.option(
     "--baseline",
     "baseline_path",
@@ -159,8 +180,12 @@ def baseline(
     "Run this model file instead of the baseline's (same preprocessing and options). By "
     "default the model recorded in the baseline is used."
 )
+@_predictions_options
 def monitor(
-    data_dir: str,
+    data_dir: str | None,
+    predictions: str | None,
+    class_names: str | None,
+    activation: str | None,
     baseline_path: str,
     output: str | None,
     save_profile: str | None,
@@ -176,17 +201,31 @@ def monitor(
     """Compare the images of DATA_DIR with a baseline profile and report drift.
 
     A baseline made with --model runs the same model, with the same settings, on DATA_DIR.
+    With --predictions FILE (or a predictions file as DATA_DIR) the batch's probabilities are
+    read from the file; class names and activation default to the baseline's.
     """
     from visiondrift.drift import compare
     from visiondrift.profiles import Profile
 
     out = Path(output) if output else Path(f"monitor_report_{_timestamp()}.json")
     quiet = bool(options["quiet"])
+    source, is_predictions = _data_source(data_dir, predictions)
     try:
         base = Profile.load(baseline_path)
         options.pop("seed")
+        if is_predictions:
+            default_names, default_activation = _baseline_predictions_defaults(base)
+            class_names = class_names or default_names
+            activation = activation or default_activation
         current = _load_or_profile(
-            data_dir, config=base.config, label="profiling batch", model=model_path, **options
+            source,
+            config=base.config,
+            label="profiling batch",
+            model=model_path,
+            predictions=is_predictions,
+            class_names=class_names,
+            activation=activation,
+            **options,
         )
         if save_profile:
             current.save(save_profile)
@@ -205,7 +244,7 @@ def monitor(
             html=html,
             summary_md=summary_md,
             no_thumbnails=no_thumbnails,
-            image_root=data_dir,
+            image_root=None if is_predictions else source,
         )
     except VisionDriftError as err:
         _fail(err)

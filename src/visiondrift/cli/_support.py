@@ -340,13 +340,139 @@ def _command_line() -> str:
     return "visiondrift " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
-def _load_or_profile(path: str, *, config: Any = None, label: str, **options: Any) -> Any:
+def _predictions_options(func: Any) -> Any:
+    options = [
+        click.option(
+            "--predictions",
+            "predictions",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="Read per-image probabilities made elsewhere from this CSV, JSON Lines or "
+            "Parquet file instead of images (columns 'probs' or 'prob_<class>', optional "
+            "'label' and 'image_id'). A .jsonl/.parquet file, or a .csv file with such columns, "
+            "given as DATA_DIR is read as predictions too.",
+        ),
+        click.option(
+            "--class-names",
+            default=None,
+            metavar="NAMES|FILE",
+            help="Class names of a predictions file, comma-separated or a file (one per line "
+            "or a JSON list); default: from 'prob_<class>' columns, or the baseline's.",
+        ),
+        click.option(
+            "--activation",
+            type=click.Choice(["none", "softmax"]),
+            default=None,
+            help="Predictions file values: probabilities ('none', the default) or logits "
+            "('softmax').",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _data_source(data_dir: str | None, predictions: str | None) -> tuple[str, bool]:
+    """The path to read and whether it is a predictions file (DATA_DIR or --predictions)."""
+    from visiondrift.predictions import is_predictions_file
+
+    if predictions is not None and data_dir is not None:
+        raise click.UsageError("Give either DATA_DIR or --predictions FILE, not both.")
+    if predictions is not None:
+        return predictions, True
+    if data_dir is None:
+        raise click.UsageError("Missing DATA_DIR (a folder of images) or --predictions FILE.")
+    return data_dir, is_predictions_file(data_dir)
+
+
+def _class_names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    p = Path(text)
+    if p.is_file():
+        from visiondrift.models.outputs import read_labels_file
+
+        return list(read_labels_file(p))
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise click.BadParameter(
+            "expected comma-separated class names.", param_hint="--class-names"
+        )
+    return names
+
+
+def _profile_predictions(
+    path: str,
+    *,
+    config: Any,
+    class_names: str | None,
+    activation: str | None,
+    options: dict[str, Any],
+) -> Any:
+    """Profile a predictions file with the CLI options (or a baseline's ``config``)."""
+    from visiondrift.predictions import profile_predictions
+
+    if options.get("max_images") is not None:
+        raise click.UsageError("--max-images applies to images, not to a predictions file.")
+    if options.get("model") is not None:
+        raise click.UsageError(
+            "--model runs a model on images; a predictions file already holds its outputs."
+        )
+    names = _class_names(class_names)
+    kwargs: dict[str, Any] = {}
+    if config is None:
+        kwargs = {
+            "reservoir_size": options.get("reservoir_size", 10_000),
+            "seed": options.get("seed", 0),
+            "low_confidence": options.get("low_confidence", 0.5),
+        }
+    return profile_predictions(
+        path,
+        class_names=names,
+        activation="softmax" if activation == "softmax" else "none",
+        config=config,
+        **kwargs,
+    )
+
+
+def _baseline_predictions_defaults(base: Any) -> tuple[str | None, str | None]:
+    """Class names (comma-separated) and activation recorded in a baseline profile."""
+    names = ",".join(base.model.class_names) if base.model is not None else None
+    recorded = base.extra.get("predictions") if isinstance(base.extra, dict) else None
+    activation = recorded.get("activation") if isinstance(recorded, dict) else None
+    return names, activation
+
+
+def _load_or_profile(
+    path: str,
+    *,
+    config: Any = None,
+    label: str,
+    predictions: bool | None = None,
+    class_names: str | None = None,
+    activation: str | None = None,
+    **options: Any,
+) -> Any:
+    """A saved profile (.json), a predictions file, or a profile of the images at ``path``.
+
+    ``predictions`` None means: auto-detect
+    (:func:`visiondrift.predictions.is_predictions_file`).
+    """
+    from visiondrift.predictions import is_predictions_file
     from visiondrift.profiler import profile
     from visiondrift.profiles import Profile
 
     p = Path(path)
     if p.is_file() and p.suffix.lower() == ".json":
         return Profile.load(p)
+    if predictions is None:
+        predictions = is_predictions_file(p)
+    if predictions:
+        return _profile_predictions(
+            path, config=config, class_names=class_names, activation=activation, options=options
+        )
+    if class_names is not None or activation is not None:
+        raise click.UsageError("--class-names and --activation apply to a predictions file.")
     quiet = options.pop("quiet")
     with _Progress(label, quiet) as progress:
         return profile(p, progress=progress, config=config, **options)

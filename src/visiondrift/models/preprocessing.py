@@ -323,7 +323,16 @@ def resize_images(
     out = np.empty((len(images), target.height, target.width, target.channels), dtype=np.uint8)
     size = (target.width, target.height)
     for i, raw in enumerate(images):
-        image = Image.fromarray(_check_image(i, raw))
+        checked = _check_image(i, raw)
+        if (
+            preprocessing.resize == "stretch"
+            and checked.shape[:2] == (target.height, target.width)
+            and (checked.ndim == 3 and checked.shape[2] == target.channels)
+            and target.channels == 3
+        ):
+            out[i] = checked  # already the model's size and layout: no resampling to do
+            continue
+        image = Image.fromarray(checked)
         if target.channels == 1:
             image = image.convert("L")
         if preprocessing.resize == "stretch":

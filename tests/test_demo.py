@@ -1,0 +1,65 @@
+"""The README's demo end to end: real photos, then the demo classifier, through the real CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_demo_runs_and_catches_camera_and_class_mix(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    proc = subprocess.run(
+        [sys.executable, "-m", "visiondrift.demo", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    text = proc.stdout
+    assert proc.returncode == 0, text + proc.stderr
+    # The photo part.
+    assert "Demo passed: the camera change was caught" in text
+    assert "same camera: no drift" in text
+    assert "new camera:  DRIFT" in text
+    # The model part: baseline with the ONNX model, both batches monitored.
+    assert "$ visiondrift baseline" in text
+    assert "--model" in text
+    assert (out / "model" / "demo.onnx").is_file()
+    assert (out / "animals" / "val" / "cat").is_dir()
+    assert "unchanged batch:  no drift" in text
+    assert "new camera + mix: DRIFT" in text
+    assert "'cat' is predicted" in text  # the class-mix change, in words
+    assert "darker" in text  # the camera change, in words
+    assert "Model demo passed" in text
+    assert (out / "report_animals_new.json").is_file()
+
+
+def test_profiler_hands_the_model_the_same_pixels(tmp_path: Path) -> None:
+    """The profiler resizes the decoded image itself (no full-size array round trip): the
+    predictions equal those of the adapter on the full-size arrays."""
+    import numpy as np
+    from PIL import Image
+
+    from visiondrift.decode import DecodedImage, DecodeLimits, decode_image
+    from visiondrift.models import ModelSpec
+    from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
+    from visiondrift.profiler import _model_input
+
+    models = build_demo_models(tmp_path / "model", epochs=2)
+    data = load_demo_dataset("animal-mnist")
+    spec = ModelSpec(models.onnx)
+    model = spec.load()
+    full, small = [], []
+    for i, pixels in enumerate(data.images[:40]):
+        size = (64, 48) if i % 2 else (96, 96)
+        path = tmp_path / f"{i}.png"
+        Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR).convert("RGB").save(path)
+        decoded = decode_image(str(path), path.name, DecodeLimits())
+        assert isinstance(decoded, DecodedImage)
+        full.append(np.asarray(decoded.image, dtype=np.uint8))
+        small.append(_model_input(decoded.image, model.info, spec))
+    assert small[0].shape == (28, 28)
+    a = model.predict(full).probabilities
+    b = model.predict(small).probabilities
+    assert np.array_equal(a, b)
