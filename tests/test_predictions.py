@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -171,8 +172,12 @@ def test_errors(tmp_path: Path) -> None:
         profile_predictions(only_bad)
 
 
-@pytest.mark.skipif(HAS_PYARROW, reason="pyarrow is installed")
-def test_parquet_without_pyarrow_names_the_extra(tmp_path: Path) -> None:
+def test_parquet_without_pyarrow_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A None entry in sys.modules makes the import fail, as if pyarrow were not installed.
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     path = tmp_path / "p.parquet"
     path.write_bytes(b"PAR1")
     with pytest.raises(MissingExtraError, match=r"visiondrift\[parquet\]"):
@@ -180,7 +185,7 @@ def test_parquet_without_pyarrow_names_the_extra(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not HAS_PYARROW, reason="needs pyarrow (the 'parquet' extra)")
-def test_parquet(tmp_path: Path) -> None:  # pragma: no cover - depends on the extra
+def test_parquet(tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
