@@ -17,7 +17,8 @@ __all__ = ["DEFAULT_BANDS", "DriftConfig", "band_of"]
 #: The original specification's rules are the ``medium`` thresholds: pixel mean shift > 0.05 and
 #: pixel std shift > 0.1 (0-1 scale), confidence shift > 0.1, class Wasserstein > 0.15.
 #: The model families (``confidence``, ``class_mix``, ``outputs``, ``accuracy``) apply only when
-#: both profiles were made with a model (``accuracy`` also needs labels on both sides).
+#: both profiles were made with a model (``accuracy`` also needs labels on both sides);
+#: ``embedding`` needs the model's embedding on both sides.
 DEFAULT_BANDS: Final[dict[str, tuple[float, float, float]]] = {
     # shift of the pooled pixel mean of a channel, 0-1 scale
     "pixel_mean": (0.025, 0.05, 0.10),
@@ -39,6 +40,12 @@ DEFAULT_BANDS: Final[dict[str, tuple[float, float, float]]] = {
     "outputs": (0.10, 0.20, 0.35),
     # with a model and labels on both sides: change of accuracy (share of labelled images)
     "accuracy": (0.02, 0.05, 0.10),
+    # with a model embedding on both sides: MMD between the projected embeddings, Gaussian
+    # kernel with the median-heuristic bandwidth (kernel units, 0 = same, at most sqrt(2))
+    "embedding": (0.05, 0.10, 0.20),
+    # domain classifier on the standardised image properties: cross-validated AUC minus 0.5
+    # (0 = the batch cannot be told from the baseline, 0.5 = every image can)
+    "domain": (0.05, 0.10, 0.20),
 }
 
 
