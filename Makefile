@@ -37,6 +37,9 @@ unit:
 ## bench: speed and memory benchmarks (see benchmarks/RESULTS.md)
 bench: install-test
 	$(BIN)/python benchmarks/profile_speed.py
+	$(BIN)/python benchmarks/compare_speed.py
+	$(BIN)/python benchmarks/model_speed.py
+	$(BIN)/python benchmarks/detection.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

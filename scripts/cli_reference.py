@@ -1,0 +1,49 @@
+"""Write docs/cli-reference.md from the commands' own --help (run after changing an option).
+
+``python scripts/cli_reference.py --check`` exits 1 when the file is out of date (a test runs it).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from visiondrift.cli import cli
+
+TARGET = Path(__file__).resolve().parent.parent / "docs" / "cli-reference.md"
+
+
+def render() -> str:
+    runner = CliRunner()
+    parts = [
+        "# Command-line reference\n",
+        "Generated from `--help` by `python scripts/cli_reference.py`; do not edit by hand.\n",
+    ]
+    commands = [[]] + [[name] for name in sorted(cli.commands)]
+    for args in commands:
+        title = " ".join(["visiondrift", *args])
+        result = runner.invoke(cli, [*args, "--help"], prog_name="visiondrift", terminal_width=100)
+        if result.exit_code != 0:
+            raise SystemExit(f"{title} --help failed: {result.output}")
+        parts.append(f"## `{title}`\n\n```text\n{result.output.rstrip()}\n```\n")
+    return "\n".join(parts)
+
+
+def main() -> int:
+    text = render()
+    if "--check" in sys.argv[1:]:
+        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
+        if current != text:
+            print(f"{TARGET} is out of date: run python scripts/cli_reference.py", file=sys.stderr)
+            return 1
+        return 0
+    TARGET.parent.mkdir(parents=True, exist_ok=True)
+    TARGET.write_text(text, encoding="utf-8")
+    print(f"wrote {TARGET}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
