@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from visiondrift.profiler import profile
     from visiondrift.profiles import Profile, ProfileBuilder, ProfileConfig
     from visiondrift.properties import MeasureConfig
+    from visiondrift.report import generate_html_report
     from visiondrift.sources import FileListSource, FolderSource
 
 _LAZY: dict[str, str] = {
@@ -64,6 +65,7 @@ _LAZY: dict[str, str] = {
     "UnsupportedVersionError": "visiondrift.errors",
     "VisionDriftError": "visiondrift.errors",
     "compare": "visiondrift.drift",
+    "generate_html_report": "visiondrift.report",
     "profile": "visiondrift.profiler",
     "profile_predictions": "visiondrift.predictions",
 }
@@ -111,6 +113,7 @@ __all__ = [
     "VisionDriftError",
     "__version__",
     "compare",
+    "generate_html_report",
     "profile",
     "profile_predictions",
 ]
