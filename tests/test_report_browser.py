@@ -14,7 +14,14 @@ from typing import Any
 
 import pytest
 
-from test_report_data import EVIL_CLASS, EVIL_FILE, IMG_PAYLOAD, SCRIPT_NAME, build_reports
+from test_report_data import (
+    EVIL_CLASS,
+    EVIL_FILE,
+    IMG_PAYLOAD,
+    SCRIPT_NAME,
+    build_model_report,
+    build_reports,
+)
 from visiondrift.report import generate_html_report
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -89,6 +96,31 @@ def test_page_in_chromium(browser: Any, page_file: Path, width: int) -> None:
             assert page.evaluate("document.scrollingElement.scrollWidth") <= 375
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"report-{width}.png"), full_page=True)
+    finally:
+        page.close()
+
+
+@pytest.fixture(scope="module")
+def model_page_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("report_browser_model")
+    return generate_html_report(build_model_report(root), root / "report.html")
+
+
+@pytest.mark.parametrize("width", [1440, 375])
+def test_model_page_in_chromium(browser: Any, model_page_file: Path, width: int) -> None:
+    page, console, requests = _open(browser, model_page_file, width)
+    try:
+        assert console == []
+        assert requests == [model_page_file.as_uri()]
+        for chart in ("#confidence-histogram", "#class-confidence", "#distributions"):
+            assert page.locator(chart).is_visible(), chart
+        box = page.locator("#confidence-histogram").bounding_box()
+        assert box is not None
+        assert box["width"] >= 250
+        if width == 375:
+            assert page.evaluate("document.scrollingElement.scrollWidth") <= 375
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"report-model-{width}.png"), full_page=True)
     finally:
         page.close()
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 import visiondrift
 from visiondrift.drift import AtypicalImage, DriftReport
@@ -60,6 +62,32 @@ def build_reports(root: Path, photos: list) -> tuple[DriftReport, DriftReport, P
         }
     )
     return plain, hostile, cur
+
+
+def build_model_report(root: Path) -> DriftReport:
+    """A real report with a (demo) model on both sides, whose current batch leans to one class."""
+    from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
+
+    models = build_demo_models(root / "model")
+    data = load_demo_dataset()
+    rng = np.random.default_rng(7)
+    held_out = models.test_indices
+    pool = {
+        name: rng.permutation(held_out[data.labels[held_out] == i]).tolist()
+        for i, name in enumerate(models.class_names)
+    }
+    for folder, per_class in (
+        (root / "base", dict.fromkeys(models.class_names, 16)),
+        (root / "cur", {n: (32 if i == 0 else 4) for i, n in enumerate(models.class_names)}),
+    ):
+        for name, n in per_class.items():
+            (folder / name).mkdir(parents=True, exist_ok=True)
+            for i in pool[name][:n]:
+                Image.fromarray(data.images[i]).save(folder / name / f"{i}.png")
+            del pool[name][:n]
+    base = visiondrift.profile(root / "base", model=models.onnx, workers=1)
+    cur = visiondrift.profile(root / "cur", config=base.config, workers=1)
+    return visiondrift.compare(base, cur)
 
 
 @pytest.fixture(scope="session")

@@ -19,10 +19,17 @@ from test_report_data import (
     EVIL_FILE,
     IMG_PAYLOAD,
     SCRIPT_NAME,
+    build_model_report,
     build_reports,
 )
 from visiondrift.drift import DriftReport
-from visiondrift.report import generate_html_report, make_thumbnails, render_html, render_markdown
+from visiondrift.report import (
+    _charts,
+    generate_html_report,
+    make_thumbnails,
+    render_html,
+    render_markdown,
+)
 from visiondrift.report.html import fmt_num, fmt_p
 
 
@@ -31,6 +38,11 @@ def report_set(
     tmp_path_factory: pytest.TempPathFactory, photos: list
 ) -> tuple[DriftReport, DriftReport, Path]:
     return build_reports(tmp_path_factory.mktemp("report_html"), photos)
+
+
+@pytest.fixture(scope="module")
+def model_report(tmp_path_factory: pytest.TempPathFactory) -> DriftReport:
+    return build_model_report(tmp_path_factory.mktemp("report_html_model"))
 
 
 SECTIONS = ("verdict", "explanations", "metrics", "charts", "integrity", "atypical", "provenance")
@@ -191,3 +203,122 @@ def test_p_values() -> None:
     assert fmt_p(1e-9) == "< 0.0001"
     assert fmt_p(0.0123) == "0.012"
     assert fmt_p(0.004) == "0.0040"
+
+
+def _quantiled(report: DriftReport) -> list:
+    return [m for m in report.metrics if "baseline_quantiles" in m.details]
+
+
+def test_property_metrics_carry_their_percentiles(report_set) -> None:
+    plain, _, _ = report_set
+    quantiled = _quantiled(plain)
+    assert {m.name for m in quantiled} >= {"brightness", "sharpness", "noise", "width"}
+    for m in quantiled:
+        for key in ("baseline_quantiles", "current_quantiles"):
+            q = m.details[key]
+            assert len(q) == 19
+            assert all(isinstance(v, float) for v in q)
+            assert q == sorted(q), (m.name, key)
+        if m.family not in ("pixel_mean", "pixel_std") and m.unit != "share of pixels":
+            # the 50th percentile is the median the metric reports
+            assert m.details["baseline_quantiles"][9] == pytest.approx(m.baseline)
+            assert m.details["current_quantiles"][9] == pytest.approx(m.current)
+    # the JSON form keeps them
+    again = DriftReport.from_dict(json.loads(json.dumps(plain.to_dict())))
+    assert again.metric("brightness").details == plain.metric("brightness").details
+
+
+def test_page_draws_the_drifted_property_distributions(report_set) -> None:
+    plain, _, _ = report_set
+    drifted = [m for m in _quantiled(plain) if m.status == "drift"]
+    assert drifted  # the camera change moves image properties
+    page = render_html(plain)
+    assert "Distributions of the drifted properties" in page
+    section = page.split('id="distributions"', 1)[1].split("</div>\n  </div>", 1)[0]
+    assert page.count('<svg class="hist cdf"') == len(drifted)
+    for m in drifted:
+        assert f"<title>{m.label}: distribution of per-image values" in section
+    # no model on either side: no confidence charts
+    assert 'id="confidence"' not in page
+    assert "confidence-histogram" not in page
+    assert 'id="class-confidence"' not in page
+
+
+def test_page_without_drift_draws_the_largest_effects(report_set) -> None:
+    plain, _, _ = report_set
+    calm = plain.model_copy(
+        update={"metrics": [m.model_copy(update={"status": "stable"}) for m in plain.metrics]}
+    )
+    page = render_html(calm)
+    assert "Distributions of the properties with the largest effect" in page
+    assert page.count('<svg class="hist cdf"') == _charts.MAX_DISTRIBUTIONS_WITHOUT_DRIFT
+    top = sorted(_quantiled(calm), key=lambda m: -abs(m.effect_size))[0]
+    assert f"<title>{top.label}: distribution" in page
+
+
+def test_page_of_an_older_report_has_no_distributions(report_set) -> None:
+    plain, _, _ = report_set
+    old = plain.model_copy(
+        update={
+            "metrics": [
+                m.model_copy(
+                    update={
+                        "details": {
+                            k: v for k, v in m.details.items() if not k.endswith("_quantiles")
+                        }
+                    }
+                )
+                for m in plain.metrics
+            ]
+        }
+    )
+    page = render_html(old)
+    assert 'id="distributions"' not in page
+    assert '<svg class="hist cdf"' not in page
+
+
+def test_page_with_a_model_shows_confidence(model_report: DriftReport) -> None:
+    assert model_report.baseline.model is not None
+    assert model_report.current.model is not None
+    page = render_html(model_report)
+    assert '<h3 id="confidence">Model confidence' in page
+    assert page.count('<svg class="hist" id="confidence-histogram"') == 1
+    assert 'id="confidence-summary"' in page
+    assert "<td>1st percentile</td>" in page
+    base, cur = model_report.baseline.model, model_report.current.model
+    mean = f'<td>mean</td><td class="num">{fmt_num(base["confidence_mean"])}</td>'
+    assert mean + f'<td class="num">{fmt_num(cur["confidence_mean"])}</td>' in page
+    assert (
+        f'<td>50th percentile</td><td class="num">{fmt_num(base["confidence_percentiles"]["50"])}'
+        in page
+    )
+    bars = page.split('id="class-confidence"', 1)[1].split("</section>", 1)[0]
+    classes = set(base["confidence_per_class"]) | set(cur["confidence_per_class"])
+    assert bars.count('<div class="bar-row">') == len(classes)
+    for name in classes:
+        assert f'<div class="name">{name}</div>' in bars
+    # property distributions are drawn for a model report too
+    assert '<svg class="hist cdf"' in page
+
+
+def test_confidence_needs_a_model_on_both_sides(model_report: DriftReport) -> None:
+    one_sided = model_report.model_copy(
+        update={"current": model_report.current.model_copy(update={"model": None})}
+    )
+    page = render_html(one_sided)
+    assert 'id="confidence"' not in page
+    assert "confidence-histogram" not in page
+
+
+def test_confidence_rows_order_and_gaps() -> None:
+    rows, more = _charts.confidence_rows(
+        {"a": 0.9, "b": 0.8, "c": 0.7, "gone": 0.5, "nan": float("nan")},
+        {"a": 0.88, "b": 0.4, "c": 0.75, "new": 0.6},
+        max_rows=4,
+    )
+    assert [r.name for r in rows] == ["b", "c", "a", "gone"]
+    assert more == 1
+    assert rows[-1].current is None
+    assert all(r.name != "nan" for r in rows)
+    svg = _charts.quantile_cdf_svg([1.0, 1.0], [1.0, 1.0], 0.5, 1.5, "<b>&")
+    assert "&lt;b&gt;&amp;" in svg

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -84,6 +84,15 @@ def _w1_standardised(base: NDArray[np.float64], cur: NDArray[np.float64]) -> flo
     return float(stats.wasserstein_distance(base, cur)) / scale
 
 
+#: Percentile levels stored in a property metric's details (``baseline_quantiles`` and
+#: ``current_quantiles``) for the report's distribution charts.
+QUANTILE_LEVELS: Final = tuple(range(5, 100, 5))
+
+
+def _quantiles(values: NDArray[np.float64]) -> list[float]:
+    return [float(q) for q in np.percentile(values, QUANTILE_LEVELS)]
+
+
 def _property_candidate(spec: PropertySpec, base: Profile, cur: Profile) -> Candidate | None:
     b = base.values(spec.name)
     c = cur.values(spec.name)
@@ -143,6 +152,9 @@ def _property_candidate(spec: PropertySpec, base: Profile, cur: Profile) -> Cand
             "ks_method": result.method,
             "baseline_mean": float(b.mean()),
             "current_mean": float(c.mean()),
+            # 5th..95th percentiles in steps of 5, for the report's distribution charts.
+            "baseline_quantiles": _quantiles(b),
+            "current_quantiles": _quantiles(c),
         },
     )
 

@@ -163,6 +163,46 @@ def _data_uri(data: bytes) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
 
 
+def _ordinal(level: str) -> str:
+    """``"1"`` -> ``"1st"``, ``"50"`` -> ``"50th"`` (a percentile level)."""
+    try:
+        n = int(float(level))
+    except ValueError:
+        return level
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _confidence_context(report: DriftReport) -> dict[str, Any] | None:
+    """The model-confidence charts' data, when both sides were profiled with a model."""
+    base, cur = report.baseline.model, report.current.model
+    if not base or not cur:
+        return None
+    context: dict[str, Any] = {"svg": None, "rows": [], "more": 0, "percentiles": []}
+    bh, ch = base.get("confidence_histogram"), cur.get("confidence_histogram")
+    if isinstance(bh, Mapping) and isinstance(ch, Mapping):
+        b_counts, c_counts = bh.get("counts"), ch.get("counts")
+        if (
+            isinstance(b_counts, list)
+            and isinstance(c_counts, list)
+            and b_counts
+            and len(b_counts) == len(c_counts)
+            and (sum(b_counts) or sum(c_counts))
+        ):
+            title = "Model confidence: share of images per top-1 probability, baseline vs current"
+            context["svg"] = _charts.confidence_histogram_svg(b_counts, c_counts, title)
+    bp, cp = base.get("confidence_percentiles") or {}, cur.get("confidence_percentiles") or {}
+    levels = sorted((k for k in bp if k in cp), key=lambda k: float(k))
+    context["percentiles"] = [(_ordinal(k), bp[k], cp[k]) for k in levels]
+    bc, cc = base.get("confidence_per_class") or {}, cur.get("confidence_per_class") or {}
+    context["rows"], context["more"] = _charts.confidence_rows(bc, cc)
+    context["baseline"], context["current"] = base, cur
+    context["metric"] = next((m for m in report.metrics if m.name == "confidence"), None)
+    if context["svg"] is None and not context["rows"] and not levels:
+        return None
+    return context
+
+
 def render_html(report: DriftReport, *, thumbnails: Mapping[str, bytes] | None = None) -> str:
     """Render a drift report as one self-contained HTML page.
 
@@ -208,6 +248,7 @@ def render_html(report: DriftReport, *, thumbnails: Mapping[str, bytes] | None =
                 "colour": _charts.CHANNEL_COLOURS.get(key, "#37474f"),
             }
         )
+    confidence = _confidence_context(report)
     bad_reasons = sorted(set(report.baseline.bad_counts) | set(report.current.bad_counts))
     context = {
         "r": report,
@@ -228,6 +269,8 @@ def render_html(report: DriftReport, *, thumbnails: Mapping[str, bytes] | None =
         "band_max": _charts.BAND_SCALE_MAX,
         "channels": channels,
         "mixes": mixes,
+        "confidence": confidence,
+        "distributions": _charts.distribution_charts(report.metrics),
         "bad_reasons": bad_reasons,
         "max_bad": MAX_BAD_FILES_SHOWN,
         "atypical": [
