@@ -327,7 +327,7 @@ def _read_jsonl(path: Path) -> _Rows:
 
 def _read_parquet(path: Path) -> _Rows:
     try:
-        import pyarrow.parquet as pq  # type: ignore[import-not-found,unused-ignore]
+        import pyarrow.parquet as pq
     except ImportError as err:
         raise MissingExtraError(
             f"Reading the Parquet file '{path}' needs pyarrow, in the 'parquet' extra: "
