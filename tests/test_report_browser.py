@@ -117,6 +117,19 @@ def test_model_page_in_chromium(browser: Any, model_page_file: Path, width: int)
         box = page.locator("#confidence-histogram").bounding_box()
         assert box is not None
         assert box["width"] >= 250
+        # Chart text is readable: its size on screen (font size times the SVG's scale).
+        sizes = page.evaluate(
+            "Array.from(document.querySelectorAll('svg.chart text'))"
+            ".map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)"
+        )
+        assert len(sizes) > 50
+        assert min(sizes) >= 8.0, min(sizes)
+        assert max(sizes) <= 17.0, max(sizes)
+        rights = page.evaluate(
+            "Array.from(document.querySelectorAll('svg.chart'))"
+            ".map(s => s.getBoundingClientRect().right)"
+        )
+        assert max(rights) <= width
         if width == 375:
             assert page.evaluate("document.scrollingElement.scrollWidth") <= 375
         ARTIFACTS.mkdir(exist_ok=True)

@@ -72,7 +72,7 @@ def test_page_shows_verdict_sections_and_every_metric(report_set) -> None:
         assert f"<strong>{metric.label}</strong>" in page
     for sentence in plain.explanations:
         assert f"<li>{sentence}</li>" in page
-    assert page.count('<svg class="hist"') == 4
+    assert page.count('<svg class="chart hist"') == 4  # one pixel histogram per channel
 
 
 def _escaped(text: str) -> str:
@@ -89,7 +89,9 @@ def test_every_data_string_is_escaped(report_set) -> None:
     for payload in (SCRIPT_NAME, IMG_PAYLOAD, EVIL_CLASS, EVIL_FILE):
         assert _escaped(payload) in page
     assert f"broken {_escaped(IMG_PAYLOAD)}.jpg" in page  # bad file name
-    assert f'<div class="name">{_escaped(EVIL_CLASS)}</div>' in page  # class-mix row
+    assert f'<td class="wrap">{_escaped(EVIL_CLASS)}</td>' in page  # class-mix numbers
+    mix = page.split('id="mix-labels"', 1)[1].split("</svg>", 1)[0]
+    assert f">{_escaped(EVIL_CLASS)}</text>" in mix  # the class-mix chart's label
 
 
 def test_page_makes_no_external_reference(report_set) -> None:
@@ -234,10 +236,10 @@ def test_page_draws_the_drifted_property_distributions(report_set) -> None:
     assert drifted  # the camera change moves image properties
     page = render_html(plain)
     assert "Distributions of the drifted properties" in page
-    section = page.split('id="distributions"', 1)[1].split("</div>\n  </div>", 1)[0]
-    assert page.count('<svg class="hist cdf"') == len(drifted)
+    section = page.split('id="distributions"', 1)[1].split('id="histograms"', 1)[0]
+    assert page.count('<svg class="chart hist cdf"') == len(drifted)
     for m in drifted:
-        assert f"<title>{m.label}: distribution of per-image values" in section
+        assert f'-title">{m.label}: distribution of per-image values' in section
     # no model on either side: no confidence charts
     assert 'id="confidence"' not in page
     assert "confidence-histogram" not in page
@@ -251,9 +253,9 @@ def test_page_without_drift_draws_the_largest_effects(report_set) -> None:
     )
     page = render_html(calm)
     assert "Distributions of the properties with the largest effect" in page
-    assert page.count('<svg class="hist cdf"') == _charts.MAX_DISTRIBUTIONS_WITHOUT_DRIFT
+    assert page.count('<svg class="chart hist cdf"') == _charts.MAX_DISTRIBUTIONS_WITHOUT_DRIFT
     top = sorted(_quantiled(calm), key=lambda m: -abs(m.effect_size))[0]
-    assert f"<title>{top.label}: distribution" in page
+    assert f'-title">{top.label}: distribution' in page
 
 
 def test_page_of_an_older_report_has_no_distributions(report_set) -> None:
@@ -274,7 +276,7 @@ def test_page_of_an_older_report_has_no_distributions(report_set) -> None:
     )
     page = render_html(old)
     assert 'id="distributions"' not in page
-    assert '<svg class="hist cdf"' not in page
+    assert '<svg class="chart hist cdf"' not in page
 
 
 def test_page_with_a_model_shows_confidence(model_report: DriftReport) -> None:
@@ -282,7 +284,7 @@ def test_page_with_a_model_shows_confidence(model_report: DriftReport) -> None:
     assert model_report.current.model is not None
     page = render_html(model_report)
     assert '<h3 id="confidence">Model confidence' in page
-    assert page.count('<svg class="hist" id="confidence-histogram"') == 1
+    assert page.count('<svg class="chart hist" id="confidence-histogram"') == 1
     assert 'id="confidence-summary"' in page
     assert "<td>1st percentile</td>" in page
     base, cur = model_report.baseline.model, model_report.current.model
@@ -293,12 +295,16 @@ def test_page_with_a_model_shows_confidence(model_report: DriftReport) -> None:
         in page
     )
     bars = page.split('id="class-confidence"', 1)[1].split("</section>", 1)[0]
+    chart, table = bars.split("</svg>", 1)
     classes = set(base["confidence_per_class"]) | set(cur["confidence_per_class"])
-    assert bars.count('<div class="bar-row">') == len(classes)
+    assert table.count('<tr><td class="wrap">') == len(classes)
     for name in classes:
-        assert f'<div class="name">{name}</div>' in bars
+        assert f'<td class="wrap">{name}</td>' in table
+        assert f">{name}</text>" in chart
+        b, c = base["confidence_per_class"].get(name), cur["confidence_per_class"].get(name)
+        assert f">{_charts._fmt(b)} → {_charts._fmt(c)}</text>" in chart
     # property distributions are drawn for a model report too
-    assert '<svg class="hist cdf"' in page
+    assert '<svg class="chart hist cdf"' in page
 
 
 def test_confidence_needs_a_model_on_both_sides(model_report: DriftReport) -> None:
@@ -320,5 +326,52 @@ def test_confidence_rows_order_and_gaps() -> None:
     assert more == 1
     assert rows[-1].current is None
     assert all(r.name != "nan" for r in rows)
-    svg = _charts.quantile_cdf_svg([1.0, 1.0], [1.0, 1.0], 0.5, 1.5, "<b>&")
+    svg = _charts.quantile_cdf_svg([1.0, 1.0], [1.0, 1.0], 0.5, 1.5, "<b>&", chart_id="t")
     assert "&lt;b&gt;&amp;" in svg
+
+
+def test_charts_are_inline_svg_with_unique_ids(model_report: DriftReport) -> None:
+    page = render_html(model_report)
+    charts = re.findall(r'<svg class="chart[^"]*" id="([^"]+)"', page)
+    # effects, distributions, channel histograms, class/format/mode mixes, confidence charts
+    assert {"effect-chart-svg", "confidence-histogram", "class-confidence-chart"} <= set(charts)
+    assert any(c.startswith("distribution-") for c in charts)
+    assert any(c.startswith("histogram-") for c in charts)
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), [i for i in set(ids) if ids.count(i) > 1][:5]
+    # every in-page reference points at an element of the page
+    for ref in re.findall(r'(?:href="#|url\(#)([^")]+)', page):
+        assert ref in ids, ref
+    # no global style sheet from the charts (it would restyle the whole page)
+    assert page.count("<style") == 1
+    assert "xlink:" not in page
+    assert "<metadata" not in page
+
+
+def test_rendering_is_reproducible(model_report: DriftReport) -> None:
+    assert render_html(model_report) == render_html(model_report)
+
+
+def test_chart_text_from_the_data_is_literal(report_set) -> None:
+    plain, _, _ = report_set
+    odd = {"$\\alpha$ & <b>": 5, "50$ note": 3, "x" * 60: 2}
+    page = render_html(
+        plain.model_copy(
+            update={
+                "baseline": plain.baseline.model_copy(update={"labels": odd}),
+                "current": plain.current.model_copy(update={"labels": odd}),
+            }
+        )
+    )
+    mix = page.split('id="mix-labels"', 1)[1].split("</svg>", 1)[0]
+    # no math parsing: the dollar signs and backslash stay, nothing is set in italics
+    assert ">$\\alpha$ &amp; &lt;b&gt;</text>" in mix
+    assert ">50$ note</text>" in mix
+    assert "oblique" not in mix
+    # a long name is shortened in the chart, whole in the table beside it
+    assert f">{'x' * 39}…</text>" in mix
+    assert f'<td class="wrap">{"x" * 60}</td>' in page
+    # the share of every category is written next to its bars
+    assert mix.count(">50.0% → 50.0%</text>") == 1
+    assert mix.count(">30.0% → 30.0%</text>") == 1
+    assert mix.count(">20.0% → 20.0%</text>") == 1

@@ -5,8 +5,8 @@ script are all inline, and a Content-Security-Policy ``<meta>`` forbids every ne
 and every script except that one (pinned by its SHA-256), so the page opens offline and a
 string from the data can never run as code even if an escape were missed. Every string from the
 data is escaped by Jinja2's autoescaping. Without JavaScript the page is complete; the script
-only makes the metrics table sortable. See :mod:`visiondrift.report._charts` for why the charts
-are drawn here rather than by a charting library.
+only makes the metrics table sortable. The charts are drawn by matplotlib as inline SVG; see
+:mod:`visiondrift.report._charts` for why.
 """
 
 from __future__ import annotations
@@ -190,12 +190,23 @@ def _confidence_context(report: DriftReport) -> dict[str, Any] | None:
             and (sum(b_counts) or sum(c_counts))
         ):
             title = "Model confidence: share of images per top-1 probability, baseline vs current"
-            context["svg"] = _charts.confidence_histogram_svg(b_counts, c_counts, title)
+            context["svg"] = _charts.confidence_histogram_svg(
+                b_counts, c_counts, title, chart_id="confidence-histogram"
+            )
     bp, cp = base.get("confidence_percentiles") or {}, cur.get("confidence_percentiles") or {}
     levels = sorted((k for k in bp if k in cp), key=lambda k: float(k))
     context["percentiles"] = [(_ordinal(k), bp[k], cp[k]) for k in levels]
     bc, cc = base.get("confidence_per_class") or {}, cur.get("confidence_per_class") or {}
     context["rows"], context["more"] = _charts.confidence_rows(bc, cc)
+    context["bars"] = (
+        _charts.class_confidence_svg(
+            context["rows"],
+            "Mean top-1 confidence per predicted class, baseline vs current",
+            chart_id="class-confidence-chart",
+        )
+        if context["rows"]
+        else None
+    )
     context["baseline"], context["current"] = base, cur
     context["metric"] = next((m for m in report.metrics if m.name == "confidence"), None)
     if context["svg"] is None and not context["rows"] and not levels:
@@ -222,18 +233,30 @@ def render_html(report: DriftReport, *, thumbnails: Mapping[str, bytes] | None =
     script, script_hash = _script()
     thumbs = thumbnails or {}
     mixes = []
-    for title, attr, metric_name in (
-        ("Classes", "labels", "label_mix"),
-        ("File formats", "formats", "format_mix"),
-        ("Colour modes", "modes", "mode_mix"),
+    for title, heading, attr, metric_name in (
+        ("Classes", "Class", "labels", "label_mix"),
+        ("File formats", "File format", "formats", "format_mix"),
+        ("Colour modes", "Colour mode", "modes", "mode_mix"),
     ):
         base_counts: dict[str, int] = getattr(report.baseline, attr)
         cur_counts: dict[str, int] = getattr(report.current, attr)
         if base_counts or cur_counts:
             rows, more = _charts.mix_rows(base_counts, cur_counts)
             metric = next((m for m in report.metrics if m.name == metric_name), None)
-            mixes.append({"title": title, "rows": rows, "more": more, "metric": metric})
-    channels = []
+            svg = _charts.mix_chart_svg(
+                rows, f"{title}: share of images, baseline vs current", chart_id=f"mix-{attr}"
+            )
+            mixes.append(
+                {
+                    "title": title,
+                    "heading": heading,
+                    "rows": rows,
+                    "more": more,
+                    "metric": metric,
+                    "svg": svg,
+                }
+            )
+    channels: list[dict[str, Any]] = []
     names = {"r": "Red", "g": "Green", "b": "Blue", "l": "Luminance"}
     for key, counts in report.baseline.channels.items():
         current = report.current.channels.get(key)
@@ -244,11 +267,14 @@ def render_html(report: DriftReport, *, thumbnails: Mapping[str, bytes] | None =
             {
                 "key": key,
                 "name": names.get(key, key),
-                "svg": _charts.histogram_svg(key, counts, current, title),
+                "svg": _charts.histogram_svg(
+                    key, counts, current, title, chart_id=f"histogram-{len(channels)}"
+                ),
                 "colour": _charts.CHANNEL_COLOURS.get(key, "#37474f"),
             }
         )
     confidence = _confidence_context(report)
+    effects = _charts.effect_bars(report.metrics)
     bad_reasons = sorted(set(report.baseline.bad_counts) | set(report.current.bad_counts))
     context = {
         "r": report,
@@ -265,8 +291,14 @@ def render_html(report: DriftReport, *, thumbnails: Mapping[str, bytes] | None =
         "status_words": _STATUS_WORDS,
         "severities": SEVERITIES,
         "metrics": report.metrics,
-        "effects": _charts.effect_bars(report.metrics),
-        "band_max": _charts.BAND_SCALE_MAX,
+        "effects": effects,
+        "effect_svg": _charts.effect_chart_svg(
+            effects,
+            "Effect size of each metric against its own severity bands",
+            chart_id="effect-chart-svg",
+        )
+        if effects
+        else None,
         "channels": channels,
         "mixes": mixes,
         "confidence": confidence,
