@@ -153,3 +153,39 @@ def test_bands_and_config_validation() -> None:
         DriftConfig(bands={"pixels": (0.1, 0.2, 0.3)})
     with pytest.raises(ConfigError, match="three increasing"):
         DriftConfig(bands={"property": (0.5, 0.2, 0.8)})
+
+
+def _recoloured(src: Path, dst: Path, gains: tuple[float, float, float], grey: bool) -> Path:
+    """Every image of ``src`` with its channels multiplied by ``gains`` (after greying)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in sorted(src.iterdir()):
+        with Image.open(f) as im:
+            rgb = im.convert("L").convert("RGB") if grey else im.convert("RGB")
+            pixels = np.asarray(rgb, dtype=np.float64) * np.asarray(gains)
+            Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(dst / f.name)
+    return dst
+
+
+def test_channels_that_move_with_brightness_are_one_sentence(
+    photo_dir: Path, tmp_path: Path
+) -> None:
+    base = visiondrift.profile(_recoloured(photo_dir, tmp_path / "grey", (1, 1, 1), grey=True))
+    dark = _recoloured(photo_dir, tmp_path / "dark", (0.7, 0.7, 0.7), grey=True)
+    report = compare(base, visiondrift.profile(dark))
+    channels = ("mean_r", "mean_g", "mean_b")
+    assert {"brightness", *channels} <= {m.name for m in report.drifted}
+    brightness = [e for e in report.explanations if "darker" in e]
+    assert len(brightness) == 1
+    assert brightness[0].endswith("red, green and blue fell alike (no colour cast).")
+    assert not any("less red" in e or "less blue" in e for e in report.explanations)
+    # each channel metric keeps its own sentence in the table
+    assert all("less" in (report.metric(c).explanation or "") for c in channels)
+
+
+def test_a_colour_cast_keeps_its_channel_sentences(photo_dir: Path, tmp_path: Path) -> None:
+    base = visiondrift.profile(photo_dir)
+    cast = _recoloured(photo_dir, tmp_path / "cast", (0.6, 1.0, 1.0), grey=False)
+    report = compare(base, visiondrift.profile(cast))
+    assert "mean_r" in {m.name for m in report.drifted}
+    assert any("less red" in e for e in report.explanations)
+    assert not any("alike" in e for e in report.explanations)

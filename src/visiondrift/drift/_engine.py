@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -204,6 +204,51 @@ def _atypical(
     return out
 
 
+#: (overall metric, its per-channel metrics, what the channels are called in a sentence).
+_CHANNEL_GROUPS: Final = (
+    ("brightness", ("mean_r", "mean_g", "mean_b"), "red, green and blue"),
+    ("contrast", ("std_r", "std_g", "std_b"), "the spreads of red, green and blue"),
+)
+#: Channels "move alike" when each change is within this share of the overall change.
+_ALIKE: Final = 0.25
+
+
+def _explanations(listed: Sequence[MetricResult]) -> list[str]:
+    """The report's sentences, in the order of ``listed``, without saying one thing four times.
+
+    When brightness (or contrast) drifted and the three channel means (or spreads) drifted
+    with it, by about the same amount in the same direction, the channel sentences would only
+    repeat the overall one ("less red", "less green", "less blue"): they are folded into it as
+    "red, green and blue fell alike", which also tells the reader there is no colour cast. A
+    channel that moved differently keeps its own sentence. Each metric keeps its own
+    explanation in the metrics table either way.
+    """
+    by_name = {m.name: m for m in listed if m.status == "drift"}
+    folded: set[str] = set()
+    suffix: dict[str, str] = {}
+    for overall, channels, words in _CHANNEL_GROUPS:
+        lead = by_name.get(overall)
+        parts = [by_name.get(c) for c in channels]
+        if lead is None or lead.change is None or not lead.change:
+            continue
+        changes = [p.change for p in parts if p is not None and p.change is not None]
+        if len(changes) == len(channels) and all(
+            abs(c - lead.change) <= _ALIKE * abs(lead.change) for c in changes
+        ):
+            folded.update(channels)
+            verb = "rose" if lead.change > 0 else "fell"
+            suffix[overall] = f"; {words} {verb} alike (no colour cast)."
+    out = []
+    for m in listed:
+        if not m.explanation or m.name in folded:
+            continue
+        text = m.explanation
+        if m.name in suffix:
+            text = text.rstrip(".") + suffix[m.name]
+        out.append(text)
+    return out
+
+
 def compare(
     baseline: Profile,
     current: Profile,
@@ -296,7 +341,7 @@ def compare(
     inconclusive = [mr for mr in metrics if mr.status == "insufficient_evidence"]
     severity: Severity = drifted[0].severity if drifted else "none"
     status = "drift" if drifted else ("insufficient_evidence" if inconclusive else "no_drift")
-    explanations = [mr.explanation for mr in drifted + inconclusive if mr.explanation]
+    explanations = _explanations(drifted + inconclusive)
     cfg: dict[str, Any] = config.to_dict()
     cfg["profile"] = baseline.config.to_dict()
     return DriftReport(
