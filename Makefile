@@ -39,6 +39,7 @@ bench: install-test
 	$(BIN)/python benchmarks/profile_speed.py
 	$(BIN)/python benchmarks/compare_speed.py
 	$(BIN)/python benchmarks/model_speed.py
+	$(BIN)/python benchmarks/report_size.py
 	$(BIN)/python benchmarks/detection.py
 
 ## bench-cnn-model: export EfficientNet-Lite0 (ImageNet weights) to ONNX for

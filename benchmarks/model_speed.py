@@ -179,9 +179,9 @@ def preprocessed_batches(
         for item in chunk:
             decoded = decode_image(item.path, item.name, limits)
             assert isinstance(decoded, DecodedImage)
-            arrays.append(_model_input(decoded.image, model.info, spec))
+            arrays.append(_model_input(decoded.image, model))
         raw.extend(arrays[i : i + step] for i in range(0, len(arrays), step))
-    batches = [preprocess(group, spec.preprocessing, model._target) for group in raw]
+    batches = [preprocess(group, spec.preprocessing, model.input_target) for group in raw]
     return batches, raw
 
 
@@ -357,8 +357,9 @@ def breakdown(spec: ModelSpec, folder: Path, workers: int) -> None:
         ("decode.py", "decode_image"): "decode (simplejpeg / Pillow)",
         ("measure.py", "add"): "measure: per-image part (ImageMeasurer.add)",
         ("measure.py", "finish"): "measure: batched part (ImageMeasurer.finish)",
-        ("profiler.py", "_model_input"): "model input: PIL image to array (_model_input)",
-        ("preprocessing.py", "resize_images"): "model resize + crop (resize_images)",
+        ("profiler.py", "_model_input"): "model input: convert + resize (_model_input)",
+        ("preprocessing.py", "resize_pil"): "  of which Pillow convert + resize (resize_pil)",
+        ("preprocessing.py", "resize_images"): "batch assembly (resize_images)",
         ("preprocessing.py", "scale_values"): "model value scaling (scale_values)",
         ("preprocessing.py", "preprocess"): "preprocess total (incl. NCHW transpose + copy)",
         ("onnx.py", "_run"): "session.run (OnnxModel._run)",

@@ -58,7 +58,7 @@ def test_profiler_hands_the_model_the_same_pixels(tmp_path: Path) -> None:
         decoded = decode_image(str(path), path.name, DecodeLimits())
         assert isinstance(decoded, DecodedImage)
         full.append(np.asarray(decoded.image, dtype=np.uint8))
-        small.append(_model_input(decoded.image, model.info, spec))
+        small.append(_model_input(decoded.image, model))
     assert small[0].shape == (28, 28)
     a = model.predict(full).probabilities
     b = model.predict(small).probabilities

@@ -164,3 +164,61 @@ def test_round_trip_and_int_size() -> None:
     assert Preprocessing.from_dict(pre.to_dict()) == pre
     with pytest.raises(ConfigError, match="Unknown preprocessing option"):
         Preprocessing.from_dict({"sise": 3})
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"interpolation": "bicubic"},
+        {"resize": "shorter-side-crop"},
+        {"resize": "shorter-side-crop", "resize_shorter": 40},
+        {"resize": "shorter-side-crop", "interpolation": "nearest"},
+    ],
+)
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("size", [(451, 300), (32, 32), (32, 48), (20, 16)])
+def test_resizing_the_pil_image_first_gives_the_same_batch(
+    cat: NDArray[np.uint8], options: dict[str, object], channels: int, size: tuple[int, int]
+) -> None:
+    """The profiler resizes each decoded image before batching where that is exact
+    (``presize``); the batch the adapter then builds equals the one from the full image."""
+    from visiondrift.models.preprocessing import presize, resize_images
+
+    image = Image.fromarray(cat).resize(size, Image.Resampling.BILINEAR)
+    pre = Preprocessing(scaling="raw", **options)  # type: ignore[arg-type]
+    target = _target(channels=channels)
+    direct = resize_images([np.asarray(image)], pre, target)
+    handed = presize(image, pre, target)
+    if "resize_shorter" in options:  # a second crop would cut it again: the full image
+        assert handed.shape == (size[1], size[0], 3)
+    else:
+        assert handed.shape[:2] == (32, 32)
+    np.testing.assert_array_equal(resize_images([handed], pre, target), direct)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"scaling": "0-1"},
+        {"scaling": "-1-1", "channel_order": "BGR"},
+        {"scaling": "imagenet"},
+        {"scaling": "0-1", "mean": (0.4, 0.5, 0.6), "std": (0.2, 0.25, 0.3)},
+        {"scaling": "raw", "mean": (120.0,), "std": (60.0,)},
+    ],
+)
+def test_nchw_is_the_transposed_nhwc_batch(
+    cat: NDArray[np.uint8], options: dict[str, object]
+) -> None:
+    pre = Preprocessing(**options)  # type: ignore[arg-type]
+    images = [cat, cat[::2, ::3]]
+    nhwc = preprocess(images, pre, _target())
+    nchw = preprocess(images, pre, _target(layout="NCHW"))
+    assert nchw.flags.c_contiguous
+    assert nchw.shape == (2, 3, 32, 32)
+    np.testing.assert_array_equal(nchw, nhwc.transpose(0, 3, 1, 2))
+    # per-channel constants land on the right channel in both layouts
+    if "mean" in options and len(options["mean"]) == 3:  # type: ignore[arg-type]
+        raw = preprocess(images, Preprocessing(scaling="0-1"), _target())
+        want = (raw - np.float32(0.4)) / np.float32(0.2)
+        np.testing.assert_allclose(nhwc[..., 0], want[..., 0], rtol=1e-6)

@@ -82,27 +82,16 @@ def model_description(info: ModelInfo) -> dict[str, Any]:
     }
 
 
-def _model_input(image: Image.Image, info: ModelInfo, spec: ModelSpec) -> NDArray[np.uint8]:
-    """The decoded image as the model will see it before value scaling.
+def _model_input(image: Image.Image, model: Model) -> NDArray[np.uint8]:
+    """The decoded image as handed to the model: resized here when that gives the same batch.
 
-    With the ``stretch`` resize (the default), the image is converted and resized here, with the
-    same Pillow calls in the same order as :func:`visiondrift.models.preprocessing.resize_images`
-    (grayscale conversion for a 1-channel model, then ``resize`` to the input size with the
-    configured interpolation), so the adapter receives it at the target size and only copies
-    it: the same pixels, without converting the full-size image to an array and back. Other
-    resize modes hand the full image to the adapter.
+    See :func:`visiondrift.models.preprocessing.presize`: with the ``stretch`` resize (the
+    default) or a centre crop without ``resize_shorter``, the image is converted and resized
+    once here, by the function the adapter itself uses, so the adapter only copies it.
     """
-    from visiondrift.models.preprocessing import _RESAMPLING
+    from visiondrift.models.preprocessing import presize
 
-    pre = spec.preprocessing
-    if pre.resize != "stretch" or image.mode != "RGB":
-        return np.asarray(image, dtype=np.uint8)
-    if info.channels == 1:
-        image = image.convert("L")
-    size = (info.width, info.height)
-    if image.size != size:
-        image = image.resize(size, resample=_RESAMPLING[pre.interpolation])
-    return np.asarray(image, dtype=np.uint8)
+    return presize(image, model.info.preprocessing, model.input_target)
 
 
 def _profile_chunk_with_model(
@@ -151,7 +140,7 @@ def _profile_chunk_with_model(
             builder.add_bad(decoded)
             continue
         try:
-            array = _model_input(decoded.image, info, config.model)
+            array = _model_input(decoded.image, model)
         except (ValueError, OSError, MemoryError) as err:
             builder.add_bad(BadFile(item.name, "decode_error", f"{type(err).__name__}: {err}"))
             continue

@@ -187,6 +187,13 @@ class BaseAdapter(ABC):
             raise ModelError("The model adapter was not initialised.")
         return self._info
 
+    @property
+    def input_target(self) -> InputTarget:
+        """The input tensor batches are made for: size, channels, layout, dtype, quantisation."""
+        if self._target is None:  # pragma: no cover - set by every subclass __init__
+            raise ModelError("The model adapter was not initialised.")
+        return self._target
+
     @abstractmethod
     def _run(
         self, batch: NDArray[np.generic]

@@ -15,7 +15,7 @@ from typing import Literal, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from visiondrift.models.preprocessing import Layout, Preprocessing
+from visiondrift.models.preprocessing import InputTarget, Layout, Preprocessing
 
 __all__ = [
     "Model",
@@ -181,6 +181,11 @@ class Model(Protocol):
     @property
     def info(self) -> ModelInfo:
         """What was read from the model file."""
+        ...
+
+    @property
+    def input_target(self) -> InputTarget:
+        """The input tensor batches are made for: size, channels, layout, dtype, quantisation."""
         ...
 
     def predict(self, images: Sequence[NDArray[np.uint8]]) -> ModelOutput:

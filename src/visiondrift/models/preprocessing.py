@@ -315,60 +315,115 @@ def _crop_box(
     return (left, top, left + crop_w, top + crop_h)
 
 
+def model_box(
+    width: int, height: int, preprocessing: Preprocessing, target: InputTarget
+) -> tuple[float, float, float, float] | None:
+    """The source region to resize to the model's input: ``None`` for the whole image.
+
+    ``None`` also when the image is already the input size and the crop would keep all of it
+    (an image that needs no resampling at all).
+    """
+    if preprocessing.resize == "stretch":
+        return None
+    box = _crop_box(width, height, target.width, target.height, preprocessing.resize_shorter)
+    if (width, height) == (target.width, target.height) and box == (0.0, 0.0, width, height):
+        return None
+    return box
+
+
+def resize_pil(
+    image: Image.Image, preprocessing: Preprocessing, target: InputTarget
+) -> Image.Image:
+    """One decoded image at the model's input size, by the configured resize mode.
+
+    A grayscale conversion first for a 1-channel model, then one Pillow ``resize`` (with the
+    crop ``box`` for ``shorter-side-crop``), skipped when the image is already the input size.
+    :func:`resize_images` and the profiler both call this, so both give the same pixels.
+    """
+    if target.channels == 1 and image.mode != "L":
+        image = image.convert("L")
+    size = (target.width, target.height)
+    box = model_box(image.width, image.height, preprocessing, target)
+    if image.size != size or box is not None:
+        image = image.resize(size, resample=_RESAMPLING[preprocessing.interpolation], box=box)
+    return image
+
+
+def presize(
+    image: Image.Image, preprocessing: Preprocessing, target: InputTarget
+) -> NDArray[np.uint8]:
+    """A decoded RGB image as an array for :func:`preprocess`, resized early when that is exact.
+
+    When resizing an image already at the input size is a no-op (``stretch``, or
+    ``shorter-side-crop`` without ``resize_shorter``), the image is resized here with
+    :func:`resize_pil` and :func:`resize_images` only copies it later: the same batch, without
+    turning the full-size image into an array. Otherwise (a crop that would cut an image at
+    the input size again) the full image is returned.
+    """
+    if (
+        image.mode == "RGB"
+        and model_box(target.width, target.height, preprocessing, target) is None
+    ):
+        image = resize_pil(image, preprocessing, target)
+    return np.asarray(image, dtype=np.uint8)
+
+
 def resize_images(
     images: Sequence[NDArray[np.uint8]], preprocessing: Preprocessing, target: InputTarget
 ) -> NDArray[np.uint8]:
-    """Resize (and convert to grayscale for one channel) into a ``(n, H, W, C)`` uint8 batch."""
-    resample = _RESAMPLING[preprocessing.interpolation]
+    """Resize (and convert to grayscale for one channel) into a ``(n, H, W, C)`` uint8 batch.
+
+    An image that is already ``(H, W, C)`` at the input size, with a resize that would keep it
+    whole, is copied as it is (the profiler hands images over already resized).
+    """
     out = np.empty((len(images), target.height, target.width, target.channels), dtype=np.uint8)
-    size = (target.width, target.height)
+    whole = model_box(target.width, target.height, preprocessing, target) is None
     for i, raw in enumerate(images):
-        checked = _check_image(i, raw)
-        if (
-            preprocessing.resize == "stretch"
-            and checked.shape[:2] == (target.height, target.width)
-            and (checked.ndim == 3 and checked.shape[2] == target.channels)
-            and target.channels == 3
-        ):
-            out[i] = checked  # already the model's size and layout: no resampling to do
-            continue
-        image = Image.fromarray(checked)
-        if target.channels == 1:
-            image = image.convert("L")
-        if preprocessing.resize == "stretch":
-            box = None
-        else:
-            box = _crop_box(
-                image.width, image.height, target.width, target.height,
-                preprocessing.resize_shorter,
-            )  # fmt: skip
-        if image.size != size or box is not None:
-            image = image.resize(size, resample=resample, box=box)
+        if whole and raw.dtype == np.uint8:
+            if raw.shape == out.shape[1:]:
+                out[i] = raw  # already the model's size and layout: no resampling to do
+                continue
+            if target.channels == 1 and raw.shape == out.shape[1:3]:
+                out[i, :, :, 0] = raw  # a grayscale image at the model's size
+                continue
+        image = resize_pil(Image.fromarray(_check_image(i, raw)), preprocessing, target)
         pixels = np.asarray(image)
         out[i] = pixels[:, :, None] if pixels.ndim == 2 else pixels
     return out
 
 
 def scale_values(
-    pixels: NDArray[np.uint8], preprocessing: Preprocessing, target: InputTarget
+    pixels: NDArray[np.uint8],
+    preprocessing: Preprocessing,
+    target: InputTarget,
+    *,
+    channels_first: bool = False,
 ) -> NDArray[np.generic]:
-    """Channel order, value scaling and quantisation of a resized ``(n, H, W, C)`` batch."""
+    """Channel order, value scaling and quantisation of a resized batch.
+
+    ``pixels`` is ``(n, H, W, C)``, or ``(n, C, H, W)`` with ``channels_first``. The result is
+    C-contiguous in that order: scaling a transposed view writes the transposed copy in the
+    same pass as the conversion to float.
+    """
+    axis = 1 if channels_first else -1
+    per_channel: tuple[int, ...] = (-1, 1, 1) if channels_first else (-1,)
     if target.channels == 3 and preprocessing.channel_order == "BGR":
-        pixels = pixels[..., ::-1]
+        pixels = np.flip(pixels, axis=axis)
     scaling = resolved_scaling(preprocessing, target)
     if scaling == "integer":
         if target.dtype == "int8":
             return (pixels.astype(np.int16) - 128).astype(np.int8)
         return np.ascontiguousarray(pixels)
-    x = pixels.astype(np.float32)
+    x = np.ascontiguousarray(pixels, dtype=np.float32)
     if scaling == "0-1":
         x /= np.float32(255.0)
     elif scaling == "-1-1":
-        x = x / np.float32(127.5) - np.float32(1.0)
+        x /= np.float32(127.5)
+        x -= np.float32(1.0)
     elif scaling == "imagenet":
         x /= np.float32(255.0)
-        x -= np.asarray(IMAGENET_MEAN[: target.channels], dtype=np.float32)
-        x /= np.asarray(IMAGENET_STD[: target.channels], dtype=np.float32)
+        x -= np.asarray(IMAGENET_MEAN[: target.channels], dtype=np.float32).reshape(per_channel)
+        x /= np.asarray(IMAGENET_STD[: target.channels], dtype=np.float32).reshape(per_channel)
     for name, values in (("mean", preprocessing.mean), ("std", preprocessing.std)):
         if values is not None and len(values) not in (1, target.channels):
             raise ConfigError(
@@ -376,9 +431,9 @@ def scale_values(
                 f"input has {target.channels} channel(s). Give 1 or {target.channels} values."
             )
     if preprocessing.mean is not None:
-        x -= np.asarray(preprocessing.mean, dtype=np.float32)
+        x -= np.asarray(preprocessing.mean, dtype=np.float32).reshape(per_channel)
     if preprocessing.std is not None:
-        x /= np.asarray(preprocessing.std, dtype=np.float32)
+        x /= np.asarray(preprocessing.std, dtype=np.float32).reshape(per_channel)
     if target.quantization is not None:
         scale, zero_point = target.quantization
         limits = np.iinfo(target.dtype)
@@ -408,7 +463,8 @@ def preprocess(
     NDArray
         Shape ``(n, C, H, W)`` or ``(n, H, W, C)``, dtype of the model input.
     """
-    values = scale_values(resize_images(images, preprocessing, target), preprocessing, target)
-    if target.layout == "NCHW":
-        values = values.transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(values)
+    pixels = resize_images(images, preprocessing, target)
+    nchw = target.layout == "NCHW"
+    if nchw:
+        pixels = pixels.transpose(0, 3, 1, 2)  # a view: scaling writes the NCHW copy
+    return np.ascontiguousarray(scale_values(pixels, preprocessing, target, channels_first=nchw))

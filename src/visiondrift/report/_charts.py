@@ -11,9 +11,9 @@ instantly on a phone):
 
 * **matplotlib to inline SVG** (chosen): the page carries only the drawing, no script. With
   text kept as text (``svg.fonttype: none``) and coordinates rounded to 0.01 pt, a chart is
-  4-25 KB; the 24 charts of a full report with a model come to about 240 KB, and the whole page
-  to about 0.3 MB whatever the size of the baseline (``benchmarks/report_size.py``). Drawing
-  takes about 60 ms per chart, about 1.7 s for those 24 (a report is written once per batch);
+  4-25 KB; the 24 charts of a full report with a model come to about 270 KB, and the whole page
+  to about 0.35 MB whatever the size of the baseline (``benchmarks/report_size.py``). Drawing
+  takes about 70 ms per chart, about 1.7 s for those 24 (a report is written once per batch);
   the browser paints SVG with no script, so the page shows as soon as its HTML is parsed. SVG
   scales to the width of its box, so one figure serves 375 px and 1440 px screens.
 * **Vega-Lite** needs vega, vega-lite and vega-embed inlined (about 800 KB of script, which no
