@@ -38,9 +38,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 import visiondrift
+from visiondrift.model_summary import ModelSummary, model_columns
 from visiondrift.models import ModelSpec
 from visiondrift.models.demo_model import build_demo_models
-from visiondrift.profiles import ModelSummary, Profile, model_columns
+from visiondrift.profiles import Profile
 from visiondrift.properties import PROPERTY_NAMES
 from visiondrift.samples import make_dataset
 from visiondrift.sketches import Moments, Reservoir

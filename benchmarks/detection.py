@@ -42,14 +42,10 @@ from scipy import stats
 import visiondrift
 from visiondrift.decode import DecodedImage
 from visiondrift.measure import ImageMeasurer
+from visiondrift.model_summary import ModelSummary, model_columns
 from visiondrift.models import ModelSpec
 from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
-from visiondrift.profiles import (
-    ModelSummary,
-    Profile,
-    ProfileConfig,
-    model_columns,
-)
+from visiondrift.profiles import Profile, ProfileConfig
 from visiondrift.properties import PROPERTY_NAMES
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir
 

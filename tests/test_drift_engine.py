@@ -9,7 +9,8 @@ from scipy import stats
 
 from visiondrift.detectors.multitest import adjust_pvalues
 from visiondrift.drift import DEFAULT_BANDS, DriftReport, compare
-from visiondrift.profiles import ModelSummary, Profile, ProfileConfig, model_columns
+from visiondrift.model_summary import ModelSummary, model_columns
+from visiondrift.profiles import Profile, ProfileConfig
 from visiondrift.properties import PROPERTY_NAMES
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir
 

@@ -44,13 +44,8 @@ from numpy.typing import NDArray
 
 from visiondrift.decode import BadFile
 from visiondrift.errors import ConfigError, MissingExtraError, NoReadableImagesError, SourceError
-from visiondrift.profiles import (
-    MODEL_COLUMNS,
-    ModelSummary,
-    Profile,
-    ProfileConfig,
-    model_columns,
-)
+from visiondrift.model_summary import MODEL_COLUMNS, ModelSummary, model_columns
+from visiondrift.profiles import Profile, ProfileConfig
 from visiondrift.properties import CHANNELS, PROPERTY_NAMES
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir
 from visiondrift.sources import SourceInfo, item_key

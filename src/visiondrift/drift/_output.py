@@ -33,7 +33,8 @@ from visiondrift.detectors.ks import KSDetector
 from visiondrift.drift._config import DriftConfig
 from visiondrift.drift._input import Candidate
 from visiondrift.errors import IncompatibleProfilesError
-from visiondrift.profiles import CONFIDENCE_BINS, ModelSummary, Profile
+from visiondrift.model_summary import CONFIDENCE_BINS, ModelSummary
+from visiondrift.profiles import Profile
 
 __all__ = ["ECE_BINS", "label_metrics", "model_summary", "output_candidates"]
 
