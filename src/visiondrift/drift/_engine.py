@@ -209,16 +209,33 @@ _CHANNEL_GROUPS: Final = (
     ("brightness", ("mean_r", "mean_g", "mean_b"), "red, green and blue"),
     ("contrast", ("std_r", "std_g", "std_b"), "the spreads of red, green and blue"),
 )
-#: Channels "move alike" when each change is within this share of the overall change.
+#: Channels "move alike" when each change (absolute or relative) is within this share of the
+#: overall one.
 _ALIKE: Final = 0.25
+
+
+def _close(value: float | None, reference: float | None) -> bool:
+    if value is None or reference is None or not reference:
+        return False
+    return abs(value - reference) <= _ALIKE * abs(reference)
+
+
+def _moved_alike(lead: MetricResult, part: MetricResult) -> bool:
+    """Whether a channel moved like the whole: by about as much, or by about the same share.
+
+    An offset (every pixel a few levels darker) moves every channel by the same amount; a gain
+    (every pixel 25% darker) moves every channel by the same share of its own level.
+    """
+    return _close(part.change, lead.change) or _close(part.relative_change, lead.relative_change)
 
 
 def _explanations(listed: Sequence[MetricResult]) -> list[str]:
     """The report's sentences, in the order of ``listed``, without saying one thing four times.
 
     When brightness (or contrast) drifted and the three channel means (or spreads) drifted
-    with it, by about the same amount in the same direction, the channel sentences would only
-    repeat the overall one ("less red", "less green", "less blue"): they are folded into it as
+    with it, by about the same amount or the same share in the same direction, the channel
+    sentences would only repeat the overall one ("less red", "less green", "less blue"): they
+    are folded into it as
     "red, green and blue fell alike", which also tells the reader there is no colour cast. A
     channel that moved differently keeps its own sentence. Each metric keeps its own
     explanation in the metrics table either way.
@@ -231,10 +248,7 @@ def _explanations(listed: Sequence[MetricResult]) -> list[str]:
         parts = [by_name.get(c) for c in channels]
         if lead is None or lead.change is None or not lead.change:
             continue
-        changes = [p.change for p in parts if p is not None and p.change is not None]
-        if len(changes) == len(channels) and all(
-            abs(c - lead.change) <= _ALIKE * abs(lead.change) for c in changes
-        ):
+        if all(p is not None and _moved_alike(lead, p) for p in parts):
             folded.update(channels)
             verb = "rose" if lead.change > 0 else "fell"
             suffix[overall] = f"; {words} {verb} alike (no colour cast)."
