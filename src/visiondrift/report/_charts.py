@@ -424,7 +424,8 @@ def quantile_cdf_svg(
         ax = figure.add_axes((0.13, 0.26, 0.82, 0.69))
         ax.plot(baseline, levels, color=_BASE, linewidth=2.6, solid_capstyle="round")
         ax.plot(current, levels, color=_CURRENT, linewidth=1.3)
-        ax.set_xlim(low, high)
+        pad = 0.03 * (high - low)  # a line at either end stays off the frame
+        ax.set_xlim(low - pad, high + pad)
         ax.set_ylim(0, 1)
         _percent_axis(ax)
         if unit:
