@@ -375,3 +375,13 @@ def test_chart_text_from_the_data_is_literal(report_set) -> None:
     assert mix.count(">50.0% → 50.0%</text>") == 1
     assert mix.count(">30.0% → 30.0%</text>") == 1
     assert mix.count(">20.0% → 20.0%</text>") == 1
+
+
+def test_pages_rendered_in_threads_are_identical(model_report: DriftReport) -> None:
+    """matplotlib's settings are global: concurrent renders must not see each other's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = render_html(model_report)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        pages = list(pool.map(lambda _: render_html(model_report), range(3)))
+    assert all(page == expected for page in pages)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, cast
@@ -119,6 +120,7 @@ _RC: Final[dict[str, Any]] = {
     "axes.spines.right": False,
     "path.simplify": True,
 }
+_DRAWING: Final = threading.Lock()
 _FONT_FALLBACK: Final = "font-family: 'DejaVu Sans', Verdana, Arial, sans-serif"
 
 
@@ -175,8 +177,10 @@ def _draw(
     import matplotlib
     from matplotlib.figure import Figure
 
-    # matplotlib types rc keys as a Literal of every known name; _RC's keys are all known.
-    with matplotlib.rc_context(cast("Any", _RC)):
+    # rc_context changes matplotlib's global settings while the figure is drawn, so charts are
+    # drawn one at a time (reports rendered from several threads stay correct). matplotlib
+    # types rc keys as a Literal of every known name; _RC's keys are all known.
+    with _DRAWING, matplotlib.rc_context(cast("Any", _RC)):
         figure = Figure(figsize=(_WIDTH, height), facecolor="none")
         paint(figure)
         buffer = io.StringIO()
