@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import visiondrift
-from visiondrift.model_summary import ModelSummary, model_columns
+from visiondrift.model_summary import ModelSummary, model_column_values
 from visiondrift.models import ModelSpec
 from visiondrift.models.demo_model import build_demo_models
 from visiondrift.profiles import Profile
@@ -65,13 +65,7 @@ def expand(real: Profile, n: int, seed: int, with_model: bool) -> Profile:
         probs = res.vectors["probs"][rows].astype(np.float64)
         probs = np.abs(probs + 0.01 * rng.standard_normal(probs.shape))
         probs /= probs.sum(axis=1, keepdims=True)
-        cls_idx, conf, margin, ent = model_columns(probs)
-        columns.update(
-            model_class=cls_idx.astype(np.float64),
-            model_confidence=conf,
-            model_margin=margin,
-            model_entropy=ent,
-        )
+        columns.update(model_column_values(probs))
         emb = res.vectors["embedding"][rows].astype(np.float64)
         emb += 0.02 * emb.std(axis=0) * rng.standard_normal(emb.shape)
         vectors = {"probs": probs.astype(np.float32), "embedding": emb.astype(np.float32)}

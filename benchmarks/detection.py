@@ -42,7 +42,7 @@ from scipy import stats
 import visiondrift
 from visiondrift.decode import DecodedImage
 from visiondrift.measure import ImageMeasurer
-from visiondrift.model_summary import ModelSummary, model_columns
+from visiondrift.model_summary import ModelSummary, model_column_values
 from visiondrift.models import ModelSpec
 from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
 from visiondrift.profiles import Profile, ProfileConfig
@@ -190,13 +190,7 @@ def subset_profile(
     model = None
     if with_model:
         probs = m.probs[idx].astype(np.float32)
-        cls_idx, conf, margin, ent = model_columns(probs.astype(np.float64))
-        columns.update(
-            model_class=cls_idx.astype(np.float64),
-            model_confidence=conf,
-            model_margin=margin,
-            model_entropy=ent,
-        )
+        columns.update(model_column_values(probs))
         vectors = {"probs": probs, "embedding": m.embedding[idx].astype(np.float32)}
         model = ModelSummary.empty(class_names, {"name": "demo"}, None).add(
             probs, config.low_confidence

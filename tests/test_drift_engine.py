@@ -9,7 +9,7 @@ from scipy import stats
 
 from visiondrift.detectors.multitest import adjust_pvalues
 from visiondrift.drift import DEFAULT_BANDS, DriftReport, compare
-from visiondrift.model_summary import ModelSummary, model_columns
+from visiondrift.model_summary import ModelSummary, model_column_values
 from visiondrift.profiles import Profile, ProfileConfig
 from visiondrift.properties import PROPERTY_NAMES
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir
@@ -43,13 +43,7 @@ def _profile(
     if model or embedding is not None:
         logits = rng.normal(size=(n, len(CLASSES))) * logit_scale
         probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-        cls_idx, conf, margin, ent = model_columns(probs)
-        columns.update(
-            model_class=cls_idx.astype(np.float64),
-            model_confidence=conf,
-            model_margin=margin,
-            model_entropy=ent,
-        )
+        columns.update(model_column_values(probs))
         vectors["probs"] = probs.astype(np.float32)
         if embedding is not None:
             vectors["embedding"] = embedding.astype(np.float32)

@@ -18,7 +18,13 @@ from numpy.typing import NDArray
 from visiondrift.errors import IncompatibleProfilesError
 from visiondrift.sketches import CategoryCounts, Moments
 
-__all__ = ["CONFIDENCE_BINS", "MODEL_COLUMNS", "ModelSummary", "model_columns"]
+__all__ = [
+    "CONFIDENCE_BINS",
+    "MODEL_COLUMNS",
+    "ModelSummary",
+    "model_column_values",
+    "model_columns",
+]
 
 #: Per-image model columns of the reservoir (with a model): predicted class index, top-1
 #: probability, top-1 minus top-2 probability, and the entropy of the probabilities (nats).
@@ -202,3 +208,9 @@ def model_columns(
     with np.errstate(divide="ignore", invalid="ignore"):
         ent = -np.where(probs > 0, probs * np.log(probs), 0.0).sum(axis=1)
     return cls_idx, conf, margin, np.maximum(ent, 0.0)
+
+
+def model_column_values(probs: NDArray[np.floating[Any]]) -> dict[str, NDArray[np.float64]]:
+    """The reservoir's per-image model columns (:data:`MODEL_COLUMNS`) of probability vectors."""
+    cls_idx, conf, margin, ent = model_columns(probs.astype(np.float64))
+    return dict(zip(MODEL_COLUMNS, (cls_idx.astype(np.float64), conf, margin, ent), strict=True))

@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 
 from visiondrift.decode import BadFile
 from visiondrift.errors import ConfigError, MissingExtraError, NoReadableImagesError, SourceError
-from visiondrift.model_summary import MODEL_COLUMNS, ModelSummary, model_columns
+from visiondrift.model_summary import MODEL_COLUMNS, ModelSummary, model_column_values
 from visiondrift.profiles import Profile, ProfileConfig
 from visiondrift.properties import CHANNELS, PROPERTY_NAMES
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir
@@ -392,13 +392,7 @@ class _Accumulator:
         if not self._probs:
             return
         probs = np.vstack(self._probs)
-        cls_idx, conf, margin, ent = model_columns(probs)
-        values = {
-            "model_class": cls_idx.astype(np.float64),
-            "model_confidence": conf,
-            "model_margin": margin,
-            "model_entropy": ent,
-        }
+        values = model_column_values(probs)
         probs32 = probs.astype(np.float32)
         self.summary = self.summary.add(probs32, self.config.low_confidence)
         batch = Reservoir(

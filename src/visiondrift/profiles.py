@@ -34,7 +34,7 @@ from visiondrift.measure import ImageMeasurer
 from visiondrift.model_summary import (
     MODEL_COLUMNS,
     ModelSummary,
-    model_columns,
+    model_column_values,
 )
 from visiondrift.properties import CHANNELS, PROPERTY_NAMES, MeasureConfig
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir
@@ -519,11 +519,7 @@ class ProfileBuilder:
         if self._model is None:
             raise ConfigError("ProfileBuilder.set_model must be called before adding predictions.")
         probs = np.vstack(self._probs).astype(np.float32)
-        cls_idx, conf, margin, ent = model_columns(probs.astype(np.float64))
-        columns["model_class"] = cls_idx.astype(np.float64)
-        columns["model_confidence"] = conf
-        columns["model_margin"] = margin
-        columns["model_entropy"] = ent
+        columns.update(model_column_values(probs))
         self._model = self._model.add(probs, self.config.low_confidence)
         vectors = {"probs": probs}
         if self._embeddings:
