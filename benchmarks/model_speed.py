@@ -28,7 +28,7 @@ The timings of each case:
   runs the model on batches of it; worker start-up and each worker's model load (onnxruntime
   session creation) included, as a user pays them;
 - ``onnxruntime alone``: the images are decoded and preprocessed exactly as the profiler does
-  (``decode_image``, the profiler's ``_model_input``, then the adapter's ``preprocess``; cut into
+  (``decode_image``, the profiler's ``presizer``, then the adapter's ``preprocess``; cut into
   the batches the profiler makes: its chunks of files, then ``batch_size`` images) OUTSIDE the
   timed region, in the parent. The timed region is only ``session.run`` over those batches
   (through the adapter's ``_run``), in processes forked from the parent (they inherit the
@@ -102,8 +102,8 @@ from PIL import Image
 from visiondrift.decode import DecodedImage, DecodeLimits, decode_image
 from visiondrift.models import ModelSpec
 from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
-from visiondrift.models.preprocessing import preprocess
-from visiondrift.profiler import _chunks, _model_input, _profile_chunk, default_workers, profile
+from visiondrift.models.preprocessing import preprocess, presizer
+from visiondrift.profiler import _chunks, _profile_chunk, default_workers, profile
 from visiondrift.profiles import ProfileConfig
 from visiondrift.sources import open_source
 
@@ -174,12 +174,13 @@ def preprocessed_batches(
     limits = DecodeLimits()
     raw: list[list[np.ndarray[Any, Any]]] = []
     step = spec.batch_size
+    model_input = presizer(model.info.preprocessing, model.input_target)
     for chunk in _chunks(items, workers):  # the profiler's chunks, then batch_size images
         arrays = []
         for item in chunk:
             decoded = decode_image(item.path, item.name, limits)
             assert isinstance(decoded, DecodedImage)
-            arrays.append(_model_input(decoded.image, model))
+            arrays.append(model_input(decoded.image))
         raw.extend(arrays[i : i + step] for i in range(0, len(arrays), step))
     batches = [preprocess(group, spec.preprocessing, model.input_target) for group in raw]
     return batches, raw
@@ -357,7 +358,7 @@ def breakdown(spec: ModelSpec, folder: Path, workers: int) -> None:
         ("decode.py", "decode_image"): "decode (simplejpeg / Pillow)",
         ("measure.py", "add"): "measure: per-image part (ImageMeasurer.add)",
         ("measure.py", "finish"): "measure: batched part (ImageMeasurer.finish)",
-        ("profiler.py", "_model_input"): "model input: convert + resize (_model_input)",
+        ("preprocessing.py", "presize"): "model input: convert + resize (presize)",
         ("preprocessing.py", "resize_pil"): "  of which Pillow convert + resize (resize_pil)",
         ("preprocessing.py", "resize_images"): "batch assembly (resize_images)",
         ("preprocessing.py", "scale_values"): "model value scaling (scale_values)",

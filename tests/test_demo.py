@@ -44,7 +44,7 @@ def test_profiler_hands_the_model_the_same_pixels(tmp_path: Path) -> None:
     from visiondrift.decode import DecodedImage, DecodeLimits, decode_image
     from visiondrift.models import ModelSpec
     from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
-    from visiondrift.profiler import _model_input
+    from visiondrift.models.preprocessing import presizer
 
     models = build_demo_models(tmp_path / "model", epochs=2)
     data = load_demo_dataset("animal-mnist")
@@ -58,7 +58,7 @@ def test_profiler_hands_the_model_the_same_pixels(tmp_path: Path) -> None:
         decoded = decode_image(str(path), path.name, DecodeLimits())
         assert isinstance(decoded, DecodedImage)
         full.append(np.asarray(decoded.image, dtype=np.uint8))
-        small.append(_model_input(decoded.image, model))
+        small.append(presizer(model.info.preprocessing, model.input_target)(decoded.image))
     assert small[0].shape == (28, 28)
     a = model.predict(full).probabilities
     b = model.predict(small).probabilities

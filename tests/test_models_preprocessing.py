@@ -182,14 +182,14 @@ def test_resizing_the_pil_image_first_gives_the_same_batch(
     cat: NDArray[np.uint8], options: dict[str, object], channels: int, size: tuple[int, int]
 ) -> None:
     """The profiler resizes each decoded image before batching where that is exact
-    (``presize``); the batch the adapter then builds equals the one from the full image."""
-    from visiondrift.models.preprocessing import presize, resize_images
+    (``presizer``); the batch the adapter then builds equals the one from the full image."""
+    from visiondrift.models.preprocessing import presizer, resize_images
 
     image = Image.fromarray(cat).resize(size, Image.Resampling.BILINEAR)
     pre = Preprocessing(scaling="raw", **options)  # type: ignore[arg-type]
     target = _target(channels=channels)
     direct = resize_images([np.asarray(image)], pre, target)
-    handed = presize(image, pre, target)
+    handed = presizer(pre, target)(image)
     if "resize_shorter" in options:  # a second crop would cut it again: the full image
         assert handed.shape == (size[1], size[0], 3)
     else:

@@ -28,8 +28,6 @@ from visiondrift.properties import MeasureConfig
 from visiondrift.sources import FileListSource, FolderSource, ImageItem, LabelMode, open_source
 
 if TYPE_CHECKING:
-    from PIL import Image
-
     from visiondrift.models import Model, ModelInfo, ModelSpec
 
 __all__ = ["ProgressCallback", "default_workers", "model_description", "profile", "profile_items"]
@@ -82,18 +80,6 @@ def model_description(info: ModelInfo) -> dict[str, Any]:
     }
 
 
-def _model_input(image: Image.Image, model: Model) -> NDArray[np.uint8]:
-    """The decoded image as handed to the model: resized here when that gives the same batch.
-
-    See :func:`visiondrift.models.preprocessing.presize`: with the ``stretch`` resize (the
-    default) or a centre crop without ``resize_shorter``, the image is converted and resized
-    once here, by the function the adapter itself uses, so the adapter only copies it.
-    """
-    from visiondrift.models.preprocessing import presize
-
-    return presize(image, model.info.preprocessing, model.input_target)
-
-
 def _profile_chunk_with_model(
     items: Sequence[ImageItem], config: ProfileConfig, builder: ProfileBuilder
 ) -> None:
@@ -101,8 +87,13 @@ def _profile_chunk_with_model(
     from visiondrift.models import EmbeddingProjection
 
     assert config.model is not None
+    from visiondrift.models.preprocessing import presizer
+
     model = _load_model(config.model)
     info = model.info
+    # Each decoded image is resized for the model here when that gives the same batch, so the
+    # adapter only copies it (see presizer).
+    model_input = presizer(info.preprocessing, model.input_target)
     projection: EmbeddingProjection | None = None
 
     def make_projection(dim: int) -> EmbeddingProjection:
@@ -140,7 +131,7 @@ def _profile_chunk_with_model(
             builder.add_bad(decoded)
             continue
         try:
-            array = _model_input(decoded.image, model)
+            array = model_input(decoded.image)
         except (ValueError, OSError, MemoryError) as err:
             builder.add_bad(BadFile(item.name, "decode_error", f"{type(err).__name__}: {err}"))
             continue

@@ -22,7 +22,7 @@ quantised model whose input quantisation covers the pixel range expects.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal, cast, get_args
 
@@ -349,23 +349,27 @@ def resize_pil(
     return image
 
 
-def presize(
-    image: Image.Image, preprocessing: Preprocessing, target: InputTarget
-) -> NDArray[np.uint8]:
-    """A decoded RGB image as an array for :func:`preprocess`, resized early when that is exact.
+def presizer(
+    preprocessing: Preprocessing, target: InputTarget
+) -> Callable[[Image.Image], NDArray[np.uint8]]:
+    """A function turning a decoded RGB image into an array for :func:`preprocess`, resized
+    early when that is exact.
 
     When resizing an image already at the input size is a no-op (``stretch``, or
-    ``shorter-side-crop`` without ``resize_shorter``), the image is resized here with
+    ``shorter-side-crop`` without ``resize_shorter``), the image is resized with
     :func:`resize_pil` and :func:`resize_images` only copies it later: the same batch, without
     turning the full-size image into an array. Otherwise (a crop that would cut an image at
-    the input size again) the full image is returned.
+    the input size again) the full image is returned. Which of the two applies is decided once,
+    here, not per image.
     """
-    if (
-        image.mode == "RGB"
-        and model_box(target.width, target.height, preprocessing, target) is None
-    ):
-        image = resize_pil(image, preprocessing, target)
-    return np.asarray(image, dtype=np.uint8)
+    exact = model_box(target.width, target.height, preprocessing, target) is None
+
+    def presize(image: Image.Image) -> NDArray[np.uint8]:
+        if exact and image.mode == "RGB":
+            image = resize_pil(image, preprocessing, target)
+        return np.asarray(image, dtype=np.uint8)
+
+    return presize
 
 
 def resize_images(
