@@ -50,6 +50,7 @@ from visiondrift.report._chartdata import (
     mix_rows,
     quantile_pair,
 )
+from visiondrift.report._format import fmt_num as _fmt
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -365,13 +366,6 @@ def class_confidence_svg(rows: Sequence[ConfidenceRow], title: str, *, chart_id:
         percent=False,
     )
     return _draw(len(rows) * 0.44 + 0.42, paint, chart_id=chart_id, title=title, css_class="bars")
-
-
-def _fmt(value: float | None) -> str:
-    """Three significant digits, or a dash for a missing value."""
-    if value is None or not math.isfinite(value):
-        return "–"
-    return f"{value:.3g}"
 
 
 def confidence_histogram_svg(

@@ -11,7 +11,7 @@ import re
 from typing import Final
 
 from visiondrift.drift import SEVERITIES, DriftReport
-from visiondrift.report.html import fmt_num, fmt_p, fmt_signed
+from visiondrift.report._format import fmt_num, fmt_p, fmt_signed
 
 __all__ = ["render_markdown"]
 
