@@ -10,11 +10,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# animal-mnist's data files need nothing, but the package declares TensorFlow: --no-deps.
 install-demo: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	$(BIN)/python -m pip install --quiet --no-deps 'animal-mnist>=0.4'
 
 install-test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-deps 'animal-mnist>=0.4'
 	bash scripts/install-system-deps.sh
 
 ## demo: build real-photo data, profile a baseline, monitor two batches, print what was found
