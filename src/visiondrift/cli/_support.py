@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import time
@@ -13,6 +14,7 @@ from typing import Any, NoReturn
 import click
 
 from visiondrift.errors import VisionDriftError
+from visiondrift.names import DEFAULT_KEY_ENV
 
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE = 0, 1, 2
 SEVERITY_ORDER = ("none", "low", "medium", "high")
@@ -308,6 +310,64 @@ def _report_options(func: Any) -> Any:
     return func
 
 
+def _names_options(func: Any) -> Any:
+    options = [
+        click.option(
+            "--names",
+            type=click.Choice(["keep", "hash", "drop"]),
+            default=None,
+            help="What profiles and reports record of file names: keep them, hash them "
+            "(keyed HMAC-SHA256, needs a key; the same file keeps its hash across runs) or drop "
+            "them (positions only). Locations are then redacted unless --names-root is given. "
+            "[default: keep; monitor: the baseline's]",
+        ),
+        click.option(
+            "--names-key-env",
+            default=None,
+            metavar="VAR",
+            help="Environment variable holding the key of --names hash "
+            f"[default: {DEFAULT_KEY_ENV}]. The key is never printed or stored.",
+        ),
+        click.option(
+            "--names-key-file",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="File holding the key of --names hash (instead of an environment variable).",
+        ),
+        click.option(
+            "--names-root",
+            type=click.Path(file_okay=False),
+            default=None,
+            help="Record data locations relative to this folder (else as given with --names "
+            "keep, '<redacted>' otherwise).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _names_key(key_env: str | None, key_file: str | None, *, required: bool) -> Any:
+    """The key named by --names-key-env / --names-key-file (or the default variable)."""
+    from visiondrift.names import NamesKey
+
+    if key_file is not None:
+        return NamesKey.from_file(key_file)
+    if key_env is not None or required:
+        return NamesKey.from_env(key_env or DEFAULT_KEY_ENV)
+    if os.environ.get(DEFAULT_KEY_ENV):
+        return NamesKey.from_env(DEFAULT_KEY_ENV)
+    return None
+
+
+def _names_settings(options: dict[str, Any], default: str = "keep") -> dict[str, Any]:
+    """Pop the names options; the ``names``, ``names_key``, ``names_root`` of profile()."""
+    names = options.pop("names") or default
+    key_env, key_file = options.pop("names_key_env"), options.pop("names_key_file")
+    key = _names_key(key_env, key_file, required=True) if names == "hash" else None
+    return {"names": names, "names_key": key, "names_root": options.pop("names_root")}
+
+
 def _write_extras(
     report: Any,
     out: Path,
@@ -316,6 +376,7 @@ def _write_extras(
     summary_md: str | None,
     no_thumbnails: bool,
     image_root: str | None,
+    names_key: Any = None,
 ) -> list[Path]:
     from visiondrift._io import write_text_atomic
     from visiondrift.report import generate_html_report, render_markdown
@@ -325,7 +386,9 @@ def _write_extras(
         page = Path(html) if html else out.with_suffix(".html")
         root = image_root if image_root and Path(image_root).is_dir() else None
         written.append(
-            generate_html_report(report, page, image_root=root, thumbnails=not no_thumbnails)
+            generate_html_report(
+                report, page, image_root=root, thumbnails=not no_thumbnails, names_key=names_key
+            )
         )
     if summary_md:
         written.append(write_text_atomic(summary_md, render_markdown(report)))
@@ -336,7 +399,12 @@ def _timestamp() -> str:
     return datetime.now().strftime("%Y%m%d_%H%M%S")
 
 
-def _command_line() -> str:
+def _command_line(*profiles: Any) -> str:
+    """The command line, with its values redacted when a profile may not record names."""
+    if any(p.config.names != "keep" for p in profiles):
+        from visiondrift.names import redact_command
+
+        return redact_command(sys.argv[1:])
     return "visiondrift " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
@@ -419,9 +487,11 @@ def _profile_predictions(
             "--model runs a model on images; a predictions file already holds its outputs."
         )
     names = _class_names(class_names)
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {
+        k: options[k] for k in ("names", "names_key", "names_root") if options.get(k) is not None
+    }
     if config is None:
-        kwargs = {
+        kwargs |= {
             "reservoir_size": options.get("reservoir_size", 10_000),
             "seed": options.get("seed", 0),
             "low_confidence": options.get("low_confidence", 0.5),
