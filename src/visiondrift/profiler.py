@@ -24,10 +24,12 @@ from numpy.typing import NDArray
 from visiondrift.decode import BadFile, DecodedImage, DecodeLimits, decode_image
 from visiondrift.errors import ConfigError, NoReadableImagesError
 from visiondrift.names import (
+    REDACTED,
     NamePolicy,
     NamesKey,
     anonymise,
     check_policy,
+    hash_name,
     record_location,
     recorded_names,
     scrub_detail,
@@ -407,22 +409,32 @@ min_side, max_listed_bad_files
     info = replace(src.info, location=record_location(src.info.location, config.names, names_root))
     result = replace(result, sources=(info,))
     if config.names != "keep":
-        result = _scrub_bad_files(result, src.items, items)
+        result = _scrub_bad_files(result, src.items, items, key)
     if result.n_images == 0:
         raise NoReadableImagesError(no_images_message(src.info.location, result))
     return result
 
 
 def _scrub_bad_files(
-    result: Profile, originals: Sequence[ImageItem], items: Sequence[ImageItem]
+    result: Profile,
+    originals: Sequence[ImageItem],
+    items: Sequence[ImageItem],
+    key: NamesKey | None,
 ) -> Profile:
-    """Remove every part of an unusable file's path from its detail (the name is already out)."""
+    """Remove every part of an unusable file's path from its detail (the name is already out).
+
+    A listed file whose name is not one the source recorded (a path reported by some other
+    step) is hashed, or redacted with ``names="drop"``, so that no path reaches the profile.
+    """
     original = {new.name: old for new, old in zip(items, originals, strict=True)}
     bad = []
     for b in result.bad_files:
         old = original.get(b.name)
-        secrets = [] if old is None else [old.path, old.name]
-        bad.append(replace(b, detail=scrub_detail(b.detail, secrets)))
+        if old is not None:
+            bad.append(replace(b, detail=scrub_detail(b.detail, [old.path, old.name])))
+            continue
+        name = REDACTED if result.config.names == "drop" else hash_name(b.name, key or b"")
+        bad.append(replace(b, name=name, detail=scrub_detail(b.detail, [b.name])))
     return replace(result, bad_files=tuple(bad))
 
 
