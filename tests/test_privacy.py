@@ -123,9 +123,13 @@ def _run(clinic: Path, out: Path, policy: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def artefacts(clinic: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
-    tmp = tmp_path_factory.mktemp("runs")
-    return {policy: _run(clinic, tmp / policy, policy) for policy in ("keep", "hash", "drop")}
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("runs")
+
+
+@pytest.fixture(scope="module")
+def artefacts(clinic: Path, runs: Path) -> dict[str, dict[str, str]]:
+    return {policy: _run(clinic, runs / policy, policy) for policy in ("keep", "hash", "drop")}
 
 
 def test_keep_records_names_and_locations(
@@ -178,6 +182,62 @@ def test_hash_and_drop_leak_no_name(
         assert all(n.startswith("#") and n[1:].isdigit() for n in [*gallery, bad["name"]])
         assert "data:image/jpeg" not in texts["report.html"]
         assert "a position does not identify the file" in texts["report.html"]
+
+
+def test_report_rerendered_finds_thumbnails_only_with_the_key(
+    artefacts: dict[str, dict[str, str]], clinic: Path, runs: Path, tmp_path: Path
+) -> None:
+    report = runs / "hash" / "report.json"
+    images = str(clinic / "export_prod_radiology")
+    n_atypical = len(json.loads(artefacts["hash"]["report.json"])["atypical_images"])
+    key_file = tmp_path / "names.key"
+    key_file.write_text(KEY)
+    pages = {}
+    for label, extra in (("key", ["--names-key-file", str(key_file)]), ("none", [])):
+        out = tmp_path / f"{label}.html"
+        result = _cli(
+            "report",
+            str(report),
+            "-o",
+            str(out),
+            "--images",
+            images,
+            *extra,
+            unset="VISIONDRIFT_NAMES_KEY",
+        )
+        assert result.returncode == 0, result.stderr
+        pages[label] = out.read_text(encoding="utf-8")
+    assert pages["key"].count('src="data:image/jpeg;base64,') == n_atypical
+    assert "data:image/jpeg" not in pages["none"]
+    assert "the key that finds the files was not given" in pages["none"]
+    for page in pages.values():
+        assert not [s for s in _secrets(clinic) if s in page]
+
+
+def test_predictions_file_ids_are_hashed(tmp_path: Path) -> None:
+    folder = tmp_path / "clinic_zurich_ward3"
+    folder.mkdir()
+    rows = ["image_id,prob_benign,prob_melanoma"]
+    rows += [
+        f"patient_{4711 + i}_smith.jpg,{0.1 + i / 50:.3f},{0.9 - i / 50:.3f}" for i in range(30)
+    ]
+    rows.append("patient_9999_jones.jpg,oops,0.5")
+    csv = folder / "export_2024-03-05.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    kept = json.dumps(visiondrift.profile_predictions(csv).to_dict())
+    assert "patient_4711_smith" in kept
+    assert "clinic_zurich_ward3" in kept
+    for policy in ("hash", "drop"):
+        result = visiondrift.profile_predictions(csv, names=policy, names_key=KEY.encode())
+        text = json.dumps(result.to_dict())
+        leaked = [
+            s for s in ("patient_", "smith", "jones", "clinic_zurich", "2024-03-05") if s in text
+        ]
+        assert not leaked, (policy, leaked)
+        assert result.n_images == 30
+        assert result.n_bad == 1
+    hashed = visiondrift.profile_predictions(csv, names="hash", names_key=KEY.encode())
+    assert hash_name("patient_4711_smith.jpg", KEY.encode()) in hashed.reservoir.names
 
 
 def test_hash_is_stable_with_a_key_and_changes_with_another(clinic: Path, tmp_path: Path) -> None:
