@@ -447,8 +447,7 @@ def profile_predictions(
         A complete configuration (e.g. a baseline's ``profile.config``); when given, its
         reservoir size, seed, low-confidence threshold and listing limit replace the options.
     names, names_key, names_root
-        What is recorded of the image identifiers and of the file's location, as for
-        :func:`visiondrift.profile`; with ``"drop"`` rows are named by their line or row.
+        What is recorded of image ids and of the file's location, as in :func:`visiondrift.profile`.
 
     Returns
     -------
@@ -507,11 +506,11 @@ def profile_predictions(
         config = replace(config, names=names)
     key = NamesKey(names_key) if isinstance(names_key, bytes) else names_key
     recorded_names([], config.names, key)  # a missing key is refused before reading
-    location = record_location(str(p.absolute()), config.names, names_root)
+    shown = record_location(str(p), config.names, names_root)
     columns, rows, close = _read_rows(p, kind)
     try:
         return _profile_rows(
-            p, kind, columns, rows, class_names, activation, tolerance, config, (key, location)
+            p, kind, columns, rows, class_names, activation, tolerance, config, (key, shown)
         )
     finally:
         close()
@@ -528,8 +527,7 @@ def _profile_rows(
     config: ProfileConfig,
     privacy: tuple[NamesKey | None, str],
 ) -> Profile:
-    key, location = privacy
-    shown = str(p) if config.names == "keep" else location
+    key, shown = privacy  # the names key, and the file's location as recorded
     layout = _layout(columns, class_names, str(p)) if columns else None
     id_column = next((c for c in ID_COLUMNS if c in columns), None)
     bad: list[BadFile] = []
@@ -538,7 +536,7 @@ def _profile_rows(
     acc: _Accumulator | None = None
     names: tuple[str, ...] | None = None if layout is None else layout.class_names
     description: dict[str, Any] = {
-        "path": str(p.absolute()) if config.names == "keep" else location,
+        "path": str(p.absolute()) if shown == str(p) else shown,
         "format": f"predictions ({kind})",
         "activation": activation,
         "columns": [] if layout is None else list(layout.fields),

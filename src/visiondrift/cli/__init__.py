@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from visiondrift._version import __version__
+from visiondrift.cli._names import _names_key, _names_options, _names_settings
 from visiondrift.cli._support import (
     EXIT_USAGE,
     _baseline_predictions_defaults,
@@ -29,9 +30,6 @@ from visiondrift.cli._support import (
     _model_options,
     _model_path_option,
     _model_spec,
-    _names_key,
-    _names_options,
-    _names_settings,
     _parse_size,
     _predictions_options,
     _print_report,
