@@ -214,6 +214,25 @@ def test_report_rerendered_finds_thumbnails_only_with_the_key(
         assert not [s for s in _secrets(clinic) if s in page]
 
 
+def test_compare_takes_the_reference_profiles_setting(
+    artefacts: dict[str, dict[str, str]], clinic: Path, runs: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "compare.json"
+    result = _cli(
+        "compare",
+        str(runs / "drop" / "baseline.json"),
+        str(clinic / "export_prod_radiology"),
+        "-o",
+        str(out),
+        "--html",
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["current"]["names"] == "drop"
+    for text in (out.read_text(encoding="utf-8"), out.with_suffix(".html").read_text("utf-8")):
+        assert not [s for s in _secrets(clinic) if s in text]
+
+
 def test_predictions_file_ids_are_hashed(tmp_path: Path) -> None:
     folder = tmp_path / "clinic_zurich_ward3"
     folder.mkdir()

@@ -300,15 +300,18 @@ def compare_cmd(
     try:
         spec = _model_spec(options)
         _check_model_given(spec, low_confidence)
-        names = _names_settings(options)
+        given = {k: options.pop(k) for k in ("names", "names_key_env", "names_key_file")}
+        given["names_root"] = options.pop("names_root")
         ref = _load_or_profile(
             reference,
             label="profiling reference",
             model=spec,
             low_confidence=low_confidence,
-            **names,
+            **_names_settings(dict(given)),
             **dict(options),
         )
+        # A reference profile's names setting carries over, as the baseline's does in monitor.
+        names = _names_settings(given, default=ref.config.names)
         options.pop("seed")
         from_file = Path(reference).suffix.lower() == ".json" and Path(reference).is_file()
         cur = _load_or_profile(
