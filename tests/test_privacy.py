@@ -277,6 +277,12 @@ def test_hash_is_stable_with_a_key_and_changes_with_another(clinic: Path, tmp_pa
     assert np.array_equal(np.sort(runs[0].reservoir.keys), np.sort(runs[1].reservoir.keys))
     assert not set(runs[0].reservoir.keys.tolist()) & set(runs[2].reservoir.keys.tolist())
     assert runs[0].config.names == "hash"
+    # Keys of the path (seed public) would let anyone test a guessed path; hash and drop use none.
+    by_path = set(visiondrift.profile(folder).reservoir.keys.tolist())
+    dropped = visiondrift.profile(folder, names="drop")
+    assert not by_path & set(runs[0].reservoir.keys.tolist())
+    assert not by_path & set(dropped.reservoir.keys.tolist())
+    assert len(set(dropped.reservoir.keys.tolist())) == dropped.n_images
     assert KEY not in json.dumps(runs[0].to_dict())
 
 
