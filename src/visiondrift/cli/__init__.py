@@ -405,7 +405,7 @@ def report_cmd(
             summary_md=summary_md,
             no_thumbnails=images is None,
             image_root=images,
-            names_key=_names_key(names_key_env, names_key_file, required=False),
+            names_key=_names_key(names_key_env, names_key_file, required=False) if images else None,
         )
     except VisionDriftError as err:
         _fail(err)
