@@ -23,6 +23,17 @@ from numpy.typing import NDArray
 
 from visiondrift.decode import BadFile, DecodedImage, DecodeLimits, decode_image
 from visiondrift.errors import ConfigError, NoReadableImagesError
+from visiondrift.names import (
+    REDACTED,
+    NamePolicy,
+    NamesKey,
+    anonymise,
+    check_policy,
+    hash_name,
+    record_location,
+    recorded_names,
+    scrub_detail,
+)
 from visiondrift.profiles import Profile, ProfileBuilder, ProfileConfig
 from visiondrift.properties import MeasureConfig
 from visiondrift.sources import FileListSource, FolderSource, ImageItem, LabelMode, open_source
@@ -291,6 +302,9 @@ def profile(
     max_listed_bad_files: int = 1_000,
     progress: ProgressCallback | None = None,
     config: ProfileConfig | None = None,
+    names: NamePolicy | None = None,
+    names_key: NamesKey | bytes | None = None,
+    names_root: str | os.PathLike[str] | None = None,
 ) -> Profile:
     """Profile the images of ``source`` (a folder, a list file, or a source object).
 
@@ -324,6 +338,16 @@ min_side, max_listed_bad_files
         Called as ``progress(done, total)`` after each chunk of files.
     config
         A complete configuration; when given, it replaces the individual options above.
+    names
+        What the profile records of file names: ``"keep"``, ``"hash"`` (a keyed hash, needs
+        ``names_key``) or ``"drop"`` (positions only); default ``config.names``, else
+        ``"keep"``. See :mod:`visiondrift.names`.
+    names_key
+        The secret key of ``names="hash"``, e.g. ``NamesKey.from_env("VISIONDRIFT_NAMES_KEY")``;
+        it is used, never stored.
+    names_root
+        Record the source's location relative to this folder (else: as given with ``"keep"``,
+        ``"<redacted>"`` otherwise).
 
     Returns
     -------
@@ -354,6 +378,12 @@ min_side, max_listed_bad_files
         )
     elif model is not None:
         config = replace(config, model=_resolve_model(model, config.model))
+    if names is not None and check_policy(names) != config.names:
+        config = replace(config, names=names)
+    key = NamesKey(names_key) if isinstance(names_key, bytes) else names_key
+    recorded_names([], config.names, key)  # a missing key is refused before any work
+    if config.names != "keep" and labels == "auto":
+        labels = "none"  # folder names become labels only when asked for explicitly
     if config.model is not None:
         from visiondrift.models._adapter import check_model_file
 
@@ -370,15 +400,42 @@ min_side, max_listed_bad_files
                 "BMP, GIF, WebP and TIFF files (by extension when listing a folder); check the "
                 "path."
             )
-        result = profile_items(src.items, config, workers=n_workers, progress=progress, pool=pool)
+        items = anonymise(src.items, config.names, key)
+        result = profile_items(items, config, workers=n_workers, progress=progress, pool=pool)
     finally:
         if pool is not None:
             pool.terminate()
             pool.join()
-    result = replace(result, sources=(src.info,))
+    info = replace(src.info, location=record_location(src.info.location, config.names, names_root))
+    result = replace(result, sources=(info,))
+    if config.names != "keep":
+        result = _scrub_bad_files(result, src.items, items, key)
     if result.n_images == 0:
         raise NoReadableImagesError(no_images_message(src.info.location, result))
     return result
+
+
+def _scrub_bad_files(
+    result: Profile,
+    originals: Sequence[ImageItem],
+    items: Sequence[ImageItem],
+    key: NamesKey | None,
+) -> Profile:
+    """Remove every part of an unusable file's path from its detail (the name is already out).
+
+    A listed file whose name is not one the source recorded (a path reported by some other
+    step) is hashed, or redacted with ``names="drop"``, so that no path reaches the profile.
+    """
+    original = {new.name: old for new, old in zip(items, originals, strict=True)}
+    bad = []
+    for b in result.bad_files:
+        old = original.get(b.name)
+        if old is not None:
+            bad.append(replace(b, detail=scrub_detail(b.detail, [old.path, old.name])))
+            continue
+        name = REDACTED if result.config.names == "drop" else hash_name(b.name, key or b"")
+        bad.append(replace(b, name=name, detail=scrub_detail(b.detail, [b.name])))
+    return replace(result, bad_files=tuple(bad))
 
 
 def no_images_message(location: str, result: Profile) -> str:

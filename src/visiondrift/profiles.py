@@ -36,6 +36,7 @@ from visiondrift.model_summary import (
     ModelSummary,
     model_column_values,
 )
+from visiondrift.names import NamePolicy, check_policy
 from visiondrift.properties import CHANNELS, PROPERTY_NAMES, MeasureConfig
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir
 from visiondrift.sources import ImageItem, SourceInfo, item_key
@@ -87,6 +88,9 @@ class ProfileConfig:
         Predictions whose top-1 probability is below this count as low-confidence.
     embedding_components
         Most dimensions kept of the model's embedding (seeded random projection, seed ``seed``).
+    names
+        What is recorded of file names: ``"keep"``, ``"hash"`` (a keyed hash) or ``"drop"``
+        (positions only); see :mod:`visiondrift.names`. Never the key itself.
     """
 
     measure: MeasureConfig = field(default_factory=MeasureConfig)
@@ -97,8 +101,10 @@ class ProfileConfig:
     model: ModelSpec | None = None
     low_confidence: float = 0.5
     embedding_components: int = 64
+    names: NamePolicy = "keep"
 
     def __post_init__(self) -> None:
+        check_policy(self.names)
         if self.model is not None:
             spec = self.model
             if spec.labels_file is not None:
@@ -138,6 +144,7 @@ class ProfileConfig:
             "model": None if self.model is None else self.model.to_dict(),
             "low_confidence": self.low_confidence,
             "embedding_components": self.embedding_components,
+            "names": self.names,
         }
 
     @classmethod
@@ -156,6 +163,7 @@ class ProfileConfig:
             model=model,
             low_confidence=float(data.get("low_confidence", 0.5)),
             embedding_components=int(data.get("embedding_components", 64)),
+            names=check_policy(data.get("names", "keep")),
         )
 
 
@@ -482,14 +490,27 @@ class ProfileBuilder:
         hists, values = self._measurer.finish()
         self._channels += hists.sum(axis=0)
         seed = self.config.seed
-        for item in self._pending:
-            self._keys.append(item_key(seed, item.path))
+        for item, row in zip(self._pending, values, strict=True):
+            self._keys.append(item_key(seed, self._sampling_identity(item, row)))
             self._names.append(item.name)
             self._row_labels.append(item.label)
         self._rows.extend(values)
         self._pending = []
         if len(self._rows) >= self.config.reservoir_size:
             self._flush()
+
+    def _sampling_identity(self, item: ImageItem, row: NDArray[np.float64]) -> str:
+        """What an image's sampling key hashes: its path, unless names may not be recorded.
+
+        The keys are stored and the seed is public, so a key of the path would let anyone test
+        a guessed path. With ``names="hash"`` the key hashes the keyed hash of the name; with
+        ``"drop"`` it hashes the image's own measurements, which the profile stores anyway.
+        """
+        if self.config.names == "keep":
+            return item.path
+        if self.config.names == "hash":
+            return item.name
+        return np.asarray(row, dtype=np.float64).tobytes().hex()
 
     def _flush(self) -> None:
         self._measure_pending()

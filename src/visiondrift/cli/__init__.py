@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from visiondrift._version import __version__
+from visiondrift.cli._names import _names_key, _names_options, _names_settings
 from visiondrift.cli._support import (
     EXIT_USAGE,
     _baseline_predictions_defaults,
@@ -90,6 +91,7 @@ def cli() -> None:
     help="Reject images whose shorter side is smaller.",
 )
 @_model_options
+@_names_options
 def baseline(
     data_dir: str | None,
     output: str | None,
@@ -118,6 +120,7 @@ def baseline(
         spec = _model_spec(options)
         if not is_predictions:
             _check_model_given(spec, low_confidence)
+        names = _names_settings(options)
         result = _load_or_profile(
             source,
             label="profiling baseline",
@@ -129,6 +132,7 @@ def baseline(
             min_side=min_side,
             model=spec,
             low_confidence=low_confidence,
+            **names,
             **options,
         )
         result.save(out)
@@ -181,6 +185,7 @@ def baseline(
     "default the model recorded in the baseline is used."
 )
 @_predictions_options
+@_names_options
 def monitor(
     data_dir: str | None,
     predictions: str | None,
@@ -213,6 +218,7 @@ def monitor(
     try:
         base = Profile.load(baseline_path)
         options.pop("seed")
+        names = _names_settings(options, default=base.config.names)
         if is_predictions:
             default_names, default_activation = _baseline_predictions_defaults(base)
             class_names = class_names or default_names
@@ -225,6 +231,7 @@ def monitor(
             predictions=is_predictions,
             class_names=class_names,
             activation=activation,
+            **names,
             **options,
         )
         if save_profile:
@@ -235,7 +242,7 @@ def monitor(
             alpha=alpha,
             correction=correction,
             mode="monitor",
-            command=_command_line(),
+            command=_command_line(base, current),
         )
         report.save(out)
         extras = _write_extras(
@@ -245,6 +252,7 @@ def monitor(
             summary_md=summary_md,
             no_thumbnails=no_thumbnails,
             image_root=None if is_predictions else source,
+            names_key=names["names_key"],
         )
     except VisionDriftError as err:
         _fail(err)
@@ -266,6 +274,7 @@ def monitor(
 @_decision_options
 @_report_options
 @_model_options
+@_names_options
 def compare_cmd(
     reference: str,
     current: str,
@@ -291,13 +300,18 @@ def compare_cmd(
     try:
         spec = _model_spec(options)
         _check_model_given(spec, low_confidence)
+        given = {k: options.pop(k) for k in ("names", "names_key_env", "names_key_file")}
+        given["names_root"] = options.pop("names_root")
         ref = _load_or_profile(
             reference,
             label="profiling reference",
             model=spec,
             low_confidence=low_confidence,
+            **_names_settings(dict(given)),
             **dict(options),
         )
+        # A reference profile's names setting carries over, as the baseline's does in monitor.
+        names = _names_settings(given, default=ref.config.names)
         options.pop("seed")
         from_file = Path(reference).suffix.lower() == ".json" and Path(reference).is_file()
         cur = _load_or_profile(
@@ -305,10 +319,16 @@ def compare_cmd(
             config=ref.config,
             label="profiling current",
             model=spec if from_file else None,
+            **names,
             **options,
         )
         report = compare(
-            ref, cur, alpha=alpha, correction=correction, mode="compare", command=_command_line()
+            ref,
+            cur,
+            alpha=alpha,
+            correction=correction,
+            mode="compare",
+            command=_command_line(ref, cur),
         )
         report.save(out)
         extras = _write_extras(
@@ -318,6 +338,7 @@ def compare_cmd(
             summary_md=summary_md,
             no_thumbnails=no_thumbnails,
             image_root=current,
+            names_key=names["names_key"],
         )
     except VisionDriftError as err:
         _fail(err)
@@ -346,10 +367,32 @@ def compare_cmd(
     default=None,
     help="Also write a short Markdown summary.",
 )
+@click.option(
+    "--names-key-env",
+    default=None,
+    metavar="VAR",
+    help="Environment variable holding the key of a report made with --names hash, to find "
+    "the thumbnails' files under --images.",
+)
+@click.option(
+    "--names-key-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="File holding that key (instead of an environment variable).",
+)
 def report_cmd(
-    report_json: str, output: str | None, images: str | None, summary_md: str | None
+    report_json: str,
+    output: str | None,
+    images: str | None,
+    summary_md: str | None,
+    names_key_env: str | None,
+    names_key_file: str | None,
 ) -> None:
-    """Re-render a saved JSON report as a self-contained HTML page."""
+    """Re-render a saved JSON report as a self-contained HTML page.
+
+    The thumbnails of a report made with --names hash need the same key; with --names drop
+    the page has no thumbnails.
+    """
     from visiondrift.drift import DriftReport
 
     out = Path(output) if output else Path(report_json).with_suffix(".html")
@@ -362,6 +405,7 @@ def report_cmd(
             summary_md=summary_md,
             no_thumbnails=images is None,
             image_root=images,
+            names_key=_names_key(names_key_env, names_key_file, required=False) if images else None,
         )
     except VisionDriftError as err:
         _fail(err)

@@ -316,6 +316,7 @@ def _write_extras(
     summary_md: str | None,
     no_thumbnails: bool,
     image_root: str | None,
+    names_key: Any = None,
 ) -> list[Path]:
     from visiondrift._io import write_text_atomic
     from visiondrift.report import generate_html_report, render_markdown
@@ -325,7 +326,9 @@ def _write_extras(
         page = Path(html) if html else out.with_suffix(".html")
         root = image_root if image_root and Path(image_root).is_dir() else None
         written.append(
-            generate_html_report(report, page, image_root=root, thumbnails=not no_thumbnails)
+            generate_html_report(
+                report, page, image_root=root, thumbnails=not no_thumbnails, names_key=names_key
+            )
         )
     if summary_md:
         written.append(write_text_atomic(summary_md, render_markdown(report)))
@@ -336,7 +339,12 @@ def _timestamp() -> str:
     return datetime.now().strftime("%Y%m%d_%H%M%S")
 
 
-def _command_line() -> str:
+def _command_line(*profiles: Any) -> str:
+    """The command line, with its values redacted when a profile may not record names."""
+    if any(p.config.names != "keep" for p in profiles):
+        from visiondrift.names import redact_command
+
+        return redact_command(sys.argv[1:])
     return "visiondrift " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
@@ -419,9 +427,11 @@ def _profile_predictions(
             "--model runs a model on images; a predictions file already holds its outputs."
         )
     names = _class_names(class_names)
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {
+        k: options[k] for k in ("names", "names_key", "names_root") if options.get(k) is not None
+    }
     if config is None:
-        kwargs = {
+        kwargs |= {
             "reservoir_size": options.get("reservoir_size", 10_000),
             "seed": options.get("seed", 0),
             "low_confidence": options.get("low_confidence", 0.5),

@@ -68,6 +68,7 @@ def summarise(profile: Profile, max_bad_files: int = 200) -> DatasetSummary:
         labels=dict(profile.labels.counts),
         channels={c: profile.channels[i].tolist() for i, c in enumerate(CHANNELS)},
         model=model_summary(profile),
+        names=profile.config.names,
     )
 
 

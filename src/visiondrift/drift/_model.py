@@ -99,6 +99,9 @@ class DatasetSummary(_Frozen):
     #: With a model: predictions, confidence and (with labels) accuracy, recall, precision,
     #: confusion matrix and calibration; ``None`` without a model.
     model: dict[str, Any] | None = None
+    #: What the profile recorded of file names: ``keep``, ``hash`` (keyed hashes) or ``drop``
+    #: (positions); see :mod:`visiondrift.names`.
+    names: Literal["keep", "hash", "drop"] = "keep"
 
 
 class AtypicalImage(_Frozen):
