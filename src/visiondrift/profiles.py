@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from visiondrift._io import write_json_atomic
+from visiondrift._profile_checks import check_profile, missing_key
 from visiondrift._version import __version__
 from visiondrift.decode import BadFile, DecodedImage, DecodeLimits
 from visiondrift.errors import (
@@ -337,9 +338,15 @@ class Profile:
                 f"release ({__version__}) reads versions {list(SUPPORTED_PROFILE_VERSIONS)}. "
                 "Upgrade visiondrift or rebuild the profile with this release."
             )
+        missing = missing_key(data)
+        if missing is not None:
+            raise ProfileFormatError(
+                f"'{origin}' is a damaged visiondrift profile: the field '{missing}' is missing "
+                "or not an object. Rebuild it with 'visiondrift baseline'."
+            )
         try:
             integrity = data["integrity"]
-            return cls(
+            loaded = cls(
                 config=ProfileConfig.from_dict(data["config"]),
                 n_files=int(data["n_files"]),
                 n_images=int(data["n_images"]),
@@ -362,11 +369,18 @@ class Profile:
                     None if data.get("model") is None else ModelSummary.from_dict(data["model"])
                 ),
             )
-        except (KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as err:
             raise ProfileFormatError(
                 f"'{origin}' is a damaged visiondrift profile: {type(err).__name__}: {err}. "
                 "Rebuild it with 'visiondrift baseline'."
             ) from err
+        problem = check_profile(loaded)
+        if problem is not None:
+            raise ProfileFormatError(
+                f"'{origin}' is a damaged or edited visiondrift profile: {problem}. Rebuild it "
+                "with 'visiondrift baseline'."
+            )
+        return loaded
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the profile as JSON, atomically (temporary file, then rename)."""

@@ -1,7 +1,8 @@
 """The ``visiondrift`` command: baseline, monitor and compare.
 
 Exit codes: 0 when no drift reaches ``--fail-on``; 1 when drift at or above it was found; 2 for
-bad usage or input (missing folder, no readable image, damaged profile...). The original
+bad usage or input (missing folder, no readable image, damaged profile...); 3 for an unexpected
+internal error (never 1: a crash must not look like drift); 130 when interrupted. The original
 ``--mode baseline|monitor|compare --data-dir ...`` spelling is accepted and translated.
 """
 
@@ -20,6 +21,7 @@ from visiondrift.cli._support import (
     EXIT_USAGE,
     _baseline_predictions_defaults,
     _check_model_given,
+    _check_outputs,
     _command_line,
     _data_source,
     _decision_options,
@@ -32,19 +34,26 @@ from visiondrift.cli._support import (
     _parse_size,
     _predictions_options,
     _print_report,
+    _print_source_notes,
     _profile_options,
     _report_options,
+    _set_flags,
     _timestamp,
     _write_extras,
+    run_cli,
 )
 from visiondrift.errors import VisionDriftError
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="visiondrift")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Print the traceback of an internal error.")
+@click.option(
+    "--verbose", is_flag=True, help="Let third-party libraries' log lines and warnings through."
+)
+def cli(debug: bool, verbose: bool) -> None:
     """Calibrated drift detection for image classifiers.
 
     Profile a baseline once, then monitor production batches against it:
@@ -53,8 +62,10 @@ def cli() -> None:
       visiondrift baseline data/val -o baseline.json
       visiondrift monitor data/prod --baseline baseline.json -o report.json
 
-    Exit codes: 0 no drift at or above --fail-on, 1 drift, 2 bad usage or input.
+    Exit codes: 0 no drift at or above --fail-on, 1 drift, 2 bad usage or input, 3 internal
+    error (a bug; --debug shows the traceback), 130 interrupted.
     """
+    _set_flags(debug, verbose)
 
 
 @cli.command()
@@ -143,6 +154,7 @@ def baseline(
         f"Baseline: {result.n_images} {what[0]}, {result.n_bad} {what[1]} of "
         f"{result.n_files} {what[2]} -> {out}"
     )
+    _print_source_notes(result)
     if result.model is not None:
         m = result.model
         click.echo(
@@ -213,6 +225,8 @@ def monitor(
     try:
         base = Profile.load(baseline_path)
         options.pop("seed")
+        if options["labels"] == "auto" and not base.labels.counts:
+            options["labels"] = "none"  # folder names are classes only if they were in the baseline
         if is_predictions:
             default_names, default_activation = _baseline_predictions_defaults(base)
             class_names = class_names or default_names
@@ -225,6 +239,7 @@ def monitor(
             predictions=is_predictions,
             class_names=class_names,
             activation=activation,
+            allow_empty=True,  # a batch of unusable files is reported (integrity drift)
             **options,
         )
         if save_profile:
@@ -248,6 +263,7 @@ def monitor(
         )
     except VisionDriftError as err:
         _fail(err)
+    _print_source_notes(current)
     _print_report(report, out, quiet, extras)
     sys.exit(_exit_code(report, fail_on))
 
@@ -299,6 +315,8 @@ def compare_cmd(
             **dict(options),
         )
         options.pop("seed")
+        if options["labels"] == "auto" and not ref.labels.counts:
+            options["labels"] = "none"  # folder names are classes only if the reference has them
         from_file = Path(reference).suffix.lower() == ".json" and Path(reference).is_file()
         cur = _load_or_profile(
             current,
@@ -321,6 +339,7 @@ def compare_cmd(
         )
     except VisionDriftError as err:
         _fail(err)
+    _print_source_notes(ref)
     _print_report(report, out, quiet, extras)
     sys.exit(_exit_code(report, fail_on))
 
@@ -346,13 +365,22 @@ def compare_cmd(
     default=None,
     help="Also write a short Markdown summary.",
 )
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
 def report_cmd(
-    report_json: str, output: str | None, images: str | None, summary_md: str | None
+    report_json: str,
+    output: str | None,
+    images: str | None,
+    summary_md: str | None,
+    force: bool,
 ) -> None:
-    """Re-render a saved JSON report as a self-contained HTML page."""
+    """Re-render a saved JSON report as a self-contained HTML page.
+
+    Existing files are not overwritten unless --force is given.
+    """
     from visiondrift.drift import DriftReport
 
     out = Path(output) if output else Path(report_json).with_suffix(".html")
+    _check_outputs(Path(report_json), [out, *([Path(summary_md)] if summary_md else [])], force)
     try:
         report = DriftReport.load(report_json)
         written = _write_extras(
@@ -456,15 +484,20 @@ def translate_legacy(argv: Sequence[str]) -> list[str]:
     return ["compare", values["--baseline"], data_dir, *out, *rest]
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``visiondrift`` console script."""
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the command line in this process and return its exit code (never raises)."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         args = translate_legacy(args)
     except click.UsageError as err:
         err.show()
-        sys.exit(EXIT_USAGE)
-    cli.main(args=args, prog_name="visiondrift")
+        return EXIT_USAGE
+    return run_cli(cli, args)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``visiondrift`` console script."""
+    sys.exit(run(argv))
 
 
 if __name__ == "__main__":  # pragma: no cover

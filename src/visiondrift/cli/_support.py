@@ -14,7 +14,9 @@ import click
 
 from visiondrift.errors import VisionDriftError
 
-EXIT_OK, EXIT_DRIFT, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+#: The shell's code for a run ended by Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
 SEVERITY_ORDER = ("none", "low", "medium", "high")
 
 
@@ -26,6 +28,93 @@ class InputError(click.ClickException):
 
 def _fail(err: VisionDriftError) -> NoReturn:
     raise InputError(str(err)) from err
+
+
+#: Set by the group's --debug and --verbose options, read at the edge (:func:`run_cli`).
+_flags = {"debug": False, "verbose": False}
+
+
+def _set_flags(debug: bool, verbose: bool) -> None:
+    """--debug: tracebacks of internal errors; --verbose: third-party log lines and warnings."""
+    import logging
+    import warnings
+
+    from visiondrift._native_logs import set_native_logs
+
+    _flags["debug"], _flags["verbose"] = debug, verbose
+    set_native_logs(verbose)
+    if not verbose:
+        # Warnings and log records of the libraries we call (numpy, scipy, Pillow, runtimes)
+        # are for developers; the user sees our own messages only.
+        warnings.simplefilter("ignore")
+        logging.getLogger().setLevel(logging.CRITICAL + 1)
+
+
+def run_cli(group: click.Group, args: Sequence[str]) -> int:
+    """Run the command line and turn every way it can end into an exit code.
+
+    0 no drift, 1 drift (only from the command's verdict), 2 bad usage or input, 3 an
+    unexpected internal error (one line; the traceback with --debug), 130 interrupted. A
+    crash never leaves with 1, the code of drift.
+    """
+    import logging
+    import warnings
+
+    from visiondrift._native_logs import native_logs_shown, set_native_logs
+
+    root_level, native = logging.getLogger().level, native_logs_shown()
+    try:
+        with warnings.catch_warnings():  # --verbose / its absence lasts for this run only
+            return _run_cli(group, args)
+    finally:
+        logging.getLogger().setLevel(root_level)
+        set_native_logs(native)
+        _flags["debug"] = _flags["verbose"] = False
+
+
+def _run_cli(group: click.Group, args: Sequence[str]) -> int:
+    try:
+        returned = group.main(args=list(args), prog_name="visiondrift", standalone_mode=False)
+    except SystemExit as done:
+        code = done.code
+        if code is None:
+            return EXIT_OK
+        if isinstance(code, int):
+            return code
+        click.echo(str(code), err=True)
+        return EXIT_USAGE
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except (KeyboardInterrupt, click.Abort):
+        click.echo("Interrupted.", err=True)
+        return EXIT_INTERRUPTED
+    except VisionDriftError as err:
+        click.echo(f"Error: {err}", err=True)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as err:  # noqa: BLE001 - the edge: nothing may escape as a traceback
+        _internal_error(err)
+        return EXIT_INTERNAL
+    return returned if isinstance(returned, int) else EXIT_OK
+
+
+def _internal_error(err: BaseException) -> None:
+    if _flags["debug"]:
+        import traceback
+
+        traceback.print_exception(err, file=sys.stderr)
+    text = str(err).splitlines()[0] if str(err) else ""
+    detail = f"{type(err).__name__}: {text}" if text else type(err).__name__
+    hint = "" if _flags["debug"] else " Run again with 'visiondrift --debug ...' for details;"
+    click.echo(
+        f"Internal error (a bug in visiondrift, not a finding about your data): {detail}.{hint}"
+        " please report it at the project's issue tracker.",
+        err=True,
+    )
 
 
 class _Progress:
@@ -517,6 +606,38 @@ def _print_report(report: Any, path: Path, quiet: bool, extras: Sequence[Path] =
     console.print(f"Report: {path}")
     for extra in extras:
         console.print(f"Report: {extra}")
+
+
+def _check_outputs(source: Path, outputs: Sequence[Path], force: bool) -> None:
+    """Refuse to write over the input, or over an existing file without ``force``."""
+    for path in outputs:
+        if path.exists() and source.exists() and path.resolve() == source.resolve():
+            raise click.UsageError(f"The output '{path}' is the input report itself; choose -o.")
+        if path.exists() and not force:
+            raise click.UsageError(
+                f"'{path}' already exists; choose another path with -o / --summary-md, or pass "
+                "--force to overwrite it."
+            )
+    if len({p.resolve() for p in outputs}) < len(outputs):
+        raise click.UsageError("The HTML page and the Markdown summary must be different files.")
+
+
+#: Most label names quoted when saying that labels were read from sub-folder names.
+LABELS_SHOWN = 6
+
+
+def _print_source_notes(result: Any) -> None:
+    """Say what the listing decided: labels read from folder names, folders skipped."""
+    for info in result.sources:
+        for note in getattr(info, "notes", ()):
+            click.echo(f"Note: {note}.", err=True)
+    if result.labels.counts and any(s.kind == "imagefolder" for s in result.sources):
+        names = sorted(result.labels.counts)
+        shown = ", ".join(names[:LABELS_SHOWN]) + (", ..." if len(names) > LABELS_SHOWN else "")
+        click.echo(
+            f"Labels from {len(names)} sub-folder names: {shown}; use --labels none if these "
+            "are not classes."
+        )
 
 
 def _exit_code(report: Any, fail_on: str) -> int:
