@@ -194,12 +194,13 @@ class FolderSource:
                 rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
                 if entry.name.startswith("."):
                     continue
-                if entry.is_dir(follow_symlinks=True):
-                    try:
-                        st = entry.stat(follow_symlinks=True)
-                    except OSError:  # vanished or a loop the OS refuses to resolve
-                        self.notes.append(f"skipped '{rel}/': the link cannot be resolved")
-                        continue
+                try:
+                    is_dir = entry.is_dir(follow_symlinks=True)
+                    st = entry.stat(follow_symlinks=True) if is_dir else None
+                except OSError as err:  # a link to itself, or a loop the OS refuses to resolve
+                    self.notes.append(f"skipped '{rel}': {err.strerror or err}")
+                    continue
+                if st is not None:
                     if (st.st_dev, st.st_ino) in seen:
                         self.notes.append(
                             f"skipped '{rel}/': it leads to a folder already read "
