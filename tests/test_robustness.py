@@ -22,7 +22,7 @@ from PIL import Image
 
 from visiondrift.cli import run
 from visiondrift.cli._support import EXIT_INTERNAL, _set_flags, run_cli
-from visiondrift.decode import DecodeLimits, DecodedImage, decode_image
+from visiondrift.decode import DecodedImage, DecodeLimits, decode_image
 from visiondrift.profiles import Profile
 from visiondrift.samples import make_dataset
 
@@ -110,7 +110,7 @@ def test_monitor_reads_no_labels_when_the_baseline_had_none(
 ) -> None:
     tree = _class_tree(tmp_path / "pets", small_dir, ["cat", "dog"])
     saved = tmp_path / "cur.json"
-    code, out, err = cli(
+    code, _out, err = cli(
         "monitor",
         str(tree),
         "--baseline",
@@ -252,7 +252,7 @@ def test_unreadable_files_and_folders_are_listed_and_the_run_goes_on(small_dir: 
         out.mkdir(mode=0o777)
         out.chmod(0o777)
         files = sorted(small_dir.glob("*.jpg"))
-        for i, path in enumerate(files[:12]):
+        for _i, path in enumerate(files[:12]):
             shutil.copy(path, data / "ok" / path.name)
         shutil.copy(files[12], data / "locked" / "hidden.jpg")
         shutil.copy(files[13], data / "secret.jpg")
@@ -289,15 +289,18 @@ def test_report_never_overwrites_unless_forced(
     small_baseline: Path, small_dir: Path, tmp_path: Path
 ) -> None:
     report = tmp_path / "r.json"
-    code, _, err = cli("monitor", str(small_dir), "--baseline", str(small_baseline), "-o", str(report))
+    code, _, err = cli(
+        "monitor", str(small_dir), "--baseline", str(small_baseline), "-o", str(report)
+    )
     assert code == 0, err
     page = tmp_path / "r.html"
     page.write_text("an existing page")
     code, _, err = cli("report", str(report))
     assert code == 2
-    assert "already exists" in err and "--force" in err
+    assert "already exists" in err
+    assert "--force" in err
     assert page.read_text() == "an existing page"
-    code, out, err = cli("report", str(report), "--force")
+    code, _out, err = cli("report", str(report), "--force")
     assert code == 0, err
     assert page.read_text().startswith("<!DOCTYPE html>")
     code, _, err = cli("report", str(report), "-o", str(report), "--force")
@@ -314,7 +317,7 @@ def _exploding_group() -> click.Group:
 
     @group.command()
     def explode() -> None:
-        {}["no such key"]  # noqa: B018 - a bug, on purpose
+        {}["no such key"]
 
     return group
 
@@ -324,7 +327,9 @@ def test_an_internal_error_is_one_line_and_exit_3(capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert err.count("\n") == 1
-    assert "Internal error" in err and "KeyError" in err and "--debug" in err
+    assert "Internal error" in err
+    assert "KeyError" in err
+    assert "--debug" in err
     assert run_cli(_exploding_group(), ["--debug", "explode"]) == EXIT_INTERNAL
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err
@@ -363,9 +368,7 @@ def test_ctrl_c_stops_workers_quietly_with_exit_130(small_dir: Path, tmp_path: P
     assert leftover.stdout.strip() == "", "worker processes outlived the run"
 
 
-def test_litert_log_lines_stay_off_stderr_unless_verbose(
-    small_dir: Path, tmp_path: Path
-) -> None:
+def test_litert_log_lines_stay_off_stderr_unless_verbose(small_dir: Path, tmp_path: Path) -> None:
     pytest.importorskip("ai_edge_litert")
     from _model_builders import write_dense
 

@@ -102,7 +102,8 @@ def _reservoir(r: Reservoir) -> Iterator[str | None]:
             yield f"'reservoir.values.{name}' holds an infinite value"
     for name, vectors in r.vectors.items():
         if vectors.ndim != 2 or vectors.shape[0] != n:
-            yield f"'reservoir.vectors.{name}' has {vectors.shape[0]} rows but 'reservoir.keys' has {n}"
+            rows = vectors.shape[0] if vectors.ndim else 0
+            yield f"'reservoir.vectors.{name}' has {rows} rows but 'reservoir.keys' has {n}"
         elif not np.isfinite(vectors).all():
             yield f"'reservoir.vectors.{name}' holds a non-finite value"
 
@@ -120,7 +121,12 @@ def _model(m: ModelSummary, r: Reservoir) -> Iterator[str | None]:
     if hist.ndim != 1 or (hist < 0).any():
         yield "'model.confidence_hist' must be a list of non-negative counts"
     probs = r.vectors.get("probs")
-    if probs is not None and probs.ndim == 2 and len(probs) and probs.shape[1] != len(m.class_names):
+    if (
+        probs is not None
+        and probs.ndim == 2
+        and len(probs)
+        and probs.shape[1] != len(m.class_names)
+    ):
         yield (
             f"'reservoir.vectors.probs' has {probs.shape[1]} columns but 'model.class_names' "
             f"names {len(m.class_names)} classes"

@@ -380,7 +380,8 @@ min_side, max_listed_bad_files
         src = open_source(source, labels=labels, max_images=max_images, seed=config.seed)
         if not src.items:
             skipped = "".join(
-                f" The sub-folder '{name}' was skipped: {detail}." for name, detail in src.unreadable
+                f" The sub-folder '{name}' was skipped: {detail}."
+                for name, detail in src.unreadable
             )
             raise NoReadableImagesError(
                 f"No image files found in '{src.info.location}'.{skipped[:500]} visiondrift "

@@ -96,7 +96,7 @@ def _run_cli(group: click.Group, args: Sequence[str]) -> int:
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
-    except Exception as err:  # noqa: BLE001 - the edge: nothing may escape as a traceback
+    except Exception as err:
         _internal_error(err)
         return EXIT_INTERNAL
     return returned if isinstance(returned, int) else EXIT_OK
