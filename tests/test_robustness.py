@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -380,3 +381,30 @@ def test_litert_log_lines_stay_off_stderr_unless_verbose(small_dir: Path, tmp_pa
     verbose = subprocess_cli("--verbose", *args, "-o", str(tmp_path / "v.json"))
     assert verbose.returncode == 0, verbose.stderr
     assert "INFO: Created TensorFlow Lite XNNPACK delegate" in verbose.stderr
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda d: d["current"].__setitem__("n_files", -4), "current.n_files"),
+        (lambda d: d["metrics"][0].__setitem__("p_value", float("nan")), "metrics.0.p_value"),
+        (lambda d: d["baseline"]["formats"].__setitem__("JPEG", -1), "baseline.formats.JPEG"),
+        (lambda d: d.pop("metrics"), "metrics"),
+    ],
+)
+def test_a_damaged_report_is_refused_naming_the_field(
+    small_baseline: Path, small_dir: Path, tmp_path: Path, edit: Any, field: str
+) -> None:
+    report = tmp_path / "r.json"
+    code, _, err = cli(
+        "monitor", str(small_dir), "--baseline", str(small_baseline), "-o", str(report)
+    )
+    assert code == 0, err
+    doc = json.loads(report.read_text())
+    edit(doc)
+    report.write_text(json.dumps(doc))
+    code, _, err = cli("report", str(report), "-o", str(tmp_path / "p.html"))
+    assert code == 2
+    assert field in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "p.html").exists()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_json_atomic", "write_text_atomic"]
+__all__ = ["first_non_finite", "write_json_atomic", "write_text_atomic"]
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
@@ -38,3 +39,24 @@ def write_json_atomic(
 ) -> Path:
     """Serialise ``data`` as JSON (NaN and infinities are refused) and write it atomically."""
     return write_text_atomic(path, json.dumps(data, indent=indent, allow_nan=False) + "\n")
+
+
+def first_non_finite(data: Any, path: str = "") -> str | None:
+    """The dotted path of the first NaN or infinite number in a JSON document, or ``None``.
+
+    visiondrift never writes such numbers (see :func:`write_json_atomic`), so a document that
+    holds one was edited or damaged.
+    """
+    if isinstance(data, float):
+        return None if math.isfinite(data) else (path or "<document>")
+    if isinstance(data, dict):
+        items: Any = data.items()
+    elif isinstance(data, list):
+        items = enumerate(data)
+    else:
+        return None
+    for key, value in items:
+        found = first_non_finite(value, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None

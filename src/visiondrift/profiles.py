@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from visiondrift._io import write_json_atomic
+from visiondrift._io import first_non_finite, write_json_atomic
 from visiondrift._profile_checks import check_profile, missing_key
 from visiondrift._version import __version__
 from visiondrift.decode import BadFile, DecodedImage, DecodeLimits
@@ -337,6 +337,13 @@ class Profile:
                 f"'{origin}' is a visiondrift profile of format version {version!r}; this "
                 f"release ({__version__}) reads versions {list(SUPPORTED_PROFILE_VERSIONS)}. "
                 "Upgrade visiondrift or rebuild the profile with this release."
+            )
+        non_finite = first_non_finite(data)
+        if non_finite is not None:
+            raise ProfileFormatError(
+                f"'{origin}' is a damaged or edited visiondrift profile: the field "
+                f"'{non_finite}' holds a NaN or infinite number. Rebuild it with "
+                "'visiondrift baseline'."
             )
         missing = missing_key(data)
         if missing is not None:
