@@ -10,14 +10,21 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from visiondrift.errors import OutputFileError
+
 __all__ = ["first_non_finite", "write_json_atomic", "write_text_atomic"]
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` to ``path`` so that readers see the old file or the new one, never half."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as err:
+        raise OutputFileError(
+            f"Cannot write '{target}': {err.strerror or err}. Choose a folder you can write to."
+        ) from err
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -27,9 +34,14 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise OutputFileError(
+                f"Cannot write '{target}': {err.strerror or err}. Check the folder's permissions "
+                "and free space."
+            ) from err
         raise
     return target
 

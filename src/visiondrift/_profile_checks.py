@@ -133,7 +133,33 @@ def _model(m: ModelSummary, r: Reservoir) -> Iterator[str | None]:
         )
 
 
+_SOURCE_KINDS = ("folder", "imagefolder", "list", "merged", "predictions")
+
+
+def _whole(value: object, field: str, minimum: int) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        return f"'{field}' must be an integer of at least {minimum}; found {value!r}"
+    return None
+
+
+def _sources_and_limits(p: Profile) -> Iterator[str | None]:
+    for i, s in enumerate(p.sources):
+        if s.kind not in _SOURCE_KINDS:
+            yield f"'sources.{i}.kind' must be one of {list(_SOURCE_KINDS)}; found {s.kind!r}"
+        if not isinstance(s.location, str):
+            yield f"'sources.{i}.location' must be a string; found {s.location!r}"
+        yield _whole(s.n_listed, f"sources.{i}.n_listed", 0)
+        yield _whole(s.n_selected, f"sources.{i}.n_selected", 0)
+        if s.max_images is not None:
+            yield _whole(s.max_images, f"sources.{i}.max_images", 1)
+        if isinstance(s.seed, bool) or not isinstance(s.seed, int):
+            yield f"'sources.{i}.seed' must be an integer; found {s.seed!r}"
+    yield _whole(p.config.limits.max_pixels, "config.limits.max_pixels", 1)
+    yield _whole(p.config.limits.min_side, "config.limits.min_side", 1)
+
+
 def _problems(p: Profile) -> Iterator[str | None]:
+    yield from _sources_and_limits(p)
     yield _count(p.n_files, "n_files")
     yield _count(p.n_images, "n_images")
     if p.n_images > p.n_files:

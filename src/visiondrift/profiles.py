@@ -118,6 +118,11 @@ class ProfileConfig:
                 "The 'embedding_components' option must be a positive integer. "
                 f"Got {comps!r} instead."
             )
+        seed: object = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or not -(2**63) <= seed < 2**63:
+            raise ConfigError(
+                f"The 'seed' option must be an integer in [-2**63, 2**63). Got {seed!r} instead."
+            )
         if not isinstance(self.reservoir_size, int) or self.reservoir_size < 10:
             raise ConfigError(
                 "The 'reservoir_size' option must be an integer of at least 10. "
