@@ -180,11 +180,26 @@ def _damage(doc: dict, how: str) -> str:
     if how == "extra_names":
         reservoir["names"].append("x.jpg")
         return "reservoir.names"
+    if how == "location_not_text":
+        doc["sources"][0]["location"] = []
+        return "sources.0.location"
+    if how == "huge_count":
+        doc["n_files"] = 1e400  # read back as infinity
+        return "n_files"
     raise AssertionError(how)
 
 
 @pytest.mark.parametrize(
-    "how", ["short_column", "negative_count", "nan_count", "missing_key", "extra_names"]
+    "how",
+    [
+        "short_column",
+        "negative_count",
+        "nan_count",
+        "missing_key",
+        "extra_names",
+        "location_not_text",
+        "huge_count",
+    ],
 )
 def test_a_damaged_profile_is_refused_naming_the_field(
     small_baseline: Path, small_dir: Path, tmp_path: Path, how: str
@@ -408,3 +423,12 @@ def test_a_damaged_report_is_refused_naming_the_field(
     assert field in err
     assert "Traceback" not in err
     assert not (tmp_path / "p.html").exists()
+
+
+def test_an_output_that_cannot_be_written_is_exit_2(small_dir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code, _, err = cli("baseline", str(small_dir), "-o", str(blocker / "b.json"), "--workers", "1")
+    assert code == 2
+    assert f"Cannot write '{blocker / 'b.json'}'" in err
+    assert "Traceback" not in err
