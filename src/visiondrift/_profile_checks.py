@@ -22,7 +22,12 @@ if TYPE_CHECKING:
     from visiondrift.profiles import Profile
     from visiondrift.sketches import Moments, Reservoir
 
-__all__ = ["REQUIRED_KEYS", "check_profile", "missing_key"]
+__all__ = ["MAX_PLAUSIBLE_VALUE", "REQUIRED_KEYS", "check_profile", "missing_key"]
+
+#: Largest magnitude of a per-image value, moment or model output that a real profile holds (file
+#: sizes and pixel counts stay far below it). Larger values only come from an edited file, and
+#: would overflow the statistics computed from them.
+MAX_PLAUSIBLE_VALUE = 1e15
 
 #: Keys every saved profile has, by dotted path of the object holding them.
 REQUIRED_KEYS: Mapping[str, tuple[str, ...]] = {
@@ -70,9 +75,15 @@ def _moments(m: Moments, field: str) -> str | None:
     problem = _count(m.count, f"{field}.count")
     if problem or m.count == 0:
         return problem
-    for name in ("mean", "m2", "min", "max"):
-        if not math.isfinite(getattr(m, name)):
-            return f"'{field}.{name}' must be finite; found {getattr(m, name)!r}"
+    for name, bound in (
+        ("mean", MAX_PLAUSIBLE_VALUE),
+        ("m2", MAX_PLAUSIBLE_VALUE**2),
+        ("min", MAX_PLAUSIBLE_VALUE),
+        ("max", MAX_PLAUSIBLE_VALUE),
+    ):
+        value = getattr(m, name)
+        if not math.isfinite(value) or abs(value) > bound:
+            return f"'{field}.{name}' must be a finite number up to {bound:g}; found {value!r}"
     if m.m2 < 0 or m.min > m.max:
         return f"'{field}' is inconsistent (negative m2, or min above max)"
     return None
@@ -98,14 +109,20 @@ def _reservoir(r: Reservoir) -> Iterator[str | None]:
                 f"'reservoir.values.{name}' has {column.shape[0] if column.ndim else 0} entries "
                 f"but 'reservoir.keys' has {n}"
             )
-        elif np.isinf(column).any():
-            yield f"'reservoir.values.{name}' holds an infinite value"
+        elif (np.abs(column) > MAX_PLAUSIBLE_VALUE).any():
+            yield (
+                f"'reservoir.values.{name}' holds a value beyond +-{MAX_PLAUSIBLE_VALUE:g} "
+                "(no image property reaches it)"
+            )
     for name, vectors in r.vectors.items():
         if vectors.ndim != 2 or vectors.shape[0] != n:
             rows = vectors.shape[0] if vectors.ndim else 0
             yield f"'reservoir.vectors.{name}' has {rows} rows but 'reservoir.keys' has {n}"
-        elif not np.isfinite(vectors).all():
-            yield f"'reservoir.vectors.{name}' holds a non-finite value"
+        elif not (np.abs(vectors) <= MAX_PLAUSIBLE_VALUE).all():
+            yield (
+                f"'reservoir.vectors.{name}' holds a non-finite value or one beyond "
+                f"+-{MAX_PLAUSIBLE_VALUE:g}"
+            )
 
 
 def _model(m: ModelSummary, r: Reservoir) -> Iterator[str | None]:
