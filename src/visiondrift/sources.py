@@ -82,7 +82,7 @@ class SourceInfo:
     max_images: int | None = None
     seed: int = 0
     #: What the listing decided or skipped that the user should know (labels read or not, a
-    #: symlink loop skipped).
+    #: symlink loop skipped). Shown to the user, not saved: notes name folders.
     notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -96,7 +96,6 @@ class SourceInfo:
             "n_selected": self.n_selected,
             "max_images": self.max_images,
             "seed": self.seed,
-            "notes": list(self.notes),
         }
 
 
@@ -196,11 +195,16 @@ class FolderSource:
                     continue
                 try:
                     is_dir = entry.is_dir(follow_symlinks=True)
-                    st = entry.stat(follow_symlinks=True) if is_dir else None
                 except OSError as err:  # a link to itself, or a loop the OS refuses to resolve
                     self.notes.append(f"skipped '{rel}': {err.strerror or err}")
                     continue
-                if st is not None:
+                if is_dir:
+                    try:
+                        st = entry.stat(follow_symlinks=True)
+                    except OSError as err:
+                        reason = err.strerror or type(err).__name__
+                        self.unreadable.append((f"{rel}/", f"cannot read the folder: {reason}"))
+                        continue
                     if (st.st_dev, st.st_ino) in seen:
                         self.notes.append(
                             f"skipped '{rel}/': it leads to a folder already read "
