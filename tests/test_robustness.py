@@ -356,7 +356,7 @@ def test_ctrl_c_stops_workers_quietly_with_exit_130(small_dir: Path, tmp_path: P
     data = tmp_path / "many"
     data.mkdir()
     files = sorted(small_dir.glob("*.jpg"))
-    for i in range(3_000):
+    for i in range(10_000):  # far more than 2 s of work, so the run is busy when interrupted
         os.link(files[i % len(files)], data / f"{i:05d}.jpg")
     proc = subprocess.Popen(
         [sys.executable, "-m", "visiondrift.cli", "baseline", str(data), "-o",
@@ -369,7 +369,7 @@ def test_ctrl_c_stops_workers_quietly_with_exit_130(small_dir: Path, tmp_path: P
     assert proc.stderr is not None
     first = proc.stderr.readline()  # the first progress line: the workers are busy
     assert "profiling baseline:" in first, first
-    assert "3000/3000" not in first, "the run ended before it could be interrupted"
+    assert "10000/10000" not in first, "the run ended before it could be interrupted"
     os.killpg(proc.pid, signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stdout + stderr
