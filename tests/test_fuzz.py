@@ -25,8 +25,10 @@ from visiondrift.samples import CameraChange, make_dataset
 #: Seed of every random choice below.
 SEED = 20_240_401
 #: Edited profiles and reports tried per kind (each case runs a whole command).
-PROFILE_CASES = 24
+PROFILE_CASES = 20
 REPORT_CASES = 12
+#: Baselines with an edited configuration or provenance, used to profile a folder.
+CONFIG_CASES = 6
 #: Folders of random files and truncated images profiled.
 IMAGE_CASES = 4
 
@@ -95,7 +97,7 @@ def saved(tmp_path_factory: pytest.TempPathFactory, photos: list) -> dict[str, P
     root = tmp_path_factory.mktemp("fuzz")
     make_dataset(root / "a", 40, size=(64, 64), seed=31, photos=photos)
     make_dataset(root / "b", 30, size=(64, 64), seed=32, photos=photos, transform=CameraChange())
-    paths = {"root": root, "a_dir": root / "a"}
+    paths = {"root": root, "a_dir": root / "a", "b_dir": root / "b"}
     for name in ("a", "b"):
         paths[name] = root / f"{name}.json"
         code, output = cli("baseline", str(root / name), "-o", str(paths[name]), "--workers", "1")
@@ -118,6 +120,22 @@ def test_edited_profiles(saved: dict[str, Path], tmp_path: Path) -> None:
             "compare", *pair, "-o", str(out), "-q", "--summary-md", str(tmp_path / "s.md")
         )
         _assert_clean(code, output, f"profile case {i}")
+
+
+def test_edited_baseline_settings(saved: dict[str, Path], tmp_path: Path) -> None:
+    rng = random.Random(SEED + 4)
+    doc = json.loads(saved["a"].read_text())
+    edited = tmp_path / "edited.json"
+    for i in range(CONFIG_CASES):
+        changed = copy.deepcopy(doc)
+        part = rng.choice(["config", "sources"])
+        changed[part] = mutate({part: changed[part]}, rng).get(part)
+        _write_document(edited, changed, rng)
+        code, output = cli(
+            "monitor", str(saved["b_dir"]), "--baseline", str(edited), "-o",
+            str(tmp_path / "r.json"), "-q", "--workers", "1",
+        )  # fmt: skip
+        _assert_clean(code, output, f"settings case {i}")
 
 
 def test_edited_reports(saved: dict[str, Path], tmp_path: Path) -> None:
