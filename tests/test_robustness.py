@@ -22,7 +22,8 @@ import pytest
 from PIL import Image
 
 from visiondrift.cli import run
-from visiondrift.cli._support import EXIT_INTERNAL, _set_flags, run_cli
+from visiondrift.cli._edge import run_cli, set_flags
+from visiondrift.cli._support import EXIT_INTERNAL
 from visiondrift.decode import DecodedImage, DecodeLimits, decode_image
 from visiondrift.profiles import Profile
 from visiondrift.samples import make_dataset
@@ -329,7 +330,7 @@ def _exploding_group() -> click.Group:
     @click.group()
     @click.option("--debug", is_flag=True)
     def group(debug: bool) -> None:
-        _set_flags(debug, verbose=False)
+        set_flags(debug, verbose=False)
 
     @group.command()
     def explode() -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from visiondrift._version import __version__
+from visiondrift.cli._edge import run_cli, set_flags
 from visiondrift.cli._support import (
     EXIT_USAGE,
     _baseline_predictions_defaults,
@@ -37,10 +38,8 @@ from visiondrift.cli._support import (
     _print_source_notes,
     _profile_options,
     _report_options,
-    _set_flags,
     _timestamp,
     _write_extras,
-    run_cli,
 )
 from visiondrift.errors import VisionDriftError
 
@@ -65,7 +64,7 @@ def cli(debug: bool, verbose: bool) -> None:
     Exit codes: 0 no drift at or above --fail-on, 1 drift, 2 bad usage or input, 3 internal
     error (a bug; --debug shows the traceback), 130 interrupted.
     """
-    _set_flags(debug, verbose)
+    set_flags(debug, verbose)
 
 
 @cli.command()
