@@ -15,10 +15,12 @@ Conversions to 8-bit RGB:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import BinaryIO, Final, Literal
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -167,7 +169,7 @@ def _jpeg_orientation(data: bytes) -> int:
 
 
 def _decode_jpeg_fast(
-    path: str, name: str, file_size: int, limits: DecodeLimits
+    handle: BinaryIO, name: str, file_size: int, limits: DecodeLimits
 ) -> DecodedImage | BadFile | None:
     """Decode a baseline or progressive JPEG with libjpeg-turbo through simplejpeg.
 
@@ -178,14 +180,15 @@ def _decode_jpeg_fast(
     if _simplejpeg is None:
         return None
     try:
-        with open(path, "rb") as handle:
-            if handle.read(3) != _JPEG_MAGIC:
-                return None
-            handle.seek(0)
-            data = handle.read()
+        if handle.read(3) != _JPEG_MAGIC:
+            return None
+        handle.seek(0)
+        data = handle.read()
         height, width, colourspace, _ = _simplejpeg.decode_jpeg_header(data)
     except (OSError, ValueError):
         return None
+    finally:
+        handle.seek(0)
     if colourspace not in ("Gray", "YCbCr", "RGB"):
         return None
     if width * height > limits.max_pixels:
@@ -229,14 +232,43 @@ def decode_image(
         return BadFile(name, "unreadable", f"{type(err).__name__}: {err.strerror or err}")
     if file_size == 0:
         return BadFile(name, "empty", "0 bytes")
-    fast = _decode_jpeg_fast(path, name, file_size, limits)
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, after Pillow is done with it
+    except OSError as err:
+        return BadFile(name, "unreadable", f"{type(err).__name__}: {err.strerror or err}")
+    with handle, _pillow_limit(limits.max_pixels):
+        return _decode_open(handle, name, file_size, limits)
+
+
+@contextlib.contextmanager
+def _pillow_limit(max_pixels: int) -> Iterator[None]:
+    """Raise Pillow's own decompression-bomb limit to ``max_pixels`` while decoding.
+
+    Pillow refuses images above twice ``Image.MAX_IMAGE_PIXELS``; visiondrift checks
+    ``max_pixels`` itself, so a larger ``max_pixels`` must not be silently capped by Pillow's.
+    """
+    saved = Image.MAX_IMAGE_PIXELS
+    if saved is None or max_pixels <= saved:
+        yield
+        return
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def _decode_open(
+    handle: BinaryIO, name: str, file_size: int, limits: DecodeLimits
+) -> DecodedImage | BadFile:
+    fast = _decode_jpeg_fast(handle, name, file_size, limits)
     if fast is not None:
         return fast
     try:
         with warnings.catch_warnings():
             # Our own max_pixels check below replaces Pillow's warning.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(handle) as im:
                 fmt = im.format or "unknown"
                 if fmt not in SUPPORTED_FORMATS:
                     return BadFile(

@@ -12,6 +12,7 @@ import json
 import multiprocessing as mp
 import multiprocessing.pool
 import os
+import signal
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -216,9 +217,16 @@ def _preload_runtime(spec: ModelSpec) -> None:
         return
 
 
+def _ignore_interrupt() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them (no traceback from each worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _start_pool(n_workers: int) -> mp.pool.Pool | None:
     """Worker processes, started before the files are listed so they don't inherit the list."""
-    return _context().Pool(processes=n_workers) if n_workers > 1 else None
+    if n_workers <= 1:
+        return None
+    return _context().Pool(processes=n_workers, initializer=_ignore_interrupt)
 
 
 def profile_items(
@@ -305,6 +313,7 @@ def profile(
     names: NamePolicy | None = None,
     names_key: NamesKey | bytes | None = None,
     names_root: str | os.PathLike[str] | None = None,
+    allow_empty: bool = False,
 ) -> Profile:
     """Profile the images of ``source`` (a folder, a list file, or a source object).
 
@@ -348,16 +357,21 @@ min_side, max_listed_bad_files
     names_root
         Record the source's location relative to this folder (else: as given with ``"keep"``,
         ``"<redacted>"`` otherwise).
+    allow_empty
+        Return the profile even when none of the listed files could be used (a production batch
+        of unusable files is itself a finding), instead of raising.
 
     Returns
     -------
     Profile
-        The profile. Unusable files are counted and listed in it.
+        The profile. Unusable files, and sub-folders that could not be listed (reason
+        ``unreadable``), are counted and listed in it.
 
     Raises
     ------
     NoReadableImagesError
-        When the source lists no image, or none of its images can be decoded.
+        When the source lists no image, or (without ``allow_empty``) none of its images can be
+        decoded.
 
     Examples
     --------
@@ -395,10 +409,14 @@ min_side, max_listed_bad_files
     try:
         src = open_source(source, labels=labels, max_images=max_images, seed=config.seed)
         if not src.items:
+            skipped = "".join(
+                f" The sub-folder '{name}' was skipped: {detail}."
+                for name, detail in src.unreadable
+            )
             raise NoReadableImagesError(
-                f"No image files found in '{src.info.location}'. visiondrift reads JPEG, PNG, "
-                "BMP, GIF, WebP and TIFF files (by extension when listing a folder); check the "
-                "path."
+                f"No image files found in '{src.info.location}'.{skipped[:500]} visiondrift "
+                "reads JPEG, PNG, BMP, GIF, WebP and TIFF files (by extension when listing a "
+                "folder); check the path."
             )
         items = anonymise(src.items, config.names, key)
         result = profile_items(items, config, workers=n_workers, progress=progress, pool=pool)
@@ -406,11 +424,16 @@ min_side, max_listed_bad_files
         if pool is not None:
             pool.terminate()
             pool.join()
+    if src.unreadable:
+        folders = ProfileBuilder(config)
+        for name, detail in src.unreadable:
+            folders.add_bad(BadFile(name, "unreadable", detail))
+        result = result.merge(folders.build())
     info = replace(src.info, location=record_location(src.info.location, config.names, names_root))
     result = replace(result, sources=(info,))
     if config.names != "keep":
         result = _scrub_bad_files(result, src.items, items, key)
-    if result.n_images == 0:
+    if result.n_images == 0 and not allow_empty:
         raise NoReadableImagesError(no_images_message(src.info.location, result))
     return result
 

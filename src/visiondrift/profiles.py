@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from visiondrift._io import write_json_atomic
+from visiondrift._io import first_non_finite, write_json_atomic
+from visiondrift._profile_checks import check_profile, missing_key
 from visiondrift._version import __version__
 from visiondrift.decode import BadFile, DecodedImage, DecodeLimits
 from visiondrift.errors import (
@@ -122,6 +123,11 @@ class ProfileConfig:
             raise ConfigError(
                 "The 'embedding_components' option must be a positive integer. "
                 f"Got {comps!r} instead."
+            )
+        seed: object = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or not -(2**63) <= seed < 2**63:
+            raise ConfigError(
+                f"The 'seed' option must be an integer in [-2**63, 2**63). Got {seed!r} instead."
             )
         if not isinstance(self.reservoir_size, int) or self.reservoir_size < 10:
             raise ConfigError(
@@ -345,9 +351,22 @@ class Profile:
                 f"release ({__version__}) reads versions {list(SUPPORTED_PROFILE_VERSIONS)}. "
                 "Upgrade visiondrift or rebuild the profile with this release."
             )
+        non_finite = first_non_finite(data)
+        if non_finite is not None:
+            raise ProfileFormatError(
+                f"'{origin}' is a damaged or edited visiondrift profile: the field "
+                f"'{non_finite}' holds a NaN or infinite number. Rebuild it with "
+                "'visiondrift baseline'."
+            )
+        missing = missing_key(data)
+        if missing is not None:
+            raise ProfileFormatError(
+                f"'{origin}' is a damaged visiondrift profile: the field '{missing}' is missing "
+                "or not an object. Rebuild it with 'visiondrift baseline'."
+            )
         try:
             integrity = data["integrity"]
-            return cls(
+            loaded = cls(
                 config=ProfileConfig.from_dict(data["config"]),
                 n_files=int(data["n_files"]),
                 n_images=int(data["n_images"]),
@@ -370,11 +389,18 @@ class Profile:
                     None if data.get("model") is None else ModelSummary.from_dict(data["model"])
                 ),
             )
-        except (KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as err:
             raise ProfileFormatError(
                 f"'{origin}' is a damaged visiondrift profile: {type(err).__name__}: {err}. "
                 "Rebuild it with 'visiondrift baseline'."
             ) from err
+        problem = check_profile(loaded)
+        if problem is not None:
+            raise ProfileFormatError(
+                f"'{origin}' is a damaged or edited visiondrift profile: {problem}. Rebuild it "
+                "with 'visiondrift baseline'."
+            )
+        return loaded
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the profile as JSON, atomically (temporary file, then rename)."""

@@ -14,7 +14,9 @@ import click
 
 from visiondrift.errors import VisionDriftError
 
-EXIT_OK, EXIT_DRIFT, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+#: The shell's code for a run ended by Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
 SEVERITY_ORDER = ("none", "low", "medium", "high")
 
 
@@ -527,6 +529,38 @@ def _print_report(report: Any, path: Path, quiet: bool, extras: Sequence[Path] =
     console.print(f"Report: {path}")
     for extra in extras:
         console.print(f"Report: {extra}")
+
+
+def _check_outputs(source: Path, outputs: Sequence[Path], force: bool) -> None:
+    """Refuse to write over the input, or over an existing file without ``force``."""
+    for path in outputs:
+        if path.exists() and source.exists() and path.resolve() == source.resolve():
+            raise click.UsageError(f"The output '{path}' is the input report itself; choose -o.")
+        if path.exists() and not force:
+            raise click.UsageError(
+                f"'{path}' already exists; choose another path with -o / --summary-md, or pass "
+                "--force to overwrite it."
+            )
+    if len({p.resolve() for p in outputs}) < len(outputs):
+        raise click.UsageError("The HTML page and the Markdown summary must be different files.")
+
+
+#: Most label names quoted when saying that labels were read from sub-folder names.
+LABELS_SHOWN = 6
+
+
+def _print_source_notes(result: Any) -> None:
+    """Say what the listing decided: labels read from folder names, folders skipped."""
+    for info in result.sources:
+        for note in getattr(info, "notes", ()):
+            click.echo(f"Note: {note}.", err=True)
+    if result.labels.counts and any(s.kind == "imagefolder" for s in result.sources):
+        names = sorted(result.labels.counts)
+        shown = ", ".join(names[:LABELS_SHOWN]) + (", ..." if len(names) > LABELS_SHOWN else "")
+        click.echo(
+            f"Labels from {len(names)} sub-folder names: {shown}; use --labels none if these "
+            "are not classes."
+        )
 
 
 def _exit_code(report: Any, fail_on: str) -> int:
