@@ -246,6 +246,8 @@ def _colour(c: _Causes) -> None:
         "colourfulness": _fell if less else _rose,
         "file_size": _any,
         "entropy": _any,
+        # JPEG spends its bits differently on grey pixels: the block grid changes with them.
+        "blockiness": _any,
     }
     rules.update({n: toward_grey(0) for n in ("mean_r", "mean_g", "mean_b")})
     rules.update({n: toward_grey(1) for n in ("std_r", "std_g", "std_b")})

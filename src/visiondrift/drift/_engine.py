@@ -242,6 +242,14 @@ def compare(
     """
     if config is None:
         config = DriftConfig(alpha=alpha, correction=correction)  # type: ignore[arg-type]
+    versions = (baseline.config.measure.version, current.config.measure.version)
+    if versions[0] != versions[1]:
+        raise IncompatibleProfilesError(
+            f"The baseline's image properties were measured by measurement version "
+            f"{versions[0]} and the current images' by version {versions[1]}: what sharpness and "
+            "the other properties mean changed between them. Rebuild the older profile with "
+            "this release ('visiondrift baseline')."
+        )
     if baseline.config.measure != current.config.measure:
         raise IncompatibleProfilesError(
             "The two profiles were measured with different settings "
