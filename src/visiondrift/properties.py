@@ -12,13 +12,12 @@ Sharpness is the Laplacian variance less what the image's noise alone would cont
 noise does not read as a sharper image. JPEG quality comes from the file's quantisation tables
 (:mod:`visiondrift._jpeg`), blockiness from the 8-pixel grid that block compression leaves in the
 pixels of any format, and orientation from the balance of horizontal and vertical gradient
-energy. Noise is a property of the sensor's pixels, so it is estimated at native resolution on a central
-crop. Other properties that depend on scale are computed on working copies reduced by an integer
-box filter (Pillow's ``reduce``, fast and properly anti-aliased): sharpness on a grey copy whose
-shorter side is close to ``work_size`` (128 px by default; the factor is
+energy. Noise is a property of the sensor's pixels, so it is estimated at native resolution on a
+central crop. Other properties that depend on scale are computed on working copies reduced by an
+integer box filter (Pillow's ``reduce``, fast and properly anti-aliased): sharpness on a grey copy
+whose shorter side is close to ``work_size`` (128 px by default; the factor is
 ``round(shorter_side / work_size)``, at least 1). Saturation and colourfulness are global colour
-statistics, measured on a regular grid sample of about ``colour_size`` (32) pixels along the
-shorter side.
+statistics, measured on a regular grid sample of about ``colour_size`` (32) pixels along the shorter side.
 A 4000x3000 photo and a 1024x768 one are thus measured at about the same scale, and a baseline
 recorded at one resolution can be compared with batches at another. Histogram-based properties
 (brightness, contrast, clipping, entropy, channel means and spreads) use the exact histograms.

@@ -6,8 +6,8 @@ get smaller. Stronger compression removes noise and fine detail; blur removes no
 hides the block grid and adds fine detail. Reported one by one, these consequences read as
 separate findings ("images are cleaner" after a darkening). Here the report's sentences are
 built cause first: the causes that drifted, in a fixed order (light, compression, colour, blur,
-noise, block artefacts, orientation), each take the drifted properties they explain, and those properties are named in the
-cause's sentence instead of having their own.
+noise, block artefacts, orientation), each take the drifted properties they explain, and those
+properties are named in the cause's sentence instead of having their own.
 
 A consequence is folded only when its change goes in the direction its cause implies, and for
 the properties whose change under a gain is known, only when its size is no larger than the gain

@@ -24,8 +24,8 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from visiondrift.detectors.multitest import adjust_pvalues
-from visiondrift.drift._config import DriftConfig, band_of
 from visiondrift.drift._causes import explain_causes
+from visiondrift.drift._config import DriftConfig, band_of
 from visiondrift.drift._input import Candidate, input_candidates
 from visiondrift.drift._model import (
     SEVERITIES,
