@@ -17,10 +17,11 @@ central crop. Other properties that depend on scale are computed on working copi
 integer box filter (Pillow's ``reduce``, fast and properly anti-aliased): sharpness on a grey copy
 whose shorter side is close to ``work_size`` (128 px by default; the factor is
 ``round(shorter_side / work_size)``, at least 1). Saturation and colourfulness are global colour
-statistics, measured on a regular grid sample of about ``colour_size`` (32) pixels along the shorter side.
-A 4000x3000 photo and a 1024x768 one are thus measured at about the same scale, and a baseline
-recorded at one resolution can be compared with batches at another. Histogram-based properties
-(brightness, contrast, clipping, entropy, channel means and spreads) use the exact histograms.
+statistics, measured on a regular grid sample of about ``colour_size`` (32) pixels along the
+shorter side. A 4000x3000 photo and a 1024x768 one are thus measured at about the same scale, and
+a baseline recorded at one resolution can be compared with batches at another. Histogram-based
+properties (brightness, contrast, clipping, entropy, channel means and spreads) use the exact
+histograms.
 """
 
 from __future__ import annotations
