@@ -110,7 +110,10 @@ Rule = Callable[[MetricResult], bool]
 
 @dataclass
 class _Causes:
+    #: Metrics that drifted: the possible causes.
     drifted: dict[str, MetricResult]
+    #: Metrics with a sentence (drifted or inconclusive): the possible consequences.
+    foldable: dict[str, MetricResult]
     every: dict[str, MetricResult]
     folded: set[str]
     suffix: dict[str, str]
@@ -120,13 +123,13 @@ class _Causes:
         taken = [
             name
             for name, rule in rules.items()
-            if name in self.drifted and name not in self.folded and name != cause
-            if rule(self.drifted[name])
+            if name in self.foldable and name not in self.folded and name != cause
+            if rule(self.foldable[name])
         ]
         if not taken:
             return
         self.folded.update(taken)
-        labels = [self.drifted[n].label for n in taken]
+        labels = [self.foldable[n].label for n in taken]
         words = labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
         self.suffix[cause] = self.suffix.get(cause, "") + f"; {words} {phrase}"
 
@@ -326,6 +329,7 @@ def explain_causes(
     every = listed if every is None else every
     causes = _Causes(
         drifted={m.name: m for m in listed if m.status == "drift"},
+        foldable={m.name: m for m in listed if m.explanation},
         every={m.name: m for m in every},
         folded=set(),
         suffix={},
