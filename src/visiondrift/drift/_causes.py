@@ -105,6 +105,13 @@ def _any(m: MetricResult) -> bool:
     return True
 
 
+def _alike_to(head: MetricResult) -> Callable[[MetricResult], bool]:
+    def rule(m: MetricResult) -> bool:
+        return _moved_alike(head, m)
+
+    return rule
+
+
 Rule = Callable[[MetricResult], bool]
 
 
@@ -143,16 +150,22 @@ class _Causes:
 
 def _light(c: _Causes) -> None:
     """A global change of the light: a gain (every pixel x g) or an offset (every pixel +- d)."""
-    lead = c.drifted.get("brightness")
+    cause = c.lead("brightness", "contrast")
+    lead = c.every.get("brightness")
     contrast = c.every.get("contrast")
-    if lead is None or lead.baseline is None or lead.current is None or not lead.baseline:
+    if cause is None or lead is None or lead.baseline is None or lead.current is None:
+        return
+    if not lead.baseline:
         return
     gain = lead.current / lead.baseline
-    rho = 1.0
-    if contrast is not None and contrast.baseline and contrast.current is not None:
-        rho = contrast.current / contrast.baseline
+    # The typical per-image contrast ratio (the pooled spread also holds the spread between
+    # the images' means, which a change of contrast within each image does not scale).
+    rho = (_ratio(contrast) if contrast is not None else None) or 1.0
     darker = gain < 1.0
-    if "contrast" in c.drifted and abs(rho / gain - 1.0) <= ALIKE:
+    if cause == "contrast":
+        # Contrast alone: every pixel's distance from the mean scaled (haze, a flatter curve).
+        c.add("contrast", f": every pixel's distance from the mean about x{rho:.2f}")
+    elif "contrast" in c.drifted and abs(rho / gain - 1.0) <= ALIKE:
         c.add("brightness", f": every pixel about x{gain:.2f}")
         c.folded.add("contrast")
     elif "contrast" not in c.drifted:
@@ -179,8 +192,8 @@ def _light(c: _Causes) -> None:
         "noise": lambda m: _within(_ratio(m), rho),
         "colourfulness": lambda m: _within(_ratio(m), rho),
         "entropy": entropy,
-        "dark_clip": _rose if darker else _fell,
-        "bright_clip": _fell if darker else _rose,
+        "dark_clip": (_rose if darker else _fell) if cause == "brightness" else _any,
+        "bright_clip": (_fell if darker else _rose) if cause == "brightness" else _any,
         # HSV saturation ignores a gain but rises when an offset darkens (and falls if it
         # brightens).
         "saturation": (
@@ -190,7 +203,12 @@ def _light(c: _Causes) -> None:
         ),
         "file_size": _fell if rho < 1.0 else _rose,
     }
-    c.take("brightness", rules, "changed only as much as that implies")
+    # Channels that moved like the whole, when not all three did (those are folded above).
+    for overall, channels, _ in _CHANNEL_GROUPS:
+        head = c.every.get(overall)
+        if head is not None:
+            rules.update(dict.fromkeys(channels, _alike_to(head)))
+    c.take(cause, rules, "changed only as much as that implies")
 
 
 def _compression(c: _Causes, cause: str, stronger: bool) -> None:
