@@ -242,18 +242,21 @@ def compare(
     """
     if config is None:
         config = DriftConfig(alpha=alpha, correction=correction)  # type: ignore[arg-type]
-    versions = (baseline.config.measure.version, current.config.measure.version)
-    if versions[0] != versions[1]:
+    b_measure, c_measure = baseline.config.measure.to_dict(), current.config.measure.to_dict()
+    b_version, c_version = b_measure.pop("version"), c_measure.pop("version")
+    # Profiles made from predictions files hold no image properties: the version is moot.
+    measured = all("sharpness" in p.reservoir.values for p in (baseline, current))
+    if b_version != c_version and measured:
         raise IncompatibleProfilesError(
             f"The baseline's image properties were measured by measurement version "
-            f"{versions[0]} and the current images' by version {versions[1]}: what sharpness and "
+            f"{b_version} and the current images' by version {c_version}: what sharpness and "
             "the other properties mean changed between them. Rebuild the older profile with "
             "this release ('visiondrift baseline')."
         )
-    if baseline.config.measure != current.config.measure:
+    if b_measure != c_measure:
         raise IncompatibleProfilesError(
             "The two profiles were measured with different settings "
-            f"({baseline.config.measure.to_dict()} vs {current.config.measure.to_dict()}); "
+            f"({b_measure} vs {c_measure}); "
             "their image properties are not comparable. Profile the current images with the "
             "baseline's settings."
         )
