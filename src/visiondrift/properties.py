@@ -258,8 +258,8 @@ PROPERTIES: Final[tuple[PropertySpec, ...]] = (
         0.0,
         1.0,
         "linear",
-        "more vertical than before (rotated or re-framed)",
-        "more horizontal than before (rotated or re-framed)",
+        "more vertical in structure",
+        "more horizontal in structure",
         "property",
     ),
     PropertySpec(
