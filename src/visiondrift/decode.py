@@ -25,6 +25,8 @@ from typing import BinaryIO, Final, Literal
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from visiondrift._jpeg import quality_from_bytes, quality_from_tables
+
 try:  # libjpeg-turbo without Pillow's per-file overhead; optional
     import simplejpeg as _simplejpeg
 except ImportError:  # pragma: no cover - exercised when the package is absent
@@ -113,6 +115,8 @@ class DecodedImage:
     height: int
     file_size: int
     frames: int
+    #: JPEG quality estimated from the file's quantisation tables; ``None`` if not a JPEG.
+    jpeg_quality: float | None = None
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
@@ -209,7 +213,8 @@ def _decode_jpeg_fast(
     if min(width, height) < limits.min_side:
         return BadFile(name, "too_small", f"{width}x{height} is below min_side={limits.min_side}")
     mode = "L" if colourspace == "Gray" else "RGB"
-    return DecodedImage(rgb, "JPEG", mode, width, height, file_size, 1)
+    quality = quality_from_bytes(data)
+    return DecodedImage(rgb, "JPEG", mode, width, height, file_size, 1, quality)
 
 
 def decode_image(
@@ -299,7 +304,8 @@ def _decode_open(
                         "too_small",
                         f"{width}x{height} is below min_side={limits.min_side}",
                     )
-                return DecodedImage(rgb, fmt, mode, width, height, file_size, frames)
+                quality = quality_from_tables(getattr(im, "quantization", None))
+                return DecodedImage(rgb, fmt, mode, width, height, file_size, frames, quality)
     except UnidentifiedImageError:
         return BadFile(name, "not_an_image", "no image format recognised the file's content")
     except Image.DecompressionBombError as err:

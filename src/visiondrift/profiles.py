@@ -161,7 +161,8 @@ class ProfileConfig:
 
             model = ModelSpec.from_dict(data["model"])
         return cls(
-            measure=MeasureConfig(**data["measure"]),
+            # Profiles saved before the measurement version was recorded are version 1.
+            measure=MeasureConfig(**{"version": 1, **data["measure"]}),
             limits=DecodeLimits(**data["limits"]),
             reservoir_size=int(data["reservoir_size"]),
             seed=int(data["seed"]),
