@@ -168,6 +168,7 @@ class DomainScores:
     folds: NDArray[np.int64]
     features: NDArray[np.float64]
     n_splits: int
+    quadratic: bool = False
 
     @property
     def labels(self) -> NDArray[np.int64]:
@@ -179,7 +180,8 @@ class DomainScores:
 
     def score(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
         """Scores of raw feature rows by the mean fold model."""
-        out: NDArray[np.float64] = ((rows - self.centre) / self.scale) @ self.weights
+        z = (rows - self.centre) / self.scale
+        out: NDArray[np.float64] = (np.hstack([z, z * z]) if self.quadratic else z) @ self.weights
         return out
 
 
@@ -188,6 +190,9 @@ class CrossFittedDetector(Detector):
 
     _owner: ClassVar[str] = "CrossFittedDetector"
     _fitted_scalars: ClassVar[tuple[str, ...]] = ("n_reference_seen_",)
+    #: Whether the discriminant also sees the square of every standardised feature, so that a
+    #: part of the sample far out on either side of a feature (a tail) moves the score.
+    _quadratic: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -246,6 +251,8 @@ class CrossFittedDetector(Detector):
             rows = np.sort(rng.choice(cur.shape[0], size=self.max_current, replace=False))
         used = cur[rows]
         features, centre, scale = standardise(np.concatenate([ref, used]))
+        if self._quadratic:
+            features = np.hstack([features, features * features])
         labels = np.r_[np.zeros(ref.shape[0], np.int64), np.ones(used.shape[0], np.int64)]
         n_splits = min(self.n_splits, ref.shape[0], used.shape[0])
         folds = stratified_folds(labels, n_splits, np.random.default_rng(rng.integers(2**32)))
@@ -262,6 +269,7 @@ class CrossFittedDetector(Detector):
             folds=folds,
             features=features,
             n_splits=n_splits,
+            quadratic=self._quadratic,
         )
         return found, models
 

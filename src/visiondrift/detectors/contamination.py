@@ -47,10 +47,11 @@ def beyond_quantile(
 class ContaminationDetector(CrossFittedDetector):
     """Share of current rows beyond the reference's own high quantile of a domain score.
 
-    A cross-fitted linear discriminant (the same as
-    :class:`~visiondrift.detectors.domain_classifier.DomainClassifierDetector`'s) scores every row
-    out of fold: higher means more like the current sample, a monotone estimate of the density
-    ratio ``p_current(x) / p_reference(x)``. The threshold is the reference rows' own
+    A cross-fitted linear discriminant (as in
+    :class:`~visiondrift.detectors.domain_classifier.DomainClassifierDetector`, but on every
+    standardised feature *and its square*, so that a part of the sample far out on either side of
+    a feature raises the score) scores every row out of fold: higher means more like the current
+    sample, an estimate of the density ratio ``p_current(x) / p_reference(x)``. The threshold is the reference rows' own
     ``1 - gamma`` quantile of that score, and the statistic is the number of current rows above it.
     When a share ``f`` of the batch comes from somewhere new (one camera in ten broken) and the
     score puts those rows on top, about ``f + (1 - f) * gamma`` of the batch passes, against about
@@ -117,6 +118,7 @@ class ContaminationDetector(CrossFittedDetector):
     """
 
     _owner: ClassVar[str] = _OWNER
+    _quadratic: ClassVar[bool] = True
     _param_names: ClassVar[tuple[str, ...]] = (
         "alpha",
         "gamma",

@@ -145,7 +145,12 @@ def domain_features(base: Profile, cur: Profile) -> DomainFeatures | None:
 
 
 def _top_labels(features: DomainFeatures, weights: list[float], n: int = 3) -> list[str]:
-    order = sorted(range(len(weights)), key=lambda i: -abs(weights[i]))[:n]
+    """The values with the largest weights (a value's square counts towards the value)."""
+    d = len(features.columns)
+    size = [
+        abs(weights[i]) + (abs(weights[i + d]) if len(weights) >= 2 * d else 0.0) for i in range(d)
+    ]
+    order = sorted(range(d), key=lambda i: -size[i])[:n]
     return [features.columns[i].label for i in order]
 
 
