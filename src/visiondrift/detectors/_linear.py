@@ -173,10 +173,13 @@ class DomainScores:
     @property
     def labels(self) -> NDArray[np.int64]:
         """0 for the reference rows, then 1 for the current rows used."""
-        return np.r_[
-            np.zeros(self.reference_scores.size, np.int64),
-            np.ones(self.current_scores.size, np.int64),
-        ]
+        out: NDArray[np.int64] = np.concatenate(
+            [
+                np.zeros(self.reference_scores.size, np.int64),
+                np.ones(self.current_scores.size, np.int64),
+            ]
+        )
+        return out
 
     def score(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
         """Scores of raw feature rows by the mean fold model."""

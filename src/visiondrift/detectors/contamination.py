@@ -51,8 +51,9 @@ class ContaminationDetector(CrossFittedDetector):
     :class:`~visiondrift.detectors.domain_classifier.DomainClassifierDetector`, but on every
     standardised feature *and its square*, so that a part of the sample far out on either side of
     a feature raises the score) scores every row out of fold: higher means more like the current
-    sample, an estimate of the density ratio ``p_current(x) / p_reference(x)``. The threshold is the reference rows' own
-    ``1 - gamma`` quantile of that score, and the statistic is the number of current rows above it.
+    sample, an estimate of the density ratio ``p_current(x) / p_reference(x)``. The threshold is
+    the reference rows' own ``1 - gamma`` quantile of that score, and the statistic is the number
+    of current rows above it.
     When a share ``f`` of the batch comes from somewhere new (one camera in ten broken) and the
     score puts those rows on top, about ``f + (1 - f) * gamma`` of the batch passes, against about
     ``gamma`` of the reference: the test sees a tail that a whole-sample comparison dilutes.

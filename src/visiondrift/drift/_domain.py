@@ -227,9 +227,9 @@ def contamination_candidate(features: DomainFeatures, config: DriftConfig) -> Ca
     def sentence() -> str:
         clues = f" (mostly by {', '.join(top)})" if top else ""
         return (
-            f"{share_cur:.0%} of the batch's images lie beyond the baseline's {level}th "
-            f"percentile of the domain score, where {share_ref:.0%} of baseline images lie: "
-            f"about {excess:.0%} of the batch looks new{clues}."
+            f"{share_cur:.0%} of the batch images lie beyond the {level}th percentile of the "
+            f"domain score among baseline images, where {share_ref:.0%} of baseline images "
+            f"lie: about {excess:.0%} of the batch looks new{clues}."
         )
 
     return Candidate(
