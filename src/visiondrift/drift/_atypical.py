@@ -154,7 +154,7 @@ def by_domain(cur: Profile, features: DomainFeatures, config: DriftConfig) -> li
             reasons.append(f"{col.label} {value:.3g} vs baseline median {median:.3g}: {word}")
         out.append(
             AtypicalImage(
-                name=cur.reservoir.names[i],
+                name=cur.reservoir.names[int(features.current_rows[i])],
                 score=float(ranked.probability[i]),
                 reasons=reasons,
                 ranking="domain score",

@@ -38,6 +38,8 @@ from visiondrift.properties import PROPERTIES
 
 __all__ = [
     "CONTAMINATION_GAMMA",
+    "CONTAMINATION_MAX_CURRENT",
+    "CONTAMINATION_MAX_REFERENCE",
     "CONTAMINATION_PERMUTATIONS",
     "DOMAIN_MAX_CURRENT",
     "DOMAIN_MAX_REFERENCE",
@@ -55,9 +57,16 @@ DOMAIN_MAX_CURRENT: Final = 1000
 MIN_ROWS: Final = 10
 #: Share of the baseline above the contamination threshold (the baseline's 95th percentile).
 CONTAMINATION_GAMMA: Final = 0.05
-#: Largest number of within-fold relabellings of the contamination test's permutation null
-#: (smallest p-value 1/2000, enough for a Holm correction over several dozen tests).
-CONTAMINATION_PERMUTATIONS: Final = 1999
+#: Largest number of within-fold relabellings of the contamination test's permutation null.
+#: The smallest p-value is 1/3000: a Holm correction over m tests needs p <= alpha / m at its
+#: first step (0.002 for 25 tests at alpha 0.05), and the Monte-Carlo p-value of a clear
+#: contamination must sit well below that, not at it. Only a batch that looks contaminated
+#: draws them all (see ``ContaminationDetector.stop_after``).
+CONTAMINATION_PERMUTATIONS: Final = 2999
+#: Rows of each side the contamination test keeps (seeded subsample): each relabelling refits
+#: the fold models on these rows, and 500 batch rows already hold 50 images of a broken tenth.
+CONTAMINATION_MAX_REFERENCE: Final = 1000
+CONTAMINATION_MAX_CURRENT: Final = 500
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,9 @@ class DomainFeatures:
     current: NDArray[np.float64]
     baseline_raw: NDArray[np.float64]
     current_raw: NDArray[np.float64]
+    #: Reservoir index of each row of ``current`` (rows are in reservoir-key order, so that the
+    #: result does not depend on the order in which workers filled the reservoir).
+    current_rows: NDArray[np.intp]
 
     @property
     def with_model(self) -> bool:
@@ -116,8 +128,11 @@ def domain_features(base: Profile, cur: Profile) -> DomainFeatures | None:
     columns = _candidates(base, cur)
     if not columns or len(base.reservoir) < MIN_ROWS or len(cur.reservoir) < MIN_ROWS:
         return None
-    b = np.column_stack([base.reservoir.values[c.name] for c in columns]).astype(np.float64)
-    c = np.column_stack([cur.reservoir.values[c.name] for c in columns]).astype(np.float64)
+    base_rows = np.argsort(base.reservoir.keys, kind="stable")
+    cur_rows = np.argsort(cur.reservoir.keys, kind="stable")
+    b = np.column_stack([base.reservoir.values[c.name][base_rows] for c in columns])
+    c = np.column_stack([cur.reservoir.values[c.name][cur_rows] for c in columns])
+    b, c = b.astype(np.float64), c.astype(np.float64)
     finite_b, finite_c = np.isfinite(b), np.isfinite(c)
     # Missing values become the baseline median (a column never finite on a side is dropped).
     keep = finite_b.any(axis=0) & finite_c.any(axis=0)
@@ -141,7 +156,7 @@ def domain_features(base: Profile, cur: Profile) -> DomainFeatures | None:
         out[:, log] = np.log(np.maximum(values[:, log], floor[log]))
         return out
 
-    return DomainFeatures(kept, transform(b), transform(c), b, c)
+    return DomainFeatures(kept, transform(b), transform(c), b, c, cur_rows)
 
 
 def _top_labels(features: DomainFeatures, weights: list[float], n: int = 3) -> list[str]:
@@ -208,8 +223,8 @@ def contamination_detector(config: DriftConfig) -> ContaminationDetector:
     """The detector behind the ``contamination`` metric and the atypical-image ranking."""
     return ContaminationDetector(
         gamma=CONTAMINATION_GAMMA,
-        max_reference=DOMAIN_MAX_REFERENCE,
-        max_current=DOMAIN_MAX_CURRENT,
+        max_reference=CONTAMINATION_MAX_REFERENCE,
+        max_current=CONTAMINATION_MAX_CURRENT,
         n_permutations=CONTAMINATION_PERMUTATIONS,
         seed=config.seed,
     )
