@@ -5,6 +5,9 @@ are split into a reference pool (the baseline) and a test pool (batches). Shifts
 the test pool: additive Gaussian noise, Gaussian blur, brightness, contrast, JPEG compression,
 pixelation, small rotation, small translation, a changed class mix (resampling by label) and a
 mixture in which only part of the batch is shifted (noise, sigma 8), each at three strengths.
+A table of its own: partial contamination, where 10% or 25% of a batch of 100 or 200 images
+comes from a broken camera (the strongest noise, blur, JPEG and pixelation shifts) and the rest
+is clean (``--contamination-trials``, 0 skips it).
 
 Speed: every image of every (pool, shift, strength) is measured once (``ImageMeasurer``, the
 profiler's own code, plus the demo ONNX model on the same arrays, plus the PNG file size); a trial
