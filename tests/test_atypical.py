@@ -17,7 +17,7 @@ from scipy import stats
 
 import visiondrift
 from visiondrift.decode import decode_image
-from visiondrift.detectors import ContaminationDetector
+from visiondrift.detectors import ContaminationDetector, beyond_quantile
 from visiondrift.drift import compare
 from visiondrift.drift._atypical import by_rarity
 from visiondrift.drift._domain import CONTAMINATION_GAMMA, domain_features
@@ -134,3 +134,14 @@ def test_contamination_test_is_calibrated_on_no_drift_splits(per_image: list[Pro
     bound = stats.binom.ppf(0.99, trials, alpha)
     assert int((p <= alpha).sum()) <= bound, sorted(p)[:10]
     assert int((p <= 0.2).sum()) <= stats.binom.ppf(0.99, trials, 0.2)
+
+
+def test_threshold_is_the_references_own_high_quantile() -> None:
+    """Twenty reference scores 0..19 and five current ones: at gamma 0.1 the threshold is the
+    second-largest reference score (18), one reference row (19) and three current rows pass."""
+    scores = np.r_[np.arange(20.0), [18.5, 30.0, 40.0, 5.0, 18.0]][None, :]
+    is_current = np.r_[np.zeros(20, bool), np.ones(5, bool)][None, :]
+    threshold, n_cur, n_ref = beyond_quantile(scores, is_current, 0.1)
+    assert threshold.tolist() == [18.0]
+    assert n_cur.tolist() == [3]
+    assert n_ref.tolist() == [1]

@@ -138,10 +138,8 @@ def by_domain(cur: Profile, features: DomainFeatures, config: DriftConfig) -> li
         if ranked.scores[i] <= ranked.threshold:
             break
         beaten = float(np.mean(ranked.baseline_scores < ranked.scores[i]))
-        reasons = [
-            f"domain score {ranked.probability[i]:.2f}, higher than {_percent(beaten)} of "
-            "baseline images"
-        ]
+        than = "every baseline image" if beaten == 1.0 else f"{_percent(beaten)} of baseline images"
+        reasons = [f"domain score {ranked.probability[i]:.2f}, higher than {than}"]
         contribution = ranked.weights * (features.current[i] - centre)
         for j in np.argsort(-contribution)[:MAX_REASONS]:
             if contribution[j] <= 0:
