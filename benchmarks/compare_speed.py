@@ -17,8 +17,8 @@ How the profiles are made (seeded, documented so that the figures can be reprodu
    10,000-image profile's reservoir looks like to ``compare`` (its cost depends only on the
    reservoir, not on how it was filled).
 
-``compare`` is timed as the median of 5 calls after one warm-up call (the first call also pays the
-one-off scikit-learn import, printed separately), with and without the model outputs/embeddings.
+``compare`` is timed as the median of 5 calls after one warm-up call (the first call is printed
+separately), with and without the model outputs/embeddings.
 
 Usage::
 

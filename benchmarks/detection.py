@@ -5,6 +5,9 @@ are split into a reference pool (the baseline) and a test pool (batches). Shifts
 the test pool: additive Gaussian noise, Gaussian blur, brightness, contrast, JPEG compression,
 pixelation, small rotation, small translation, a changed class mix (resampling by label) and a
 mixture in which only part of the batch is shifted (noise, sigma 8), each at three strengths.
+A table of its own: partial contamination, where 10% or 25% of a batch of 100 or 200 images
+comes from a broken camera (the strongest noise, blur, JPEG and pixelation shifts) and the rest
+is clean (``--contamination-trials``, 0 skips it).
 
 Speed: every image of every (pool, shift, strength) is measured once (``ImageMeasurer``, the
 profiler's own code, plus the demo ONNX model on the same arrays, plus the PNG file size); a trial
@@ -146,6 +149,16 @@ PIXEL_SHIFTS: list[tuple[str, str, Shift]] = [
 CLASS_MIX = (0.2, 0.4, 0.6)
 #: Share of the batch replaced by noisy images (additive Gaussian noise, sigma 8).
 MIXTURE = (0.05, 0.1, 0.25)
+#: Partial contamination ("one camera in ten is broken"): share of the batch that comes from a
+#: broken camera, the batch sizes, and the breakages (strongest strength of a pixel shift).
+CONTAMINATION = (0.1, 0.25)
+CONTAMINATION_SIZES = (100, 200)
+CONTAMINATION_KINDS = (
+    ("noise", "sigma 8.0"),
+    ("blur", "radius 1.0"),
+    ("jpeg", "quality 20"),
+    ("pixelation", "1/4"),
+)
 
 
 def upscale(images: NDArray[np.uint8]) -> NDArray[np.uint8]:
@@ -233,6 +246,57 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     return lo, hi
 
 
+def contamination_table(
+    args: argparse.Namespace,
+    out: Callable[..., None],
+    rng: np.random.Generator,
+    test: Measured,
+    shifted: dict[tuple[str, str], Measured],
+    n_pool: int,
+    both: Callable[[Measured, NDArray[np.intp]], tuple[bool, bool]],
+) -> None:
+    """Partial contamination: a share of the batch comes from a broken camera, the rest is clean.
+
+    Each trial draws ``n`` distinct test-pool images; the first ``share * n`` of them come through
+    the breakage (the same image never appears twice, clean and broken). Own table, with more
+    trials than the detection table, so that rates near 0.2 and 0.8 can be told apart.
+    """
+    trials = args.contamination_trials
+    if trials is None:
+        trials = 10 if args.quick else 20
+    if trials <= 0:
+        return
+    out(
+        f"## Partial contamination ({trials} trials per cell; visiondrift / BBSD baseline): "
+        "a share of the batch from a broken camera"
+    )
+    out()
+    out("| breakage | share | " + " | ".join(f"n={n}" for n in CONTAMINATION_SIZES) + " |")
+    out("|---|---:|" + "---:|" * len(CONTAMINATION_SIZES))
+    for family, strength in CONTAMINATION_KINDS:
+        broken = shifted[(family, strength)]
+        pair = Measured(
+            np.concatenate([test.hists, broken.hists]),
+            np.concatenate([test.values, broken.values]),
+            np.concatenate([test.probs, broken.probs]),
+            np.concatenate([test.embedding, broken.embedding]),
+            np.concatenate([test.labels, broken.labels]),
+        )
+        for share in CONTAMINATION:
+            parts = []
+            for n in CONTAMINATION_SIZES:
+                vd = bb = 0
+                for _ in range(trials):
+                    idx = rng.choice(n_pool, size=n, replace=False)
+                    idx[: round(share * n)] += n_pool  # the first images come broken
+                    a, b = both(pair, idx)
+                    vd += a
+                    bb += b
+                parts.append(f"{vd / trials:.2f} / {bb / trials:.2f}")
+            out(f"| {family} {strength} | {share:.0%} | " + " | ".join(parts) + " |")
+    out()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer trials (a smoke run)")
@@ -240,6 +304,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--null-trials", type=int, default=None)
     parser.add_argument("--shift-trials", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--contamination-trials",
+        type=int,
+        default=None,
+        help="trials per partial-contamination cell (default 20, 10 with --quick; 0 skips them)",
+    )
     args = parser.parse_args(argv)
     null_trials = args.null_trials or (40 if args.quick else 200)
     shift_trials = args.shift_trials or (3 if args.quick else 6)
@@ -383,6 +453,7 @@ def main(argv: list[str] | None = None) -> int:
 
         row("mixture", f"{share:.0%} noisy (sigma 8)", draw_part)
     out()
+    contamination_table(args, out, rng, test, shifted, n_test_pool, both)
 
     # ---------------------------------------------------------------- summary
     out("## Detection rate over all shifts")

@@ -15,6 +15,7 @@ from visiondrift.detectors import (
     AndersonDarlingDetector,
     BBSDDetector,
     ChiSquareDetector,
+    ContaminationDetector,
     CramerVonMisesDetector,
     Detector,
     DomainClassifierDetector,
@@ -45,6 +46,17 @@ def _normal_pair(n_ref: int, n_cur: int, shift: float = 0.0, dims: int | None = 
         shape_ref = (n_ref,) if dims is None else (n_ref, dims)
         shape_cur = (n_cur,) if dims is None else (n_cur, dims)
         return rng.normal(size=shape_ref), rng.normal(loc=shift, size=shape_cur)
+
+    return draw
+
+
+def _contaminated_pair(n_ref: int, n_cur: int, share: float) -> Callable:
+    """A batch of which a share comes from far away (one camera in four broken)."""
+
+    def draw(rng: np.random.Generator) -> Pair:
+        cur = rng.normal(size=(n_cur, 2))
+        cur[: round(share * n_cur), 0] += 6.0
+        return rng.normal(size=(n_ref, 2)), cur
 
     return draw
 
@@ -153,6 +165,17 @@ CASES: dict[str, Case] = {
         _probability_pair(shifted=True),
         invalid=[({"method": "perm"}, "The 'method' parameter of BBSDDetector must be one of")],
         seeded=False,
+    ),
+    "contamination": Case(
+        ContaminationDetector,
+        {"n_splits": 2, "n_permutations": 199},
+        _normal_pair(40, 30, dims=2),
+        _contaminated_pair(80, 60, share=0.25),
+        invalid=[
+            ({"gamma": 0.5}, "The 'gamma' parameter of ContaminationDetector must be in (0, 0.5)."),
+            ({"stop_after": 0}, "The 'stop_after' parameter of ContaminationDetector must be an"),
+            ({"C": -1}, "The 'C' parameter of ContaminationDetector must be a positive number."),
+        ],
     ),
     "domain_classifier": Case(
         DomainClassifierDetector,

@@ -15,6 +15,8 @@ Detectors, the data they take and the unit of their effect size:
 - :class:`MMDDetector`: vectors (probability vectors, embeddings); MMD in kernel units.
 - :class:`BBSDDetector`: probability vectors; largest per-class KS distance D.
 - :class:`DomainClassifierDetector`: feature vectors; cross-validated AUC (0.5 = same).
+- :class:`ContaminationDetector`: feature vectors; excess share of current rows beyond the
+  reference's own high quantile of a cross-fitted domain score (partial contamination).
 
 :func:`correct_results` combines the results of one comparison with Holm (default),
 Benjamini-Hochberg or Bonferroni.
@@ -35,6 +37,7 @@ from visiondrift.detectors.chi_square import (
     ChiSquareMethod,
     ChiSquareStatistic,
 )
+from visiondrift.detectors.contamination import ContaminationDetector, beyond_quantile
 from visiondrift.detectors.cramer_von_mises import CramerVonMisesDetector, CVMMethod
 from visiondrift.detectors.distances import (
     check_cost_matrix,
@@ -66,6 +69,7 @@ __all__ = [
     "ChiSquareDetector",
     "ChiSquareMethod",
     "ChiSquareStatistic",
+    "ContaminationDetector",
     "CorrectedTests",
     "Correction",
     "CramerVonMisesDetector",
@@ -79,6 +83,7 @@ __all__ = [
     "TestResult",
     "adjust_pvalues",
     "benjamini_hochberg",
+    "beyond_quantile",
     "bonferroni",
     "check_cost_matrix",
     "class_wasserstein",

@@ -47,7 +47,7 @@ _CHANNEL_GROUPS: Final = (
     ("contrast", ("std_r", "std_g", "std_b"), "the spreads of red, green and blue"),
 )
 #: Families of the tests that say *that* the images differ, not how: after the causes.
-_SUMMARY_FAMILIES: Final = frozenset({"domain", "embedding"})
+_SUMMARY_FAMILIES: Final = frozenset({"domain", "contamination", "embedding"})
 
 
 def _close(value: float | None, reference: float | None) -> bool:

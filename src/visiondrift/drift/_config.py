@@ -46,6 +46,10 @@ DEFAULT_BANDS: Final[dict[str, tuple[float, float, float]]] = {
     # domain classifier on the standardised image properties: cross-validated AUC minus 0.5
     # (0 = the batch cannot be told from the baseline, 0.5 = every image can)
     "domain": (0.05, 0.10, 0.20),
+    # the same domain score, in its tail: excess share of the batch beyond the baseline's 95th
+    # percentile of it, an estimate of the share of the batch that is new (0.10 = one image in
+    # ten, as when one camera in ten is broken)
+    "contamination": (0.02, 0.05, 0.20),
 }
 
 

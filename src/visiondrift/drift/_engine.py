@@ -15,21 +15,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
 from scipy import stats
 
 from visiondrift.detectors.multitest import adjust_pvalues
+from visiondrift.drift._atypical import atypical_images
 from visiondrift.drift._causes import explain_causes
 from visiondrift.drift._config import DriftConfig, band_of
 from visiondrift.drift._input import Candidate, input_candidates
 from visiondrift.drift._model import (
     SEVERITIES,
-    AtypicalImage,
     BadFileEntry,
     DatasetSummary,
     DriftReport,
@@ -101,109 +98,6 @@ def _decide(
     if size in ("medium", "high"):
         return "none", "insufficient_evidence", _n_needed(cand, m, config)
     return "none", "stable", None
-
-
-@dataclass(frozen=True)
-class _Column:
-    """One per-image score of the atypical-image ranking: baseline and current values."""
-
-    label: str
-    baseline: NDArray[np.float64]
-    current: NDArray[np.float64]
-    #: +1: larger than the baseline is atypical; -1: smaller is.
-    direction: float
-
-
-def _output_columns(base: Profile, cur: Profile, drifted: Sequence[MetricResult]) -> list[_Column]:
-    """Output outlier scores, when a model-output metric drifted: low confidence, and the
-    probability of the class whose output distribution moved most (black-box shift detection)."""
-    names = {m.name for m in drifted}
-    out: list[_Column] = []
-    if not names & {"confidence", "outputs", "class_mix", "embedding"}:
-        return out
-    bv, cv = base.reservoir.values, cur.reservoir.values
-    if "model_confidence" in bv and "model_confidence" in cv:
-        confidence = next((m for m in drifted if m.name == "confidence"), None)
-        # Less sure is atypical, unless the model became more sure on the whole batch.
-        sign = 1.0 if confidence is not None and (confidence.change or 0.0) > 0 else -1.0
-        out.append(
-            _Column("model confidence", bv["model_confidence"], cv["model_confidence"], sign)
-        )
-    outputs = next((m for m in drifted if m.name == "outputs"), None)
-    pb, pc = base.reservoir.vectors.get("probs"), cur.reservoir.vectors.get("probs")
-    if outputs is not None and pb is not None and pc is not None and base.model is not None:
-        top = str(outputs.details.get("most_shifted_class", ""))
-        classes = list(base.model.class_names)
-        if top in classes and pb.shape[1] == len(classes) == pc.shape[1]:
-            k = classes.index(top)
-            per_class = {str(d.get("class")): d for d in outputs.details.get("per_class", [])}
-            word = str(per_class.get(top, {}).get("direction", "current larger"))
-            direction = -1.0 if word == "current smaller" else 1.0
-            out.append(
-                _Column(
-                    f"probability of '{top}'",
-                    pb[:, k].astype(np.float64),
-                    pc[:, k].astype(np.float64),
-                    direction,
-                )
-            )
-    return out
-
-
-def _atypical(
-    base: Profile, cur: Profile, drifted: Sequence[MetricResult], n: int
-) -> list[AtypicalImage]:
-    """Current images furthest from the baseline, in the direction of each drifted property,
-    and (with a model whose outputs drifted) by output outlier score."""
-    columns = [
-        _Column(
-            _SPECS[m.name].label,
-            base.values(m.name),
-            cur.values(m.name),
-            1.0 if (m.change or 0.0) >= 0 else -1.0,
-        )
-        for m in drifted
-        if m.name in _SPECS and m.name in cur.reservoir.values and m.name in base.reservoir.values
-    ]
-    columns += [
-        c for c in _output_columns(base, cur, drifted) if c.current.size == len(cur.reservoir)
-    ]
-    columns = [c for c in columns if c.baseline.size > 0]
-    if not columns or len(cur.reservoir) == 0 or n <= 0:
-        return []
-    scores = np.zeros((len(cur.reservoir), len(columns)))
-    centres = []
-    for j, col in enumerate(columns):
-        centre = float(np.median(col.baseline))
-        spread = (
-            float(stats.median_abs_deviation(col.baseline, scale="normal"))
-            or float(np.std(col.baseline))
-            or 1.0
-        )
-        centres.append(centre)
-        scores[:, j] = col.direction * (col.current - centre) / spread
-    best = np.argsort(-scores.max(axis=1), kind="stable")[:n]
-    out = []
-    for i in best:
-        if scores[i].max() <= 0:
-            break
-        order = np.argsort(-scores[i])[:3]
-        reasons = []
-        for j in order:
-            if scores[i, j] <= 0:
-                continue
-            col = columns[j]
-            value = float(col.current[i])
-            reasons.append(
-                f"{col.label} {value:.3g} vs baseline median {centres[j]:.3g} "
-                f"({scores[i, j]:.1f} robust SD)"
-            )
-        out.append(
-            AtypicalImage(
-                name=cur.reservoir.names[i], score=float(scores[i].max()), reasons=reasons
-            )
-        )
-    return out
 
 
 def _explanations(
@@ -334,7 +228,7 @@ def compare(
         n_drifted=len(drifted),
         explanations=explanations,
         metrics=metrics,
-        atypical_images=_atypical(baseline, current, drifted, config.n_atypical),
+        atypical_images=atypical_images(baseline, current, drifted, config),
         config=cfg,
         command=command,
     )

@@ -105,11 +105,22 @@ class DatasetSummary(_Frozen):
 
 
 class AtypicalImage(_Frozen):
-    """A current image far from the baseline on the drifted metrics, with the reasons."""
+    """A current image that shows the change, with why it was picked.
+
+    ``ranking`` says how it was picked. ``"domain score"``: ``score`` is the estimated
+    probability that an image like it comes from the batch rather than the baseline, with equal
+    priors (0.5 = either; 0.9 = nine times as likely in the batch), from a cross-validated
+    classifier; the image lies beyond the baseline's 95th percentile of that score.
+    ``"robust distance"`` (with too few images for the classifier): ``score`` is the largest
+    distance from the baseline median, in robust standard deviations, on a drifted metric.
+    ``reasons`` say it in words: the score, then the per-image values that raised it most,
+    against the baseline median.
+    """
 
     name: str
     score: float
     reasons: list[str]
+    ranking: Literal["domain score", "robust distance"] = "robust distance"
 
 
 class DriftReport(_Frozen):
