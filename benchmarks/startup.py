@@ -14,7 +14,8 @@ file matches the code under test). Then, in the same run:
 
 1. the three commands are run ``--repeat`` times each, interleaved (so that the load of a shared
    machine falls on all three alike), and the median and the fastest run are printed with their
-   ratio to ``python -c pass`` and to the target;
+   ratio to ``python -c pass`` and to the target, and the CPU time the command used (with its
+   worker processes), which depends less on what else runs on the machine;
 2. a breakdown of one ``monitor`` run: a fresh interpreter does what the command does (import the
    command line, load the baseline, profile the batch, compare, write the report, print the
    summary) once cold and then once more warm in the same process. The warm run is the work
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -52,6 +54,12 @@ cold, warm = {}, {}
 start = clock()
 import visiondrift.cli
 from visiondrift.cli import _support
+try:  # what the command's entry point does first
+    from visiondrift.cli._startup import limit_blas_threads
+except ImportError:  # code from before the BLAS limit
+    pass
+else:
+    limit_blas_threads()
 cold["import the command line"] = clock() - start
 
 
@@ -107,13 +115,20 @@ def cli_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "visiondrift.cli"]
 
 
-def timed(cmd: list[str]) -> float:
+def cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall time and CPU time (the command and its worker processes) of one run of ``cmd``."""
+    cpu = cpu_of_children()
     start = time.perf_counter()
     done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - start
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
-    return seconds
+    return seconds, cpu_of_children() - cpu
 
 
 def import_times(cmd: list[str]) -> dict[str, float]:
@@ -164,19 +179,25 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cores available: {len(os.sched_getaffinity(0))}; load average before: {load()}")
     print(f"repeats: {args.repeat}, interleaved (median and fastest run reported)\n")
     times: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
     for cmd in commands.values():  # warm the page cache and the bytecode cache
         timed(cmd)
     for _ in range(args.repeat):
         for name, cmd in commands.items():
-            times[name].append(timed(cmd))
+            wall, used = timed(cmd)
+            times[name].append(wall)
+            cpu[name].append(used)
     floor = statistics.median(times["python -c pass"])
-    print("| command | median (s) | fastest (s) | ratio to `python -c pass` | ratio to 1.5 s |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        "| command | median (s) | fastest (s) | CPU, median (s) | ratio to `python -c pass` "
+        "| ratio to 1.5 s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
     for name, values in times.items():
         median = statistics.median(values)
         print(
-            f"| `{name}` | {median:.3f} | {min(values):.3f} | {median / floor:.1f} "
-            f"| {median / TARGET_S:.2f} |"
+            f"| `{name}` | {median:.3f} | {min(values):.3f} | {statistics.median(cpu[name]):.3f} "
+            f"| {median / floor:.1f} | {median / TARGET_S:.2f} |"
         )
     monitor = statistics.median(times[list(commands)[-1]])
 
