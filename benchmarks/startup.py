@@ -45,51 +45,57 @@ N_BASELINE = 300
 N_BATCH = 100
 
 PROBE = r"""
-import io, json, sys, time
-from contextlib import redirect_stdout
+import io, json, resource, sys, time
+from contextlib import contextmanager, redirect_stdout
 
-clock = time.perf_counter
 folder, baseline, out = sys.argv[1:4]
+
+
+def cpu():  # this process and its (joined) worker processes
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+@contextmanager
+def step(times, name):
+    wall, used = time.perf_counter(), cpu()
+    yield
+    times[name] = (time.perf_counter() - wall, cpu() - used)
+
+
 cold, warm = {}, {}
-start = clock()
-import visiondrift.cli
-from visiondrift.cli import _support
-try:  # what the command's entry point does first
-    from visiondrift.cli._startup import limit_blas_threads
-except ImportError:  # code from before the BLAS limit
-    pass
-else:
-    limit_blas_threads()
-cold["import the command line"] = clock() - start
+with step(cold, "import the command line"):
+    import visiondrift.cli
+    from visiondrift.cli import _support
+    try:  # what the command's entry point does first
+        from visiondrift.cli._startup import limit_blas_threads
+    except ImportError:  # code from before the BLAS limit
+        pass
+    else:
+        limit_blas_threads()
 
 
 def run(times):
-    from visiondrift.drift import compare
-    from visiondrift.profiler import profile
-    from visiondrift.profiles import Profile
-
-    start = clock()
-    base = Profile.load(baseline)
-    times["load the baseline"] = clock() - start
-    start = clock()
-    current = profile(folder, config=base.config)
-    times["profile the batch"] = clock() - start
-    start = clock()
-    report = compare(base, current, mode="monitor", command="visiondrift monitor")
-    times["compare"] = clock() - start
-    start = clock()
-    report.save(out)
-    times["write the report"] = clock() - start
-    start = clock()
-    with redirect_stdout(io.StringIO()):
+    with step(times, "import what monitor uses (drift, profiler)"):
+        from visiondrift.drift import compare
+        from visiondrift.profiler import profile
+        from visiondrift.profiles import Profile
+    with step(times, "load the baseline"):
+        base = Profile.load(baseline)
+    with step(times, "profile the batch"):
+        current = profile(folder, config=base.config)
+    with step(times, "compare"):
+        report = compare(base, current, mode="monitor", command="visiondrift monitor")
+    with step(times, "write the report"):
+        report.save(out)
+    with step(times, "print the summary"), redirect_stdout(io.StringIO()):
         _support._print_report(report, out, True)
-    times["print the summary"] = clock() - start
 
 
-start = clock()
 run(cold)
 run(warm)
-warm["import the command line"] = 0.0
+warm["import the command line"] = (0.0, 0.0)
 print(json.dumps({"cold": cold, "warm": warm}))
 """
 
@@ -208,17 +214,21 @@ def main(argv: list[str] | None = None) -> int:
         text=True,
     )
     phases = json.loads(probe.stdout.strip().splitlines()[-1])
-    print("\nBreakdown of one monitor run (fresh interpreter; cold = first run, warm = again):\n")
-    print("| step | cold (s) | warm (s) | one-off: imports, first call (s) |")
-    print("|---|---:|---:|---:|")
-    print(f"| interpreter start-up (`python -c pass`, median) | {floor:.3f} | | |")
+    print("\nBreakdown of one monitor run (fresh interpreter; cold = first run, warm = again;")
+    print("CPU = this process and its workers; one-off = cold - warm: imports, first call):\n")
+    print("| step | wall cold (s) | wall warm (s) | CPU cold (s) | CPU warm (s) | one-off CPU |")
+    print("|---|---:|---:|---:|---:|---:|")
     cold, warm = phases["cold"], phases["warm"]
-    for step in cold:
-        print(f"| {step} | {cold[step]:.3f} | {warm[step]:.3f} | {cold[step] - warm[step]:.3f} |")
-    total_cold, total_warm = sum(cold.values()), sum(warm.values())
+    for name in cold:
+        (wall_c, cpu_c), (wall_w, cpu_w) = cold[name], warm[name]
+        print(
+            f"| {name} | {wall_c:.3f} | {wall_w:.3f} | {cpu_c:.3f} | {cpu_w:.3f} "
+            f"| {cpu_c - cpu_w:.3f} |"
+        )
+    sums = [sum(v[i] for v in part.values()) for part in (cold, warm) for i in (0, 1)]
     print(
-        f"| **total** | {floor + total_cold:.3f} | {total_warm:.3f} "
-        f"| {total_cold - total_warm:.3f} |"
+        f"| **total** (without the interpreter's start-up) | {sums[0]:.3f} | {sums[2]:.3f} "
+        f"| {sums[1]:.3f} | {sums[3]:.3f} | {sums[1] - sums[3]:.3f} |"
     )
 
     per_package = import_times(monitor_args)
