@@ -5,10 +5,10 @@ and keeps them spinning between calls. The command's linear algebra is made of m
 (the domain classifier's logistic regressions, kernel matrices of at most a few thousand rows),
 and the profiling pass already keeps every core busy with worker processes. On a 2-core machine
 shared with other jobs, the default threads made a comparison of 1,000 against 10,000 images 8x
-slower (4.7 s instead of 0.56 s; ``benchmarks/compare_speed.py``), and on a quiet machine they
-gain little. So the command runs BLAS with :data:`BLAS_THREADS` threads unless the user has
-chosen a thread count through the usual environment variables. The Python API leaves the
-caller's process alone.
+slower (4.7 s instead of 0.56 s with one thread; ``benchmarks/compare_speed.py``, see
+``benchmarks/RESULTS.md``), and a second thread can at best halve the few large products. So the
+command runs BLAS with :data:`BLAS_THREADS` threads unless the user has chosen a thread count
+through the usual environment variables. The Python API leaves the caller's process alone.
 """
 
 from __future__ import annotations
