@@ -77,15 +77,16 @@ with step(cold, "import the command line"):
 
 
 def run(times):
-    with step(times, "import what monitor uses (drift, profiler)"):
-        from visiondrift.drift import compare
+    with step(times, "import the profiler"):
         from visiondrift.profiler import profile
         from visiondrift.profiles import Profile
     with step(times, "load the baseline"):
         base = Profile.load(baseline)
     with step(times, "profile the batch"):
         current = profile(folder, config=base.config)
-    with step(times, "compare"):
+    with step(times, "compare (cold: + importing the comparison)"):
+        from visiondrift.drift import compare
+
         report = compare(base, current, mode="monitor", command="visiondrift monitor")
     with step(times, "write the report"):
         report.save(out)

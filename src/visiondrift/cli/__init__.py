@@ -205,7 +205,6 @@ def monitor(
     With --predictions FILE (or a predictions file as DATA_DIR) the batch's probabilities are
     read from the file; class names and activation default to the baseline's.
     """
-    from visiondrift.drift import compare
     from visiondrift.profiles import Profile
 
     out = Path(output) if output else Path(f"monitor_report_{_timestamp()}.json")
@@ -230,6 +229,9 @@ def monitor(
         )
         if save_profile:
             current.save(save_profile)
+        # Imported after profiling: workers fork faster from a process without scipy.
+        from visiondrift.drift import compare
+
         report = compare(
             base,
             current,
@@ -285,8 +287,6 @@ def compare_cmd(
     With --model, the model runs on the folders; a REFERENCE profile made with a model runs its
     model on a CURRENT folder (--model then replaces its model file).
     """
-    from visiondrift.drift import compare
-
     out = Path(output) if output else Path(f"compare_report_{_timestamp()}.json")
     quiet = bool(options["quiet"])
     try:
@@ -308,6 +308,8 @@ def compare_cmd(
             model=spec if from_file else None,
             **options,
         )
+        from visiondrift.drift import compare  # after profiling (see monitor)
+
         report = compare(
             ref, cur, alpha=alpha, correction=correction, mode="compare", command=_command_line()
         )
