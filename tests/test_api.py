@@ -164,3 +164,21 @@ def test_original_names(photo_dir: Path, changed_dir: Path, tmp_path: Path) -> N
 def test_model_path_must_exist(photo_dir: Path) -> None:
     with pytest.raises(visiondrift.ModelError, match="does not exist"):
         DatasetAnalyzer(photo_dir, model_path="missing_model.onnx").analyze()
+
+
+def test_the_command_skips_the_final_collection_at_exit() -> None:
+    def frozen_at_exit(code: str) -> int:
+        probe = (
+            "import atexit, gc, sys\n"
+            "atexit.register(lambda: print('FROZEN', gc.get_freeze_count(), file=sys.stderr))\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", probe + code], capture_output=True, text=True, check=False
+        )
+        lines = [line for line in done.stderr.splitlines() if line.startswith("FROZEN ")]
+        assert lines, done.stderr
+        return int(lines[-1].split()[1])
+
+    assert frozen_at_exit("import visiondrift.cli") == 0
+    # The command's own exit handler ran first (handlers run last-registered first).
+    assert frozen_at_exit("from visiondrift.cli import main\nmain(['--version'])") > 0

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from visiondrift._version import __version__
-from visiondrift.cli._startup import limit_blas_threads
+from visiondrift.cli._startup import limit_blas_threads, skip_final_collection
 from visiondrift.cli._support import (
     EXIT_USAGE,
     _baseline_predictions_defaults,
@@ -462,6 +462,7 @@ def translate_legacy(argv: Sequence[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``visiondrift`` console script."""
     limit_blas_threads()  # before numpy loads; see visiondrift.cli._startup
+    skip_final_collection()
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         args = translate_legacy(args)
