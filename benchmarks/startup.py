@@ -168,8 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work = Path(args.work)
     base_dir, batch_dir = ensure_data(work)
-    tmp = Path(tempfile.mkdtemp(prefix="vd-startup-"))
-    baseline = work / "baseline.json"
+    with tempfile.TemporaryDirectory(prefix="vd-startup-") as tmp_dir:
+        return run(args.repeat, base_dir, batch_dir, work / "baseline.json", Path(tmp_dir))
+
+
+def run(repeat: int, base_dir: Path, batch_dir: Path, baseline: Path, tmp: Path) -> int:
+    """Time the commands, break one monitor run down, and print the figures."""
     cli = cli_command()
     subprocess.run(
         [*cli, "baseline", str(base_dir), "-o", str(baseline), "--quiet"],
@@ -184,12 +188,12 @@ def main(argv: list[str] | None = None) -> int:
         f"visiondrift monitor ({N_BATCH} vs {N_BASELINE} images)": [*cli, *monitor_args],
     }
     print(f"cores available: {len(os.sched_getaffinity(0))}; load average before: {load()}")
-    print(f"repeats: {args.repeat}, interleaved (median and fastest run reported)\n")
+    print(f"repeats: {repeat}, interleaved (median and fastest run reported)\n")
     times: dict[str, list[float]] = {name: [] for name in commands}
     cpu: dict[str, list[float]] = {name: [] for name in commands}
     for cmd in commands.values():  # warm the page cache and the bytecode cache
         timed(cmd)
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         for name, cmd in commands.items():
             wall, used = timed(cmd)
             times[name].append(wall)
