@@ -47,7 +47,12 @@ __all__ = ["ProgressCallback", "default_workers", "model_description", "profile"
 #: Called in the parent process with (files done, files in total) after each chunk.
 ProgressCallback = Callable[[int, int], None]
 
-#: Below this many files the work is done in the calling process (no worker start-up cost).
+#: Below this many files the work is done in the calling process. Workers are forked (a few
+#: milliseconds each); starting and stopping the pool costs about 10 ms, which parallel decoding
+#: pays back only after a few dozen images (``benchmarks/RESULTS.md``, "Start-up"). The profile is
+#: the same either way: partial profiles merge exactly. ``profile`` starts its pool before
+#: listing the source (so that workers do not inherit the file list), so it skips the pool up
+#: front only when ``max_images`` is below this threshold.
 SERIAL_THRESHOLD = 64
 
 
@@ -403,6 +408,8 @@ min_side, max_listed_bad_files
 
         check_model_file(config.model.path)  # a clear message before any worker starts
     n_workers = _check_workers(workers)
+    if max_images is not None and max_images < SERIAL_THRESHOLD:
+        n_workers = 1  # no pool for a small sample (see SERIAL_THRESHOLD)
     if config.model is not None and n_workers > 1:
         _preload_runtime(config.model)
     pool = _start_pool(n_workers)

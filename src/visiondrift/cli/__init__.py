@@ -19,6 +19,7 @@ import click
 from visiondrift._version import __version__
 from visiondrift.cli._edge import run_cli, set_flags
 from visiondrift.cli._names import _names_key, _names_options, _names_settings
+from visiondrift.cli._startup import limit_blas_threads, skip_final_collection
 from visiondrift.cli._support import (
     EXIT_USAGE,
     _baseline_predictions_defaults,
@@ -220,7 +221,6 @@ def monitor(
     With --predictions FILE (or a predictions file as DATA_DIR) the batch's probabilities are
     read from the file; class names and activation default to the baseline's.
     """
-    from visiondrift.drift import compare
     from visiondrift.profiles import Profile
 
     out = Path(output) if output else Path(f"monitor_report_{_timestamp()}.json")
@@ -250,6 +250,9 @@ def monitor(
         )
         if save_profile:
             current.save(save_profile)
+        # Imported after profiling: workers fork faster from a process without scipy.
+        from visiondrift.drift import compare
+
         report = compare(
             base,
             current,
@@ -308,8 +311,6 @@ def compare_cmd(
     With --model, the model runs on the folders; a REFERENCE profile made with a model runs its
     model on a CURRENT folder (--model then replaces its model file).
     """
-    from visiondrift.drift import compare
-
     out = Path(output) if output else Path(f"compare_report_{_timestamp()}.json")
     quiet = bool(options["quiet"])
     try:
@@ -339,6 +340,8 @@ def compare_cmd(
             **names,
             **options,
         )
+        from visiondrift.drift import compare  # after profiling (see monitor)
+
         report = compare(
             ref,
             cur,
@@ -534,6 +537,8 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``visiondrift`` console script."""
+    limit_blas_threads()  # before numpy loads; see visiondrift.cli._startup
+    skip_final_collection()
     sys.exit(run(argv))
 
 

@@ -320,11 +320,10 @@ def _write_extras(
     image_root: str | None,
     names_key: Any = None,
 ) -> list[Path]:
-    from visiondrift._io import write_text_atomic
-    from visiondrift.report import generate_html_report, render_markdown
-
-    written = []
+    written: list[Path] = []
     if html is not None:
+        from visiondrift.report import generate_html_report  # jinja2; matplotlib when drawing
+
         page = Path(html) if html else out.with_suffix(".html")
         root = image_root if image_root and Path(image_root).is_dir() else None
         written.append(
@@ -333,6 +332,9 @@ def _write_extras(
             )
         )
     if summary_md:
+        from visiondrift._io import write_text_atomic
+        from visiondrift.report.markdown import render_markdown
+
         written.append(write_text_atomic(summary_md, render_markdown(report)))
     return written
 

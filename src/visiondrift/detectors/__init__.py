@@ -24,41 +24,107 @@ Benjamini-Hochberg or Bonferroni.
 
 from __future__ import annotations
 
-from visiondrift.detectors._base import Detector, PValueMethod, TestResult
-from visiondrift.detectors.anderson_darling import (
-    ADMethod,
-    AndersonDarlingDetector,
-    standardised_shift,
-)
-from visiondrift.detectors.bbsd import BBSDDetector
-from visiondrift.detectors.chi_square import (
-    CategoricalSample,
-    ChiSquareDetector,
-    ChiSquareMethod,
-    ChiSquareStatistic,
-)
-from visiondrift.detectors.contamination import ContaminationDetector, beyond_quantile
-from visiondrift.detectors.cramer_von_mises import CramerVonMisesDetector, CVMMethod
-from visiondrift.detectors.distances import (
-    check_cost_matrix,
-    class_wasserstein,
-    jensen_shannon,
-    population_stability_index,
-    total_variation,
-)
-from visiondrift.detectors.domain_classifier import DomainClassifierDetector, DomainPValue
-from visiondrift.detectors.ks import KSDetector, KSMethod, ks_pvalues
-from visiondrift.detectors.mmd import MMDDetector, gaussian_kernel, median_bandwidth, mmd2_unbiased
-from visiondrift.detectors.multitest import (
-    CorrectedTests,
-    Correction,
-    adjust_pvalues,
-    benjamini_hochberg,
-    bonferroni,
-    correct_results,
-    holm,
-    reject,
-)
+import importlib
+import typing
+
+if typing.TYPE_CHECKING:
+    from visiondrift.detectors._base import Detector, PValueMethod, TestResult
+    from visiondrift.detectors.anderson_darling import (
+        ADMethod,
+        AndersonDarlingDetector,
+        standardised_shift,
+    )
+    from visiondrift.detectors.bbsd import BBSDDetector
+    from visiondrift.detectors.chi_square import (
+        CategoricalSample,
+        ChiSquareDetector,
+        ChiSquareMethod,
+        ChiSquareStatistic,
+    )
+    from visiondrift.detectors.contamination import ContaminationDetector, beyond_quantile
+    from visiondrift.detectors.cramer_von_mises import CramerVonMisesDetector, CVMMethod
+    from visiondrift.detectors.distances import (
+        check_cost_matrix,
+        class_wasserstein,
+        jensen_shannon,
+        population_stability_index,
+        total_variation,
+    )
+    from visiondrift.detectors.domain_classifier import DomainClassifierDetector, DomainPValue
+    from visiondrift.detectors.ks import KSDetector, KSMethod, ks_pvalues
+    from visiondrift.detectors.mmd import (
+        MMDDetector,
+        gaussian_kernel,
+        median_bandwidth,
+        mmd2_unbiased,
+    )
+    from visiondrift.detectors.multitest import (
+        CorrectedTests,
+        Correction,
+        adjust_pvalues,
+        benjamini_hochberg,
+        bonferroni,
+        correct_results,
+        holm,
+        reject,
+    )
+
+# Imported on first use: the detectors load scipy.stats (about half a second) and scikit-learn,
+# which reading a saved report or listing the command line's options never needs.
+_LAZY: dict[str, str] = {
+    "ADMethod": "visiondrift.detectors.anderson_darling",
+    "AndersonDarlingDetector": "visiondrift.detectors.anderson_darling",
+    "BBSDDetector": "visiondrift.detectors.bbsd",
+    "CVMMethod": "visiondrift.detectors.cramer_von_mises",
+    "CategoricalSample": "visiondrift.detectors.chi_square",
+    "ChiSquareDetector": "visiondrift.detectors.chi_square",
+    "ChiSquareMethod": "visiondrift.detectors.chi_square",
+    "ChiSquareStatistic": "visiondrift.detectors.chi_square",
+    "ContaminationDetector": "visiondrift.detectors.contamination",
+    "CorrectedTests": "visiondrift.detectors.multitest",
+    "Correction": "visiondrift.detectors.multitest",
+    "CramerVonMisesDetector": "visiondrift.detectors.cramer_von_mises",
+    "Detector": "visiondrift.detectors._base",
+    "DomainClassifierDetector": "visiondrift.detectors.domain_classifier",
+    "DomainPValue": "visiondrift.detectors.domain_classifier",
+    "KSDetector": "visiondrift.detectors.ks",
+    "KSMethod": "visiondrift.detectors.ks",
+    "MMDDetector": "visiondrift.detectors.mmd",
+    "PValueMethod": "visiondrift.detectors._base",
+    "TestResult": "visiondrift.detectors._base",
+    "adjust_pvalues": "visiondrift.detectors.multitest",
+    "benjamini_hochberg": "visiondrift.detectors.multitest",
+    "beyond_quantile": "visiondrift.detectors.contamination",
+    "bonferroni": "visiondrift.detectors.multitest",
+    "check_cost_matrix": "visiondrift.detectors.distances",
+    "class_wasserstein": "visiondrift.detectors.distances",
+    "correct_results": "visiondrift.detectors.multitest",
+    "gaussian_kernel": "visiondrift.detectors.mmd",
+    "holm": "visiondrift.detectors.multitest",
+    "jensen_shannon": "visiondrift.detectors.distances",
+    "ks_pvalues": "visiondrift.detectors.ks",
+    "median_bandwidth": "visiondrift.detectors.mmd",
+    "mmd2_unbiased": "visiondrift.detectors.mmd",
+    "population_stability_index": "visiondrift.detectors.distances",
+    "reject": "visiondrift.detectors.multitest",
+    "standardised_shift": "visiondrift.detectors.anderson_darling",
+    "total_variation": "visiondrift.detectors.distances",
+}
+
+
+def __getattr__(name: str) -> typing.Any:
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "ADMethod",

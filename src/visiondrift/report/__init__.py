@@ -9,7 +9,33 @@ The JSON form of a report is :meth:`visiondrift.drift.DriftReport.save`; this pa
 
 from __future__ import annotations
 
-from visiondrift.report.html import generate_html_report, make_thumbnails, render_html
-from visiondrift.report.markdown import render_markdown
+import importlib
+import typing
+
+if typing.TYPE_CHECKING:
+    from visiondrift.report.html import generate_html_report, make_thumbnails, render_html
+    from visiondrift.report.markdown import render_markdown
 
 __all__ = ["generate_html_report", "make_thumbnails", "render_html", "render_markdown"]
+
+# Imported on first use: the Markdown summary needs neither jinja2 nor the chart code.
+_LAZY: dict[str, str] = {
+    "generate_html_report": "visiondrift.report.html",
+    "make_thumbnails": "visiondrift.report.html",
+    "render_html": "visiondrift.report.html",
+    "render_markdown": "visiondrift.report.markdown",
+}
+
+
+def __getattr__(name: str) -> typing.Any:
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
