@@ -1,4 +1,16 @@
-"""Settings of a comparison: significance level, correction, and severity bands per family."""
+"""Settings of a comparison: significance level, correction, and severity bands per family.
+
+Detection and severity are two questions with two kinds of metric (:data:`ROLES`):
+
+- ``effect`` metrics measure something a person or the model feels, in its own unit: how much
+  darker, blurrier or noisier the images are, how much the model's confidence, outputs or class
+  mix moved, how many files were lost. Their bands set the severity.
+- ``detection`` metrics answer "is there any change at all": the domain classifier, the MMD on
+  embeddings, and pipeline facts such as the file format, colour mode and file size mix. They
+  stay in the family-wise correction and can make the verdict "drift", but they are sensitive to
+  changes nobody would notice (a JPEG round trip at quality 95, a 1% resize), so their severity
+  is capped at the strongest effect metric that drifted (``low`` when none did).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +20,28 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from visiondrift.detectors.multitest import Correction
-from visiondrift.drift._model import Severity
+from visiondrift.drift._model import Role, Severity
 from visiondrift.errors import ConfigError
 
-__all__ = ["DEFAULT_BANDS", "DriftConfig", "band_of"]
+__all__ = [
+    "DEFAULT_BANDS",
+    "DETECTION_CAP",
+    "ROLES",
+    "TEXTURE_PROPERTIES",
+    "DriftConfig",
+    "Role",
+    "band_of",
+]
+
+#: The two roles of a metric: ``detection`` decides whether something changed, ``effect``
+#: (also) says how much it matters.
+ROLES: Final[tuple[Role, ...]] = ("detection", "effect")
+#: Severity of a drift that only detection metrics see: something changed, but nothing a person
+#: or the model would notice moved enough to matter.
+DETECTION_CAP: Final[Severity] = "low"
+#: Properties measured at the finest scale (Laplacian variance, Immerkær noise): their bands are
+#: those of the ``texture`` family, not ``property``.
+TEXTURE_PROPERTIES: Final = frozenset({"sharpness", "noise"})
 
 #: Severity bands (low, medium, high) on the absolute effect size of each metric family.
 #: The original specification's rules are the ``medium`` thresholds: pixel mean shift > 0.05 and
@@ -26,6 +56,11 @@ DEFAULT_BANDS: Final[dict[str, tuple[float, float, float]]] = {
     "pixel_std": (0.05, 0.10, 0.20),
     # Wasserstein-1 distance between per-image values, in baseline standard deviations
     "property": (0.2, 0.5, 0.8),
+    # sharpness and noise, same unit: they react to any resampling or re-encoding, so an
+    # invisible 1% resize or JPEG round trip at quality 95 moves them by 0.3-0.5 baseline
+    # standard deviations; a visible blur (Gaussian radius 0.5 px at 128 px) or sensor noise
+    # (sd 2 grey levels) moves them by 0.7-1.0, a radius of 1 px by more than 1.1.
+    "texture": (0.2, 0.7, 1.1),
     "size": (0.2, 0.5, 0.8),
     # difference in the share of unusable files (0-1)
     "integrity": (0.01, 0.05, 0.10),

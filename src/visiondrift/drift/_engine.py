@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from visiondrift.detectors.multitest import adjust_pvalues
-from visiondrift.drift._config import DriftConfig, band_of
+from visiondrift.drift._config import DETECTION_CAP, DriftConfig, band_of
 from visiondrift.drift._input import Candidate, input_candidates
 from visiondrift.drift._model import (
     SEVERITIES,
@@ -71,25 +71,63 @@ def summarise(profile: Profile, max_bad_files: int = 200) -> DatasetSummary:
     )
 
 
+#: Resampled batches per candidate size in the images-needed search.
+NEEDED_DRAWS: Final = 100
+#: Largest number of images the images-needed search tries; beyond it the estimate is ``None``.
+NEEDED_MAX_IMAGES: Final = 100_000
+#: The bisection stops when its bracket is narrower than this share of its lower end.
+NEEDED_PRECISION: Final = 0.1
+
+
+def _power_reaches(cand: Candidate, k: int, level: float, target: float, seed: int) -> bool:
+    """Whether the metric's own test at ``level`` detects the observed effect in at least
+    ``target`` of :data:`NEEDED_DRAWS` resampled batches of ``k`` current images (it stops as soon
+    as the answer is sure)."""
+    assert cand.resample is not None
+    rng = np.random.default_rng([seed, k])
+    need = math.ceil(target * NEEDED_DRAWS)
+    hits = 0
+    for done in range(NEEDED_DRAWS):
+        hits += cand.resample(k, rng) <= level
+        if hits >= need:
+            return True
+        if hits + (NEEDED_DRAWS - done - 1) < need:
+            return False
+    return False
+
+
 def _n_needed(cand: Candidate, m: int, config: DriftConfig) -> int | None:
-    """Images per side that a test at level alpha/m would need to detect the observed effect."""
-    z = float(stats.norm.ppf(1 - config.alpha / (2 * max(m, 1)))) + float(
-        stats.norm.ppf(config.power)
-    )
-    if cand.proportions is not None:
-        p1, p2 = cand.proportions
-        diff = abs(p2 - p1)
-        if diff == 0:
-            return None
-        return math.ceil(z * z * (p1 * (1 - p1) + p2 * (1 - p2)) / diff**2)
-    if cand.standardised is None or cand.standardised <= 0:
+    """Current images that the metric's own test, at level alpha/m (the strictest Holm step),
+    would need to detect the observed effect with probability ``config.power``.
+
+    Estimated from the stored samples: batches of ``k`` images are drawn from the current sample
+    and a baseline of ``max(k, n_baseline)`` from the baseline's, and the real test runs on each.
+    The search doubles ``k`` from the current batch size (which was not enough: the test was not
+    significant) and then bisects, with a fixed seed. ``None`` when the metric has no resampled
+    test or more than :data:`NEEDED_MAX_IMAGES` images would be needed.
+    """
+    if cand.resample is None or cand.n_current < 1:
         return None
-    return math.ceil(2 * (z / cand.standardised) ** 2)
+    level = config.alpha / max(m, 1)
+    lo, hi = cand.n_current, 2 * cand.n_current
+    while not _power_reaches(cand, hi, level, config.power, config.seed):
+        if hi >= NEEDED_MAX_IMAGES:
+            return None
+        lo, hi = hi, min(2 * hi, NEEDED_MAX_IMAGES)
+    while hi - lo > max(1.0, NEEDED_PRECISION * lo):
+        mid = (lo + hi) // 2
+        if _power_reaches(cand, mid, level, config.power, config.seed):
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 def _decide(
     cand: Candidate, p_adj: float, m: int, config: DriftConfig
 ) -> tuple[Severity, MetricStatus, int | None]:
+    """Severity (the effect's band, before the cap of detection metrics), status, and the
+    images needed when a large effect is not significant."""
     size = band_of(cand.effect_size, config.bands_for(cand.family))
     significant = p_adj <= config.alpha
     if significant and size != "none":
@@ -99,6 +137,29 @@ def _decide(
     if size in ("medium", "high"):
         return "none", "insufficient_evidence", _n_needed(cand, m, config)
     return "none", "stable", None
+
+
+def _effect_ceiling(decided: Sequence[tuple[Candidate, Severity, MetricStatus]]) -> Severity:
+    """The most a detection metric may count: the strongest drifted effect metric, at least
+    :data:`DETECTION_CAP`."""
+    levels = [
+        SEVERITIES.index(sev) for c, sev, st in decided if st == "drift" and c.role == "effect"
+    ]
+    return SEVERITIES[max([SEVERITIES.index(DETECTION_CAP), *levels])]
+
+
+def _detection_note(capped: Sequence[MetricResult], ceiling: Severity, effects: bool) -> str:
+    """Why detection metrics that drifted further than any effect do not raise the severity."""
+    what = ", ".join(m.label for m in capped)
+    if not effects:
+        return (
+            f"A change was detected ({what}), but nothing a person or the model would notice "
+            f"moved enough to matter: severity {ceiling}."
+        )
+    return (
+        f"Sensitive detectors ({what}) see more change than any image property or model output "
+        f"shows, and only what a person or the model would notice counts: severity {ceiling}."
+    )
 
 
 @dataclass(frozen=True)
@@ -305,8 +366,21 @@ def compare(
     m = len(candidates)
     adjusted = adjust_pvalues([c.p_value for c in candidates], config.correction)
     metrics: list[MetricResult] = []
-    for cand, p_adj in zip(candidates, adjusted.tolist(), strict=True):
-        metric_severity, metric_status, n_needed = _decide(cand, p_adj, m, config)
+    decided = [
+        (cand, *_decide(cand, p_adj, m, config))
+        for cand, p_adj in zip(candidates, adjusted.tolist(), strict=True)
+    ]
+    ceiling = _effect_ceiling([(c, sev, st) for c, sev, st, _ in decided])
+    capped: list[str] = []
+    for (cand, band, metric_status, n_needed), p_adj in zip(
+        decided, adjusted.tolist(), strict=True
+    ):
+        metric_severity = band
+        details = cand.details
+        if cand.role == "detection" and SEVERITIES.index(band) > SEVERITIES.index(ceiling):
+            metric_severity = ceiling
+            details = {**cand.details, "band_severity": band}
+            capped.append(cand.name)
         change = (
             cand.current - cand.baseline
             if cand.current is not None and cand.baseline is not None
@@ -317,7 +391,12 @@ def compare(
             explanation = (
                 f"Not enough evidence yet: {cand.sentence().rstrip('.')}, but with "
                 f"{cand.n_current} current images this is not significant"
-                + (f"; about {n_needed} images per side would settle it." if n_needed else ".")
+                + (
+                    f"; about {n_needed} current images would settle it"
+                    + (" (and as many baseline images)." if n_needed > cand.n_baseline else ".")
+                    if n_needed
+                    else "."
+                )
             )
         metrics.append(
             MetricResult(
@@ -342,7 +421,8 @@ def compare(
                 n_current=cand.n_current,
                 n_needed=n_needed,
                 explanation=explanation,
-                details=cand.details,
+                details=details,
+                role=cand.role,
             )
         )
 
@@ -356,6 +436,10 @@ def compare(
     severity: Severity = drifted[0].severity if drifted else "none"
     status = "drift" if drifted else ("insufficient_evidence" if inconclusive else "no_drift")
     explanations = _explanations(drifted + inconclusive)
+    if capped:
+        effects = any(mr.role == "effect" for mr in drifted)
+        note = _detection_note([mr for mr in drifted if mr.name in capped], ceiling, effects)
+        explanations = [*explanations, note] if effects else [note, *explanations]
     cfg: dict[str, Any] = config.to_dict()
     cfg["profile"] = baseline.config.to_dict()
     return DriftReport(

@@ -18,17 +18,63 @@ from scipy import stats
 
 from visiondrift.decode import BAD_FILE_REASONS
 from visiondrift.detectors.ks import KSDetector
-from visiondrift.drift._config import DriftConfig
+from visiondrift.drift._config import TEXTURE_PROPERTIES, DriftConfig
 from visiondrift.drift._explain import (
     sentence_categorical,
     sentence_integrity,
     sentence_value,
 )
+from visiondrift.drift._model import Role
 from visiondrift.profiles import Profile
 from visiondrift.properties import PROPERTIES, PropertySpec
 from visiondrift.sketches import CategoryCounts
 
-__all__ = ["Candidate", "input_candidates"]
+__all__ = [
+    "DETECTION_CATEGORIES",
+    "DETECTION_PROPERTIES",
+    "Candidate",
+    "Resampler",
+    "fisher_resampler",
+    "input_candidates",
+    "ks_resampler",
+]
+
+#: Properties that tell that the storage changed, not how the images look (role ``detection``).
+DETECTION_PROPERTIES: Final = frozenset({"file_size"})
+#: Category mixes that tell that the storage changed (role ``detection``); the label mix is an
+#: effect.
+DETECTION_CATEGORIES: Final = frozenset({"format_mix", "mode_mix"})
+
+#: ``resample(k, rng)``: the p-value of the metric's own test on a current batch of ``k`` images
+#: and a baseline of ``max(k, n_baseline)`` images, both drawn with replacement from the stored
+#: samples. Used to estimate how many images would settle an inconclusive effect.
+Resampler = Callable[[int, np.random.Generator], float]
+
+
+def _draw(values: NDArray[Any], k: int, rng: np.random.Generator) -> NDArray[Any]:
+    return values[rng.integers(0, values.shape[0], size=k)]
+
+
+def ks_resampler(base: NDArray[np.float64], cur: NDArray[np.float64]) -> Resampler:
+    """Resampled Kolmogorov-Smirnov test (the test of the property and confidence metrics)."""
+
+    def run(k: int, rng: np.random.Generator) -> float:
+        b = _draw(base, max(k, base.size), rng)
+        return KSDetector().fit(b).test(_draw(cur, k, rng)).p_value
+
+    return run
+
+
+def fisher_resampler(share_b: float, n_b: int, share_c: float) -> Resampler:
+    """Resampled Fisher exact test on two shares (unusable files, accuracy)."""
+
+    def run(k: int, rng: np.random.Generator) -> float:
+        nb = max(k, n_b)
+        xb, xc = int(rng.binomial(nb, share_b)), int(rng.binomial(k, share_c))
+        return float(stats.fisher_exact([[xb, nb - xb], [xc, k - xc]]).pvalue)
+
+    return run
+
 
 _PIXEL_CHANNEL = {
     "brightness": "l",
@@ -66,6 +112,10 @@ class Candidate:
     details: dict[str, Any] = field(default_factory=dict)
     #: Two proportions (baseline, current) for the sample-size estimate of a share.
     proportions: tuple[float, float] | None = None
+    #: ``effect``: sets the severity; ``detection``: capped (see :mod:`visiondrift.drift._config`).
+    role: Role = "effect"
+    #: The metric's own test on resampled batches, for the images-needed estimate.
+    resample: Resampler | None = None
 
 
 def _pooled(profile: Profile, channel: str) -> tuple[float, float]:
@@ -134,7 +184,7 @@ def _property_candidate(spec: PropertySpec, base: Profile, cur: Profile) -> Cand
     return Candidate(
         name=spec.name,
         label=spec.label,
-        family=spec.family,
+        family="texture" if spec.name in TEXTURE_PROPERTIES else spec.family,
         unit=spec.unit,
         baseline=b_val,
         current=c_val,
@@ -148,6 +198,8 @@ def _property_candidate(spec: PropertySpec, base: Profile, cur: Profile) -> Cand
         standardised=standardised,
         sentence=sentence,
         relative_change=relative,
+        role="detection" if spec.name in DETECTION_PROPERTIES else "effect",
+        resample=ks_resampler(b, c),
         details={
             "ks_method": result.method,
             "baseline_mean": float(b.mean()),
@@ -197,6 +249,7 @@ def _share_candidate(
         standardised=None,
         sentence=sentence,
         proportions=(sb, sc),
+        resample=fisher_resampler(sb, n_b, sc),
         details={"baseline_count": bad_b, "current_count": bad_c},
     )
 
@@ -212,6 +265,18 @@ def _g_statistic(table: NDArray[np.float64]) -> NDArray[np.float64]:
     return result
 
 
+def _g_test(
+    b: NDArray[np.int64], c: NDArray[np.int64], permutations: int, rng: np.random.Generator
+) -> float:
+    """P-value of the G-test with a Monte-Carlo permutation null: the current sample drawn
+    without replacement from the pooled images, valid whatever the counts (no chi-square
+    approximation)."""
+    observed = _g_statistic(np.stack([b, c]).astype(np.float64))
+    sims = rng.multivariate_hypergeometric(b + c, int(c.sum()), size=permutations)
+    null = _g_statistic(np.stack([b + c - sims, sims], axis=1).astype(np.float64))
+    return (1.0 + float((null >= observed - 1e-9).sum())) / (permutations + 1.0)
+
+
 def _category_candidate(
     name: str, what: str, base: CategoryCounts, cur: CategoryCounts, config: DriftConfig
 ) -> Candidate | None:
@@ -221,14 +286,15 @@ def _category_candidate(
         return None
     b = np.array([base.counts.get(k, 0) for k in keys], dtype=np.int64)
     c = np.array([cur.counts.get(k, 0) for k in keys], dtype=np.int64)
-    observed = _g_statistic(np.stack([b, c]).astype(np.float64))
-    # Monte-Carlo permutation null: the current sample drawn without replacement from the
-    # pooled images, which is valid whatever the counts (no chi-square approximation).
-    rng = np.random.default_rng(config.seed)
-    sims = rng.multivariate_hypergeometric(b + c, nc, size=config.permutations)
-    null = _g_statistic(np.stack([b + c - sims, sims], axis=1).astype(np.float64))
-    p = (1.0 + float((null >= observed - 1e-9).sum())) / (config.permutations + 1.0)
+    p = _g_test(b, c, config.permutations, np.random.default_rng(config.seed))
     pb, pc = b / nb, c / nc
+
+    def resample(k: int, rng: np.random.Generator) -> float:
+        size_b = max(k, int(nb))
+        return _g_test(
+            rng.multinomial(size_b, pb), rng.multinomial(k, pc), config.permutations, rng
+        )
+
     tv = 0.5 * float(np.abs(pb - pc).sum())
     b_mix = dict(zip(keys, pb.tolist(), strict=True))
     c_mix = dict(zip(keys, pc.tolist(), strict=True))
@@ -244,7 +310,7 @@ def _category_candidate(
         baseline=None,
         current=None,
         test="G-test with a Monte-Carlo permutation null",
-        statistic=float(observed),
+        statistic=float(_g_statistic(np.stack([b, c]).astype(np.float64))),
         p_value=p,
         effect_size=tv,
         effect_unit="total variation distance",
@@ -252,6 +318,8 @@ def _category_candidate(
         n_current=int(nc),
         standardised=None,
         sentence=sentence,
+        role="detection" if name in DETECTION_CATEGORIES else "effect",
+        resample=resample,
         details={"baseline_mix": b_mix, "current_mix": c_mix},
     )
 

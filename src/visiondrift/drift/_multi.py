@@ -18,6 +18,9 @@ output metrics:
   (0 = the batch cannot be told from the baseline, 0.5 = every image can be); default bands
   (0.05, 0.10, 0.20).
 
+Both are ``detection`` metrics: they decide whether anything changed, but they see changes
+nobody would notice, so their severity is capped (see :mod:`visiondrift.drift._config`).
+
 Both subsample inside the detectors (seeded) so that a 1,000-image batch against a
 10,000-image baseline stays well under a second.
 """
@@ -97,6 +100,7 @@ def embedding_candidate(base: Profile, cur: Profile, config: DriftConfig) -> Can
         n_current=result.n_current,
         standardised=None,
         sentence=sentence,
+        role="detection",
         details=dict(result.details),
     )
 
@@ -174,6 +178,7 @@ def domain_candidate(base: Profile, cur: Profile, config: DriftConfig) -> Candid
         n_current=result.n_current,
         standardised=None,
         sentence=sentence,
+        role="detection",
         details={
             "auc": auc,
             "features": names,
