@@ -76,7 +76,8 @@ def test_harmless_shifts_are_none_or_low(
     png_baseline: Profile, photos: list, tmp_path: Path, name: str, transform, fmt: str
 ) -> None:  # type: ignore[no-untyped-def]
     report = compare(png_baseline, _batch(tmp_path / name, photos, 200, transform, fmt))
-    assert report.severity in ("none", "low"), (name, [(m.name, m.severity) for m in report.drifted])
+    drifted = [(m.name, m.severity) for m in report.drifted]
+    assert report.severity in ("none", "low"), (name, drifted)
     for m in report.drifted:
         if m.role == "detection":
             assert m.severity in ("none", "low")

@@ -71,27 +71,30 @@ def summarise(profile: Profile, max_bad_files: int = 200) -> DatasetSummary:
     )
 
 
-#: Resampled batches per candidate size in the images-needed search.
-NEEDED_DRAWS: Final = 100
+#: Resampled batches per candidate size in the images-needed search (at most).
+NEEDED_DRAWS: Final = 200
+#: The draws run in chunks of this many; the search stops drawing as soon as the answer is sure.
+NEEDED_CHUNK: Final = 25
 #: Largest number of images the images-needed search tries; beyond it the estimate is ``None``.
-NEEDED_MAX_IMAGES: Final = 100_000
+NEEDED_MAX_IMAGES: Final = 20_000
 #: The bisection stops when its bracket is narrower than this share of its lower end.
 NEEDED_PRECISION: Final = 0.1
 
 
 def _power_reaches(cand: Candidate, k: int, level: float, target: float, seed: int) -> bool:
     """Whether the metric's own test at ``level`` detects the observed effect in at least
-    ``target`` of :data:`NEEDED_DRAWS` resampled batches of ``k`` current images (it stops as soon
-    as the answer is sure)."""
+    ``target`` of :data:`NEEDED_DRAWS` resampled batches of ``k`` current images."""
     assert cand.resample is not None
     rng = np.random.default_rng([seed, k])
     need = math.ceil(target * NEEDED_DRAWS)
-    hits = 0
-    for done in range(NEEDED_DRAWS):
-        hits += cand.resample(k, rng) <= level
+    hits = done = 0
+    while done < NEEDED_DRAWS:
+        chunk = min(NEEDED_CHUNK, NEEDED_DRAWS - done)
+        hits += int((cand.resample(k, chunk, rng) <= level).sum())
+        done += chunk
         if hits >= need:
             return True
-        if hits + (NEEDED_DRAWS - done - 1) < need:
+        if hits + (NEEDED_DRAWS - done) < need:
             return False
     return False
 

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from visiondrift.decode import BAD_FILE_REASONS
-from visiondrift.detectors.ks import KSDetector
+from visiondrift.detectors.ks import KSDetector, ks_pvalues
 from visiondrift.drift._config import TEXTURE_PROPERTIES, DriftConfig
 from visiondrift.drift._explain import (
     sentence_categorical,
@@ -37,6 +37,7 @@ __all__ = [
     "fisher_resampler",
     "input_candidates",
     "ks_resampler",
+    "repeated",
 ]
 
 #: Properties that tell that the storage changed, not how the images look (role ``detection``).
@@ -45,22 +46,36 @@ DETECTION_PROPERTIES: Final = frozenset({"file_size"})
 #: effect.
 DETECTION_CATEGORIES: Final = frozenset({"format_mix", "mode_mix"})
 
-#: ``resample(k, rng)``: the p-value of the metric's own test on a current batch of ``k`` images
-#: and a baseline of ``max(k, n_baseline)`` images, both drawn with replacement from the stored
-#: samples. Used to estimate how many images would settle an inconclusive effect.
-Resampler = Callable[[int, np.random.Generator], float]
+#: ``resample(k, draws, rng)``: the p-values of the metric's own test on ``draws`` current
+#: batches of ``k`` images, each against a baseline of ``max(k, n_baseline)`` images, all drawn
+#: with replacement from the stored samples. Used to estimate how many images would settle an
+#: inconclusive effect.
+Resampler = Callable[[int, int, np.random.Generator], NDArray[np.float64]]
 
 
-def _draw(values: NDArray[Any], k: int, rng: np.random.Generator) -> NDArray[Any]:
-    return values[rng.integers(0, values.shape[0], size=k)]
+def _draw(values: NDArray[Any], k: int, draws: int, rng: np.random.Generator) -> NDArray[Any]:
+    """``draws`` resamples of ``k`` values, one per column."""
+    return values[rng.integers(0, values.shape[0], size=(k, draws))]
 
 
 def ks_resampler(base: NDArray[np.float64], cur: NDArray[np.float64]) -> Resampler:
-    """Resampled Kolmogorov-Smirnov test (the test of the property and confidence metrics)."""
+    """Resampled Kolmogorov-Smirnov test (the test of the property and confidence metrics, with
+    :class:`KSDetector`'s defaults), vectorised over the draws."""
+    detector = KSDetector()
 
-    def run(k: int, rng: np.random.Generator) -> float:
-        b = _draw(base, max(k, base.size), rng)
-        return KSDetector().fit(b).test(_draw(cur, k, rng)).p_value
+    def run(k: int, draws: int, rng: np.random.Generator) -> NDArray[np.float64]:
+        b = _draw(base, max(k, base.size), draws, rng)
+        c = _draw(cur, k, draws, rng)
+        return ks_pvalues(b, c, detector.method, detector.exact_max_size)[1]
+
+    return run
+
+
+def repeated(test: Callable[[int, np.random.Generator], float]) -> Resampler:
+    """A :data:`Resampler` from a function that runs one resampled test."""
+
+    def run(k: int, draws: int, rng: np.random.Generator) -> NDArray[np.float64]:
+        return np.array([test(k, rng) for _ in range(draws)], dtype=np.float64)
 
     return run
 
@@ -68,10 +83,15 @@ def ks_resampler(base: NDArray[np.float64], cur: NDArray[np.float64]) -> Resampl
 def fisher_resampler(share_b: float, n_b: int, share_c: float) -> Resampler:
     """Resampled Fisher exact test on two shares (unusable files, accuracy)."""
 
-    def run(k: int, rng: np.random.Generator) -> float:
+    def run(k: int, draws: int, rng: np.random.Generator) -> NDArray[np.float64]:
         nb = max(k, n_b)
-        xb, xc = int(rng.binomial(nb, share_b)), int(rng.binomial(k, share_c))
-        return float(stats.fisher_exact([[xb, nb - xb], [xc, k - xc]]).pvalue)
+        xb, xc = rng.binomial(nb, share_b, size=draws), rng.binomial(k, share_c, size=draws)
+        return np.array(
+            [
+                float(stats.fisher_exact([[b, nb - b], [c, k - c]]).pvalue)
+                for b, c in zip(xb.tolist(), xc.tolist(), strict=True)
+            ]
+        )
 
     return run
 
@@ -289,10 +309,15 @@ def _category_candidate(
     p = _g_test(b, c, config.permutations, np.random.default_rng(config.seed))
     pb, pc = b / nb, c / nc
 
-    def resample(k: int, rng: np.random.Generator) -> float:
+    def resample(k: int, draws: int, rng: np.random.Generator) -> NDArray[np.float64]:
         size_b = max(k, int(nb))
-        return _g_test(
-            rng.multinomial(size_b, pb), rng.multinomial(k, pc), config.permutations, rng
+        return np.array(
+            [
+                _g_test(
+                    rng.multinomial(size_b, pb), rng.multinomial(k, pc), config.permutations, rng
+                )
+                for _ in range(draws)
+            ]
         )
 
     tv = 0.5 * float(np.abs(pb - pc).sum())

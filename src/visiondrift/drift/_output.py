@@ -31,7 +31,7 @@ from visiondrift.detectors.bbsd import BBSDDetector
 from visiondrift.detectors.chi_square import ChiSquareDetector
 from visiondrift.detectors.ks import KSDetector
 from visiondrift.drift._config import DriftConfig
-from visiondrift.drift._input import Candidate, fisher_resampler, ks_resampler
+from visiondrift.drift._input import Candidate, fisher_resampler, ks_resampler, repeated
 from visiondrift.errors import IncompatibleProfilesError
 from visiondrift.model_summary import CONFIDENCE_BINS, ModelSummary
 from visiondrift.profiles import Profile
@@ -224,7 +224,7 @@ def _class_mix_candidate(
     c_mix = dict(zip(names, pc.tolist(), strict=True))
     ground = "class-cost matrix" if cost is not None else "0/1 (every class equally far apart)"
 
-    def resample(k: int, rng: np.random.Generator) -> float:
+    def resample_one(k: int, rng: np.random.Generator) -> float:
         xb = rng.multinomial(max(k, int(b.sum())), pb[keep])
         xc = rng.multinomial(k, pc[keep])
         seed = int(rng.integers(2**31))
@@ -260,7 +260,7 @@ def _class_mix_candidate(
         n_current=int(c.sum()),
         standardised=None,
         sentence=sentence,
-        resample=resample,
+        resample=repeated(resample_one),
         details={
             "baseline_mix": b_mix,
             "current_mix": c_mix,
@@ -281,7 +281,7 @@ def _outputs_candidate(base: Profile, cur: Profile, names: tuple[str, ...]) -> C
     per_class = {str(d["class"]): d for d in result.details["per_class"]}
     direction = str(per_class[top]["direction"])
 
-    def resample(k: int, rng: np.random.Generator) -> float:
+    def resample_one(k: int, rng: np.random.Generator) -> float:
         rows_b = b[rng.integers(0, b.shape[0], size=max(k, b.shape[0]))]
         rows_c = c[rng.integers(0, c.shape[0], size=k)]
         return BBSDDetector(class_names=class_names).fit(rows_b).test(rows_c).p_value
@@ -310,7 +310,7 @@ def _outputs_candidate(base: Profile, cur: Profile, names: tuple[str, ...]) -> C
         n_current=result.n_current,
         standardised=None,
         sentence=sentence,
-        resample=resample,
+        resample=repeated(resample_one),
         details={"most_shifted_class": top, "per_class": list(per_class.values())},
     )
 
