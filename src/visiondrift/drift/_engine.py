@@ -72,13 +72,13 @@ def summarise(profile: Profile, max_bad_files: int = 200) -> DatasetSummary:
 
 
 #: Resampled batches per candidate size in the images-needed search (at most).
-NEEDED_DRAWS: Final = 200
+NEEDED_DRAWS: Final = 100
 #: The draws run in chunks of this many; the search stops drawing as soon as the answer is sure.
-NEEDED_CHUNK: Final = 25
+NEEDED_CHUNK: Final = 20
 #: Largest number of images the images-needed search tries; beyond it the estimate is ``None``.
 NEEDED_MAX_IMAGES: Final = 20_000
 #: The bisection stops when its bracket is narrower than this share of its lower end.
-NEEDED_PRECISION: Final = 0.1
+NEEDED_PRECISION: Final = 0.25
 
 
 def _power_reaches(cand: Candidate, k: int, level: float, target: float, seed: int) -> bool:
@@ -104,7 +104,8 @@ def _n_needed(cand: Candidate, m: int, config: DriftConfig) -> int | None:
     would need to detect the observed effect with probability ``config.power``.
 
     Estimated from the stored samples: batches of ``k`` images are drawn from the current sample
-    and a baseline of ``max(k, n_baseline)`` from the baseline's, and the real test runs on each.
+    and a baseline batch (:func:`~visiondrift.drift._input.baseline_draw`) from the baseline's,
+    and the metric's own test runs on each.
     The search doubles ``k`` from the current batch size (which was not enough: the test was not
     significant) and then bisects, with a fixed seed. ``None`` when the metric has no resampled
     test or more than :data:`NEEDED_MAX_IMAGES` images would be needed.

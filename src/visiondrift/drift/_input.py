@@ -32,8 +32,10 @@ from visiondrift.sketches import CategoryCounts
 __all__ = [
     "DETECTION_CATEGORIES",
     "DETECTION_PROPERTIES",
+    "NEEDED_MAX_BASELINE",
     "Candidate",
     "Resampler",
+    "baseline_draw",
     "fisher_resampler",
     "input_candidates",
     "ks_resampler",
@@ -47,10 +49,21 @@ DETECTION_PROPERTIES: Final = frozenset({"file_size"})
 DETECTION_CATEGORIES: Final = frozenset({"format_mix", "mode_mix"})
 
 #: ``resample(k, draws, rng)``: the p-values of the metric's own test on ``draws`` current
-#: batches of ``k`` images, each against a baseline of ``max(k, n_baseline)`` images, all drawn
+#: batches of ``k`` images, each against a baseline of :func:`baseline_draw` images, all drawn
 #: with replacement from the stored samples. Used to estimate how many images would settle an
 #: inconclusive effect.
 Resampler = Callable[[int, int, np.random.Generator], NDArray[np.float64]]
+
+
+#: Largest baseline side of a resampled batch below ``k`` images (it grows with ``k`` beyond).
+#: A smaller baseline than the real one only lowers the simulated power, so the estimate of the
+#: images needed errs on the side of more images; it keeps the simulation fast.
+NEEDED_MAX_BASELINE: Final = 1000
+
+
+def baseline_draw(k: int, n_baseline: int) -> int:
+    """Baseline images of a resampled batch of ``k`` current images."""
+    return max(k, min(n_baseline, NEEDED_MAX_BASELINE))
 
 
 def _draw(values: NDArray[Any], k: int, draws: int, rng: np.random.Generator) -> NDArray[Any]:
@@ -64,7 +77,7 @@ def ks_resampler(base: NDArray[np.float64], cur: NDArray[np.float64]) -> Resampl
     detector = KSDetector()
 
     def run(k: int, draws: int, rng: np.random.Generator) -> NDArray[np.float64]:
-        b = _draw(base, max(k, base.size), draws, rng)
+        b = _draw(base, baseline_draw(k, base.size), draws, rng)
         c = _draw(cur, k, draws, rng)
         return ks_pvalues(b, c, detector.method, detector.exact_max_size)[1]
 
@@ -84,7 +97,7 @@ def fisher_resampler(share_b: float, n_b: int, share_c: float) -> Resampler:
     """Resampled Fisher exact test on two shares (unusable files, accuracy)."""
 
     def run(k: int, draws: int, rng: np.random.Generator) -> NDArray[np.float64]:
-        nb = max(k, n_b)
+        nb = baseline_draw(k, n_b)
         xb, xc = rng.binomial(nb, share_b, size=draws), rng.binomial(k, share_c, size=draws)
         return np.array(
             [
@@ -310,7 +323,7 @@ def _category_candidate(
     pb, pc = b / nb, c / nc
 
     def resample(k: int, draws: int, rng: np.random.Generator) -> NDArray[np.float64]:
-        size_b = max(k, int(nb))
+        size_b = baseline_draw(k, int(nb))
         return np.array(
             [
                 _g_test(

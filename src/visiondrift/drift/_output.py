@@ -31,7 +31,13 @@ from visiondrift.detectors.bbsd import BBSDDetector
 from visiondrift.detectors.chi_square import ChiSquareDetector
 from visiondrift.detectors.ks import KSDetector
 from visiondrift.drift._config import DriftConfig
-from visiondrift.drift._input import Candidate, fisher_resampler, ks_resampler, repeated
+from visiondrift.drift._input import (
+    Candidate,
+    baseline_draw,
+    fisher_resampler,
+    ks_resampler,
+    repeated,
+)
 from visiondrift.errors import IncompatibleProfilesError
 from visiondrift.model_summary import CONFIDENCE_BINS, ModelSummary
 from visiondrift.profiles import Profile
@@ -225,7 +231,7 @@ def _class_mix_candidate(
     ground = "class-cost matrix" if cost is not None else "0/1 (every class equally far apart)"
 
     def resample_one(k: int, rng: np.random.Generator) -> float:
-        xb = rng.multinomial(max(k, int(b.sum())), pb[keep])
+        xb = rng.multinomial(baseline_draw(k, int(b.sum())), pb[keep])
         xc = rng.multinomial(k, pc[keep])
         seed = int(rng.integers(2**31))
         again = ChiSquareDetector(
@@ -282,7 +288,7 @@ def _outputs_candidate(base: Profile, cur: Profile, names: tuple[str, ...]) -> C
     direction = str(per_class[top]["direction"])
 
     def resample_one(k: int, rng: np.random.Generator) -> float:
-        rows_b = b[rng.integers(0, b.shape[0], size=max(k, b.shape[0]))]
+        rows_b = b[rng.integers(0, b.shape[0], size=baseline_draw(k, b.shape[0]))]
         rows_c = c[rng.integers(0, c.shape[0], size=k)]
         return BBSDDetector(class_names=class_names).fit(rows_b).test(rows_c).p_value
 
