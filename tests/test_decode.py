@@ -149,10 +149,14 @@ def test_fast_path_leaves_problem_files_to_pillow(corpus_dir: Path) -> None:
     limits = DecodeLimits()
     for name in ("truncated.jpg", "text.jpg"):
         path = corpus_dir / "bad" / name
-        assert _decode_jpeg_fast(str(path), name, path.stat().st_size, limits) is None
+        with path.open("rb") as handle:
+            assert _decode_jpeg_fast(handle, name, path.stat().st_size, limits) is None
+            assert handle.tell() == 0  # Pillow reads the same handle from the start
     cmyk = corpus_dir / "good" / "cmyk.jpg"
-    assert _decode_jpeg_fast(str(cmyk), "cmyk.jpg", cmyk.stat().st_size, limits) is None
+    with cmyk.open("rb") as handle:
+        assert _decode_jpeg_fast(handle, "cmyk.jpg", cmyk.stat().st_size, limits) is None
     grey = corpus_dir / "good" / "rgb.jpg"
-    tiny = _decode_jpeg_fast(str(grey), "rgb.jpg", 1, DecodeLimits(max_pixels=10))
+    with grey.open("rb") as handle:
+        tiny = _decode_jpeg_fast(handle, "rgb.jpg", 1, DecodeLimits(max_pixels=10))
     assert isinstance(tiny, BadFile)
     assert tiny.reason == "too_large"

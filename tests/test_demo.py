@@ -33,6 +33,12 @@ def test_demo_runs_and_catches_camera_and_class_mix(tmp_path: Path) -> None:
     assert "darker" in text  # the camera change, in words
     assert "Model demo passed" in text
     assert (out / "report_animals_new.json").is_file()
+    # Every monitor run writes its dashboard too, and the demo says where.
+    for name in ("prod_same_camera", "prod_new_camera", "animals_same", "animals_new"):
+        page = out / f"report_{name}.html"
+        assert page.is_file(), name
+        assert page.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+        assert f"dashboard {page}" in text
 
 
 def test_profiler_hands_the_model_the_same_pixels(tmp_path: Path) -> None:

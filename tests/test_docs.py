@@ -38,3 +38,33 @@ def test_readme_shows_the_two_setup_commands() -> None:
     assert "make test" in readme
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in ci
+
+
+def test_the_declared_licence_ships_with_the_code() -> None:
+    """pyproject declares Apache-2.0; the repository carries that licence's text."""
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert meta["license"] == "Apache-2.0"
+    assert meta["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in text
+    assert "Version 2.0, January 2004" in text
+    assert "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" in text
+
+
+def test_no_extra_pulls_in_a_deep_learning_framework() -> None:
+    """The extras list no package that brings TensorFlow or PyTorch (animal-mnist declares
+    TensorFlow, so the Makefile installs it with --no-deps instead of listing it)."""
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    heavy = ("tensorflow", "torch", "jax", "animal-mnist", "keras")
+    listed = list(meta["dependencies"])
+    for packages in meta["optional-dependencies"].values():
+        listed += packages
+    for requirement in listed:
+        name = re.split(r"[\[<>=!~ ;]", requirement, maxsplit=1)[0].lower()
+        assert name not in heavy, requirement
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "--no-deps 'animal-mnist" in makefile

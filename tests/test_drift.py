@@ -184,7 +184,8 @@ def test_channels_that_move_with_brightness_are_one_sentence(
     assert {"brightness", *channels} <= {m.name for m in report.drifted}
     brightness = [e for e in report.explanations if "darker" in e]
     assert len(brightness) == 1
-    assert brightness[0].endswith("red, green and blue fell alike (no colour cast).")
+    # The sentence goes on with the consequences of the gain (see test_explanations_causes).
+    assert "; red, green and blue fell alike (no colour cast)" in brightness[0]
     assert not any("less red" in e or "less blue" in e for e in report.explanations)
     # each channel metric keeps its own sentence in the table
     assert all("less" in (report.metric(c).explanation or "") for c in channels)

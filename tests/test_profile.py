@@ -11,13 +11,15 @@ import pytest
 
 import visiondrift
 from visiondrift.errors import (
+    ConfigError,
     IncompatibleProfilesError,
     NoReadableImagesError,
     ProfileFormatError,
     UnsupportedVersionError,
 )
+from visiondrift.measure import ImageMeasurer
 from visiondrift.profiles import Profile, ProfileConfig
-from visiondrift.properties import MeasureConfig
+from visiondrift.properties import MEASURE_VERSION, MeasureConfig
 
 
 def _content(p: Profile) -> dict:
@@ -132,6 +134,29 @@ def test_unknown_version_and_damaged_files(split_dirs, tmp_path: Path) -> None:
         Profile.load(tmp_path / "other.json")
     with pytest.raises(ProfileFormatError, match="does not exist"):
         Profile.load(tmp_path / "missing.json")
+
+
+def test_profiles_of_an_older_measurement_load_but_neither_merge_nor_compare(
+    split_dirs, tmp_path: Path
+) -> None:
+    """A profile saved before the measurement version was recorded reads as version 1: it loads
+    and reports, but its sharpness means something else, so comparing or adding images is
+    refused with the fix."""
+    new = visiondrift.profile(split_dirs[1], workers=1)
+    data = new.to_dict()
+    assert data["config"]["measure"]["version"] == MEASURE_VERSION
+    del data["config"]["measure"]["version"]
+    (tmp_path / "old.json").write_text(json.dumps(data))
+    old = Profile.load(tmp_path / "old.json")
+    assert old.config.measure.version == 1
+    with pytest.raises(IncompatibleProfilesError, match=r"measurement version 1 .* version 2.*"):
+        visiondrift.compare(old, new)
+    with pytest.raises(IncompatibleProfilesError, match="different settings"):
+        old.merge(new)
+    with pytest.raises(ConfigError, match=r"version 1.*Rebuild the profile"):
+        ImageMeasurer(old.config.measure)
+    with pytest.raises(ConfigError, match=r"'version' must be an integer from 1 to"):
+        MeasureConfig(version=MEASURE_VERSION + 1)
 
 
 def test_profiles_with_other_settings_do_not_merge(split_dirs) -> None:

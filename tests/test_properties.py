@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from visiondrift.decode import DecodedImage
+from visiondrift._jpeg import LOSSLESS_QUALITY, quality_from_tables
+from visiondrift.decode import DecodedImage, decode_image
 from visiondrift.measure import measure
 from visiondrift.properties import PROPERTY_NAMES, MeasureConfig
 
@@ -85,3 +89,54 @@ def test_properties_depend_little_on_resolution(astronaut: np.ndarray) -> None:
         assert vs[name] == pytest.approx(vb[name], rel=0.25), name
     assert vb["width"] == 512
     assert vs["megapixels"] == pytest.approx(256 * 256 / 1e6)
+
+
+@pytest.mark.parametrize("quality", [10, 20, 50, 75, 90, 95])
+def test_jpeg_quality_is_read_from_the_quantisation_tables(
+    astronaut: np.ndarray, tmp_path: Path, quality: int
+) -> None:
+    path = tmp_path / f"q{quality}.jpg"
+    Image.fromarray(astronaut).save(path, quality=quality)
+    decoded = decode_image(str(path), path.name)
+    assert isinstance(decoded, DecodedImage)
+    assert decoded.jpeg_quality == quality
+    with Image.open(path) as im:  # Pillow's view of the same tables
+        assert quality_from_tables(im.quantization) == quality
+    _, values = measure(decoded, MeasureConfig())
+    assert values[PROPERTY_NAMES.index("jpeg_quality")] == quality
+
+
+def test_files_that_are_not_jpeg_count_as_lossless(astronaut: np.ndarray, tmp_path: Path) -> None:
+    path = tmp_path / "a.png"
+    Image.fromarray(astronaut).save(path)
+    decoded = decode_image(str(path), path.name)
+    assert isinstance(decoded, DecodedImage)
+    assert decoded.jpeg_quality is None
+    assert _values(astronaut)["jpeg_quality"] == LOSSLESS_QUALITY
+
+
+def _round_trip(arr: np.ndarray, quality: int) -> np.ndarray:
+    buffer = io.BytesIO()
+    Image.fromarray(arr).save(buffer, "JPEG", quality=quality)
+    with Image.open(buffer) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+@pytest.mark.parametrize("name", ["astronaut", "chelsea", "coffee"])
+def test_blockiness_sees_compression_not_upscaling(photos: list, name: str) -> None:
+    crop = dict(photos)[name][:128, :128]
+    plain = _values(crop)["blockiness"]
+    light = _values(_round_trip(crop, 95))["blockiness"]
+    heavy = _values(_round_trip(crop, 20))["blockiness"]
+    assert heavy > 1.3 * max(plain, light)
+    # Bilinear upscaling leaves a pattern of period 2, not an 8-pixel grid.
+    small = Image.fromarray(crop).resize((64, 64), Image.Resampling.BILINEAR)
+    upscaled = np.asarray(small.resize((128, 128), Image.Resampling.BILINEAR))
+    assert _values(upscaled)["blockiness"] == pytest.approx(plain, rel=0.1)
+
+
+def test_a_quarter_turn_mirrors_the_orientation_share(astronaut: np.ndarray) -> None:
+    share = _values(astronaut)["vertical_edges"]
+    turned = _values(np.ascontiguousarray(np.rot90(astronaut)))["vertical_edges"]
+    assert share != pytest.approx(0.5, abs=0.02)
+    assert turned == pytest.approx(1.0 - share, abs=1e-9)

@@ -86,3 +86,55 @@ def test_missing_folder_and_bad_options(tmp_path: Path) -> None:
         FolderSource(tmp_path, labels="folders")  # type: ignore[arg-type]
     with pytest.raises(SourceError, match="does not exist"):
         FileListSource(tmp_path / "missing.txt")
+
+
+@pytest.mark.parametrize(
+    "folders",
+    [
+        ["2024-04-01", "2024-05-02"],
+        ["20240401", "20240502"],
+        ["2024_04_01T10:30", "2024_04_01T11:30"],
+        ["001", "002", "003"],
+        ["cat", "2024-04-01"],
+    ],
+)
+def test_dates_times_and_sequence_numbers_are_not_labels(
+    tmp_path: Path, folders: list[str]
+) -> None:
+    _tree(tmp_path, [f"{folder}/{i}.png" for folder in folders for i in range(2)])
+    src = FolderSource(tmp_path)
+    assert src.info.kind == "folder"
+    assert all(i.label is None for i in src.items)
+    assert any("look like dates" in note for note in src.info.notes)
+    forced = FolderSource(tmp_path, labels="imagefolder")
+    assert {i.label for i in forced.items} == set(folders)
+
+
+@pytest.mark.parametrize(
+    "folders", [["cat", "dog"], ["n01440764", "n01443537"], ["class_1", "class_2"]]
+)
+def test_class_names_are_still_labels(tmp_path: Path, folders: list[str]) -> None:
+    _tree(tmp_path, [f"{folder}/1.png" for folder in folders])
+    src = FolderSource(tmp_path)
+    assert src.info.kind == "imagefolder"
+    assert [i.label for i in src.items] == folders
+    assert src.info.notes == ()
+
+
+def test_symlinked_folders_are_followed_once_and_loops_skipped(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    _tree(root, ["a/1.png", "a/deep/2.png", "b/3.png"])
+    outside = tmp_path / "outside"
+    _tree(outside, ["4.png"])
+    (root / "a" / "deep" / "up").symlink_to(root / "a", target_is_directory=True)  # a loop
+    (root / "b" / "again").symlink_to(root / "a", target_is_directory=True)  # second link
+    (root / "linked").symlink_to(outside, target_is_directory=True)  # followed
+    (root / "self").symlink_to(root / "self")  # a link to itself: cannot be resolved
+    src = FolderSource(root, labels="none")
+    assert [i.name for i in src.items] == ["a/1.png", "a/deep/2.png", "b/3.png", "linked/4.png"]
+    notes = " ".join(src.info.notes)
+    assert "'a/deep/up/'" in notes
+    assert "'b/again/'" in notes
+    assert "already read" in notes
+    assert "'self': Too many levels of symbolic links" in notes
+    assert "notes" not in src.info.to_dict()  # shown, not saved: they name folders

@@ -15,13 +15,17 @@ Conversions to 8-bit RGB:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import BinaryIO, Final, Literal
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from visiondrift._jpeg import quality_from_bytes, quality_from_tables
 
 try:  # libjpeg-turbo without Pillow's per-file overhead; optional
     import simplejpeg as _simplejpeg
@@ -111,6 +115,8 @@ class DecodedImage:
     height: int
     file_size: int
     frames: int
+    #: JPEG quality estimated from the file's quantisation tables; ``None`` if not a JPEG.
+    jpeg_quality: float | None = None
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
@@ -167,7 +173,7 @@ def _jpeg_orientation(data: bytes) -> int:
 
 
 def _decode_jpeg_fast(
-    path: str, name: str, file_size: int, limits: DecodeLimits
+    handle: BinaryIO, name: str, file_size: int, limits: DecodeLimits
 ) -> DecodedImage | BadFile | None:
     """Decode a baseline or progressive JPEG with libjpeg-turbo through simplejpeg.
 
@@ -178,14 +184,15 @@ def _decode_jpeg_fast(
     if _simplejpeg is None:
         return None
     try:
-        with open(path, "rb") as handle:
-            if handle.read(3) != _JPEG_MAGIC:
-                return None
-            handle.seek(0)
-            data = handle.read()
+        if handle.read(3) != _JPEG_MAGIC:
+            return None
+        handle.seek(0)
+        data = handle.read()
         height, width, colourspace, _ = _simplejpeg.decode_jpeg_header(data)
     except (OSError, ValueError):
         return None
+    finally:
+        handle.seek(0)
     if colourspace not in ("Gray", "YCbCr", "RGB"):
         return None
     if width * height > limits.max_pixels:
@@ -206,7 +213,8 @@ def _decode_jpeg_fast(
     if min(width, height) < limits.min_side:
         return BadFile(name, "too_small", f"{width}x{height} is below min_side={limits.min_side}")
     mode = "L" if colourspace == "Gray" else "RGB"
-    return DecodedImage(rgb, "JPEG", mode, width, height, file_size, 1)
+    quality = quality_from_bytes(data)
+    return DecodedImage(rgb, "JPEG", mode, width, height, file_size, 1, quality)
 
 
 def decode_image(
@@ -229,14 +237,43 @@ def decode_image(
         return BadFile(name, "unreadable", f"{type(err).__name__}: {err.strerror or err}")
     if file_size == 0:
         return BadFile(name, "empty", "0 bytes")
-    fast = _decode_jpeg_fast(path, name, file_size, limits)
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, after Pillow is done with it
+    except OSError as err:
+        return BadFile(name, "unreadable", f"{type(err).__name__}: {err.strerror or err}")
+    with handle, _pillow_limit(limits.max_pixels):
+        return _decode_open(handle, name, file_size, limits)
+
+
+@contextlib.contextmanager
+def _pillow_limit(max_pixels: int) -> Iterator[None]:
+    """Raise Pillow's own decompression-bomb limit to ``max_pixels`` while decoding.
+
+    Pillow refuses images above twice ``Image.MAX_IMAGE_PIXELS``; visiondrift checks
+    ``max_pixels`` itself, so a larger ``max_pixels`` must not be silently capped by Pillow's.
+    """
+    saved = Image.MAX_IMAGE_PIXELS
+    if saved is None or max_pixels <= saved:
+        yield
+        return
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def _decode_open(
+    handle: BinaryIO, name: str, file_size: int, limits: DecodeLimits
+) -> DecodedImage | BadFile:
+    fast = _decode_jpeg_fast(handle, name, file_size, limits)
     if fast is not None:
         return fast
     try:
         with warnings.catch_warnings():
             # Our own max_pixels check below replaces Pillow's warning.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(handle) as im:
                 fmt = im.format or "unknown"
                 if fmt not in SUPPORTED_FORMATS:
                     return BadFile(
@@ -267,7 +304,8 @@ def decode_image(
                         "too_small",
                         f"{width}x{height} is below min_side={limits.min_side}",
                     )
-                return DecodedImage(rgb, fmt, mode, width, height, file_size, frames)
+                quality = quality_from_tables(getattr(im, "quantization", None))
+                return DecodedImage(rgb, fmt, mode, width, height, file_size, frames, quality)
     except UnidentifiedImageError:
         return BadFile(name, "not_an_image", "no image format recognised the file's content")
     except Image.DecompressionBombError as err:

@@ -25,6 +25,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,10 +48,17 @@ _MODEL_METRICS = ("class_mix", "confidence", "low_confidence", "accuracy")
 
 
 def _monitor(out: Path, batch_dir: Path, baseline: Path, name: str) -> DriftReport | None:
+    """``visiondrift monitor`` with the JSON report and the HTML dashboard; the report, or
+    ``None`` when the command failed (exit code other than 0 or 1)."""
     report = out / f"report_{name}.json"
-    args = ["monitor", str(batch_dir), "--baseline", str(baseline), "-o", str(report)]
+    args = ["monitor", str(batch_dir), "--baseline", str(baseline), "-o", str(report), "--html"]
     code = _run([*args, "--fail-on", "low"])
     return DriftReport.load(report) if code in (0, 1) else None
+
+
+def _paths(report: Path) -> str:
+    """Where a monitor run wrote its report and its dashboard."""
+    return f"{report}, dashboard {report.with_suffix('.html')}"
 
 
 def _write_animals(
@@ -101,17 +109,37 @@ def _pick(
     return pool[np.sort(chosen)], pool[rest]
 
 
-def model_demo(out: Path, n_baseline: int, n_batch: int, boost: str = "cat") -> bool:
-    """The model part of the demo: class mix and camera change seen through a real classifier."""
-    from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
+#: What the model part of the demo trains on, and which class it makes 3x as frequent.
+_MODEL_DATA: Final = {
+    "animal-mnist": ("animal silhouettes", "animal-mnist (pip package, MIT licence)", "cat"),
+    "digits": ("handwritten digits", "scikit-learn's digits", "3"),
+}
 
-    print("\nThe model part: a classifier of animal silhouettes, exported to ONNX")
-    models = build_demo_models(out / "model")
+
+def model_demo(out: Path, n_baseline: int, n_batch: int, boost: str | None = None) -> bool:
+    """The model part of the demo: class mix and camera change seen through a real classifier.
+
+    Trains on animal-mnist's silhouettes when that package is installed (``make demo`` installs
+    it), else on scikit-learn's digits.
+    """
+    from visiondrift.models.demo_model import (
+        build_demo_models,
+        default_demo_dataset,
+        load_demo_dataset,
+    )
+
+    dataset = default_demo_dataset()
+    what, source, default_boost = _MODEL_DATA[dataset]
+    boost = boost or default_boost
+    print(f"\nThe model part: a classifier of {what}, exported to ONNX")
+    if dataset == "digits":
+        print("  (animal-mnist is not installed: pip install --no-deps animal-mnist)")
+    models = build_demo_models(out / "model", dataset=dataset)
     print(
-        f"  trained on animal-mnist (pip package, MIT licence) in-process: held-out accuracy "
+        f"  trained on {source} in-process: held-out accuracy "
         f"{models.test_accuracy:.1%} -> {models.onnx}"
     )
-    data = load_demo_dataset("animal-mnist")
+    data = load_demo_dataset(dataset)
     names = data.class_names
     target = names.index(boost)
     rng = np.random.default_rng(5)
@@ -154,9 +182,14 @@ def model_demo(out: Path, n_baseline: int, n_batch: int, boost: str = "cat") -> 
     if same_report is None or new_report is None:
         return False
     print("\nSummary (model)")
-    for label, report in (("unchanged batch:", same_report), ("new camera + mix:", new_report)):
+    runs = (
+        ("unchanged batch:", same_report, "animals_same"),
+        ("new camera + mix:", new_report, "animals_new"),
+    )
+    for label, report, name in runs:
         verdict = "DRIFT" if report.overall_drift_detected else "no drift"
         print(f"  {label:<17} {verdict} (severity {report.severity})")
+        print(f"    -> {_paths(out / f'report_{name}.json')}")
     image_lines = [m.explanation for m in new_report.drifted if m.name in _CAMERA_METRICS]
     model_lines = [m.explanation for m in new_report.drifted if m.name in _MODEL_METRICS]
     print("    camera:")
@@ -219,32 +252,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     results = {}
     for batch in ("prod_same_camera", "prod_new_camera"):
-        report = out / f"report_{batch}.json"
-        code = _run(
-            [
-                "monitor",
-                str(out / "data" / batch),
-                "--baseline",
-                str(baseline),
-                "-o",
-                str(report),
-                "--fail-on",
-                "low",
-            ]
-        )
-        if code not in (0, 1):
+        loaded = _monitor(out, out / "data" / batch, baseline, batch)
+        if loaded is None:
             return 1
-        results[batch] = DriftReport.load(report)
+        results[batch] = loaded
 
     same, new = results["prod_same_camera"], results["prod_new_camera"]
     print("\nSummary")
     print(
         f"  same camera: {'DRIFT' if same.overall_drift_detected else 'no drift'} "
-        f"(severity {same.severity}) -> {out / 'report_prod_same_camera.json'}"
+        f"(severity {same.severity}) -> {_paths(out / 'report_prod_same_camera.json')}"
     )
     print(
         f"  new camera:  {'DRIFT' if new.overall_drift_detected else 'no drift'} "
-        f"(severity {new.severity}) -> {out / 'report_prod_new_camera.json'}"
+        f"(severity {new.severity}) -> {_paths(out / 'report_prod_new_camera.json')}"
     )
     for line in new.explanations[:5]:
         print(f"    - {line}")

@@ -14,6 +14,7 @@ Hierarchy::
     │   └── NoReadableImagesError           every image of a source was unusable
     ├── ProfileFormatError                  a profile or report file cannot be loaded
     │   └── UnsupportedVersionError         its format version is not one this release reads
+    ├── OutputFileError                     a result file cannot be written
     ├── ModelError                          a model cannot be loaded or run
     │   └── MissingExtraError (ImportError) an optional dependency is not installed
     └── IncompatibleProfilesError           two profiles cannot be merged or compared
@@ -28,6 +29,7 @@ __all__ = [
     "ModelError",
     "NoReadableImagesError",
     "NotFittedError",
+    "OutputFileError",
     "ProfileFormatError",
     "SourceError",
     "UnsupportedVersionError",
@@ -61,6 +63,10 @@ class ProfileFormatError(VisionDriftError):
 
 class UnsupportedVersionError(ProfileFormatError):
     """A document has a format version this release cannot read."""
+
+
+class OutputFileError(VisionDriftError):
+    """A profile, report or page cannot be written (missing folder, permissions, disk full)."""
 
 
 class ModelError(VisionDriftError):

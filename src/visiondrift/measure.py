@@ -24,8 +24,10 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from visiondrift._jpeg import LOSSLESS_QUALITY
 from visiondrift.decode import DecodedImage
-from visiondrift.properties import PROPERTY_NAMES, MeasureConfig
+from visiondrift.errors import ConfigError
+from visiondrift.properties import MEASURE_VERSION, PROPERTY_NAMES, MeasureConfig
 
 __all__ = ["ImageMeasurer", "measure"]
 
@@ -37,6 +39,10 @@ _MEAN_SLOTS: Final = [_INDEX[n] for n in ("mean_r", "mean_g", "mean_b", "brightn
 _STD_SLOTS: Final = [_INDEX[n] for n in ("std_r", "std_g", "std_b", "contrast")]
 #: Median absolute Immerkær response of Gaussian noise of deviation s is 6 * 0.6745 * s.
 _NOISE_SCALE: Final = 6.0 * 0.6745
+#: Variance of the 4-neighbour Laplacian of white noise of unit variance (16 + 4 * 1).
+_LAPLACIAN_NOISE_GAIN: Final = 20.0
+#: Side of the block grid that JPEG (and MPEG-style) compression leaves in the pixels.
+_BLOCK: Final = 8
 
 
 @dataclass(slots=True)
@@ -48,6 +54,8 @@ class _Pending:
     width: int
     height: int
     file_size: int
+    factor: int
+    jpeg_quality: float
 
 
 def _groups(arrays: Sequence[NDArray[np.uint8]]) -> dict[tuple[int, ...], list[int]]:
@@ -67,16 +75,57 @@ def _row_var(x: NDArray[np.float32]) -> NDArray[np.float64]:
     return result
 
 
-def _sharpness(greys: Sequence[NDArray[np.uint8]], out: NDArray[np.float64]) -> None:
-    """Variance of the 4-neighbour Laplacian of each grey working copy."""
+def _sharpness(
+    greys: Sequence[NDArray[np.uint8]],
+    noise_var: NDArray[np.float64],
+    out: NDArray[np.float64],
+    vertical: NDArray[np.float64],
+) -> None:
+    """Laplacian variance of each grey working copy less the part its noise explains
+    (``noise_var``: noise variance in the working copy), and the share of the gradient energy
+    that runs across columns (vertical edges)."""
     for shape, idx in _groups(greys).items():
         if shape[0] < 3 or shape[1] < 3:
             out[idx] = 0.0
+            vertical[idx] = 0.5
             continue
+        k = len(idx)
         g = np.stack([greys[i] for i in idx], dtype=np.int16)
         lap = g[:, :-2, 1:-1] + g[:, 2:, 1:-1] + g[:, 1:-1, :-2] + g[:, 1:-1, 2:]
         lap -= 4 * g[:, 1:-1, 1:-1]
-        out[idx] = _row_var(lap.reshape(len(idx), -1).astype(np.float32))
+        raw = _row_var(lap.reshape(k, -1).astype(np.float32))
+        out[idx] = np.maximum(0.0, raw - _LAPLACIAN_NOISE_GAIN * noise_var[idx])
+        dx = (g[:, :, 1:] - g[:, :, :-1]).reshape(k, -1).astype(np.float32)
+        dy = (g[:, 1:, :] - g[:, :-1, :]).reshape(k, -1).astype(np.float32)
+        ex = np.einsum("ij,ij->i", dx, dx, dtype=np.float64) / dx.shape[1]
+        ey = np.einsum("ij,ij->i", dy, dy, dtype=np.float64) / dy.shape[1]
+        total = ex + ey
+        vertical[idx] = np.where(total > 0, ex / np.where(total > 0, total, 1.0), 0.5)
+
+
+def _blockiness(crops: Sequence[NDArray[np.uint8]], out: NDArray[np.float64]) -> None:
+    """Block-grid strength of each native crop: the mean absolute gradient across the strongest
+    of the 8 grid phases over that across the second strongest (per direction, then averaged).
+
+    The phase is searched rather than assumed, so a crop need not start on the file's grid; the
+    second strongest phase as reference keeps patterns of period 2 or 4 (left by upscaling) at 1.
+    """
+    for shape, idx in _groups(crops).items():
+        k = len(idx)
+        if shape[0] < 2 * _BLOCK or shape[1] < 2 * _BLOCK:
+            out[idx] = 1.0
+            continue
+        g = np.stack([crops[i] for i in idx], dtype=np.int16)
+        ratios = np.zeros(k)
+        for diff in (np.abs(g[:, :, 1:] - g[:, :, :-1]), np.abs(g[:, 1:, :] - g[:, :-1, :])):
+            # Move the differenced axis last and cut it to whole periods.
+            d = diff if diff.shape[2] != shape[1] else np.swapaxes(diff, 1, 2)
+            periods = d.shape[2] // _BLOCK
+            d = d[:, :, : periods * _BLOCK].reshape(k, d.shape[1], periods, _BLOCK)
+            phase = np.sort(d.mean(axis=(1, 2), dtype=np.float64), axis=1)
+            second = phase[:, -2]
+            ratios += np.where(second > 0, phase[:, -1] / np.where(second > 0, second, 1.0), 1.0)
+        out[idx] = ratios / 2.0
 
 
 #: Responses above this are clipped before taking the median; it only matters if the noise
@@ -140,6 +189,12 @@ class ImageMeasurer:
     """
 
     def __init__(self, config: MeasureConfig) -> None:
+        if config.version != MEASURE_VERSION:
+            raise ConfigError(
+                f"These measurement settings are of version {config.version}; this release "
+                f"measures images with version {MEASURE_VERSION} only. Rebuild the profile with "
+                "this release instead of adding images to an older one."
+            )
         self.config = config
         self._pending: list[_Pending] = []
 
@@ -171,8 +226,19 @@ class ImageMeasurer:
             if scale < 1.0
             else im
         )
+        quality = decoded.jpeg_quality
         self._pending.append(
-            _Pending(histogram, grey, crop, np.asarray(grid), width, height, decoded.file_size)
+            _Pending(
+                histogram,
+                grey,
+                crop,
+                np.asarray(grid),
+                width,
+                height,
+                decoded.file_size,
+                factor,
+                LOSSLESS_QUALITY if quality is None else quality,
+            )
         )
 
     def finish(self) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
@@ -209,12 +275,19 @@ class ImageMeasurer:
         with np.errstate(divide="ignore", invalid="ignore"):
             values[:, _INDEX["entropy"]] = -np.where(p > 0, p * np.log2(p), 0.0).sum(axis=1)
 
-        sharp = np.empty(n)
-        _sharpness([q.grey for q in pending], sharp)
-        values[:, _INDEX["sharpness"]] = sharp
         noise = np.empty(n)
         _noise([q.crop for q in pending], noise)
         values[:, _INDEX["noise"]] = noise
+        # Averaging f x f pixels divides the variance of white noise by f^2.
+        factors = np.array([q.factor for q in pending], dtype=np.float64)
+        sharp, vertical = np.empty(n), np.empty(n)
+        _sharpness([q.grey for q in pending], (noise / factors) ** 2, sharp, vertical)
+        values[:, _INDEX["sharpness"]] = sharp
+        values[:, _INDEX["vertical_edges"]] = vertical
+        blocky = np.empty(n)
+        _blockiness([q.crop for q in pending], blocky)
+        values[:, _INDEX["blockiness"]] = blocky
+        values[:, _INDEX["jpeg_quality"]] = [q.jpeg_quality for q in pending]
         saturation, colourful = np.empty(n), np.empty(n)
         _colour([q.colours for q in pending], saturation, colourful)
         values[:, _INDEX["saturation"]] = saturation

@@ -34,7 +34,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -45,6 +45,7 @@ from numpy.typing import NDArray
 from visiondrift.decode import BadFile
 from visiondrift.errors import ConfigError, MissingExtraError, NoReadableImagesError, SourceError
 from visiondrift.model_summary import MODEL_COLUMNS, ModelSummary, model_column_values
+from visiondrift.names import NamePolicy, NamesKey, check_policy, record_location, recorded_names
 from visiondrift.profiles import Profile, ProfileConfig
 from visiondrift.properties import CHANNELS, PROPERTY_NAMES
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir
@@ -418,6 +419,9 @@ def profile_predictions(
     seed: int = 0,
     max_listed_bad_files: int = 1_000,
     config: ProfileConfig | None = None,
+    names: NamePolicy | None = None,
+    names_key: NamesKey | bytes | None = None,
+    names_root: str | os.PathLike[str] | None = None,
 ) -> Profile:
     """Profile a file of per-image probabilities (CSV, JSON Lines or Parquet) made elsewhere.
 
@@ -442,6 +446,8 @@ def profile_predictions(
     config
         A complete configuration (e.g. a baseline's ``profile.config``); when given, its
         reservoir size, seed, low-confidence threshold and listing limit replace the options.
+    names, names_key, names_root
+        What is recorded of image ids and of the file's location, as in :func:`visiondrift.profile`.
 
     Returns
     -------
@@ -496,9 +502,16 @@ def profile_predictions(
             max_listed_bad_files=max_listed_bad_files,
             low_confidence=low_confidence,
         )
+    if names is not None and check_policy(names) != config.names:
+        config = replace(config, names=names)
+    key = NamesKey(names_key) if isinstance(names_key, bytes) else names_key
+    recorded_names([], config.names, key)  # a missing key is refused before reading
+    shown = record_location(str(p), config.names, names_root)
     columns, rows, close = _read_rows(p, kind)
     try:
-        return _profile_rows(p, kind, columns, rows, class_names, activation, tolerance, config)
+        return _profile_rows(
+            p, kind, columns, rows, class_names, activation, tolerance, config, (key, shown)
+        )
     finally:
         close()
 
@@ -512,7 +525,9 @@ def _profile_rows(
     activation: Activation,
     tolerance: float,
     config: ProfileConfig,
+    privacy: tuple[NamesKey | None, str],
 ) -> Profile:
+    key, shown = privacy  # the names key, and the file's location as recorded
     layout = _layout(columns, class_names, str(p)) if columns else None
     id_column = next((c for c in ID_COLUMNS if c in columns), None)
     bad: list[BadFile] = []
@@ -521,7 +536,7 @@ def _profile_rows(
     acc: _Accumulator | None = None
     names: tuple[str, ...] | None = None if layout is None else layout.class_names
     description: dict[str, Any] = {
-        "path": str(p.absolute()),
+        "path": str(p.absolute()) if shown == str(p) else shown,
         "format": f"predictions ({kind})",
         "activation": activation,
         "columns": [] if layout is None else list(layout.fields),
@@ -531,6 +546,8 @@ def _profile_rows(
         ident = None
         if isinstance(row, Mapping) and id_column is not None and row.get(id_column) is not None:
             ident = str(row[id_column])
+        if ident is not None and config.names != "keep":
+            ident = None if config.names == "drop" else recorded_names([ident], "hash", key)[0]
         name = ident or where
         try:
             if isinstance(row, _BadRow):
@@ -545,12 +562,16 @@ def _profile_rows(
             bad_count += 1
             field = f", field '{err.field}'" if err.field else ""
             if len(bad) < config.max_listed_bad_files:
-                bad.append(BadFile(name, "bad_row", f"'{p}', {where}{field}: {err.what}."))
+                bad.append(BadFile(name, "bad_row", f"'{shown}', {where}{field}: {err.what}."))
             continue
         if acc is None:
             acc = _Accumulator(config, names, description)
         label = _label_of(row.get(LABEL_COLUMN), names) if isinstance(row, Mapping) else None
-        acc.add(f"{p.name}\x00{ident or where}", name, label, probs)
+        # The sampling key is stored: with names not kept it must not hash a guessable name.
+        identity = {"keep": f"{p.name}\x00{ident or where}", "hash": name}.get(
+            config.names, probs.tobytes().hex()
+        )
+        acc.add(identity, name, label, probs)
     if acc is not None:
         acc.flush()
     if acc is None or acc.n == 0:
@@ -559,7 +580,7 @@ def _profile_rows(
             f"No usable row in the predictions file '{p}' ({n_rows} rows, {bad_count} bad)."
             f"{example}"
         )
-    info = SourceInfo("predictions", str(p), n_rows, n_rows, None, config.seed)
+    info = SourceInfo("predictions", shown, n_rows, n_rows, None, config.seed)
     return Profile(
         config=config,
         n_files=n_rows,

@@ -12,6 +12,7 @@ import json
 import multiprocessing as mp
 import multiprocessing.pool
 import os
+import signal
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -23,6 +24,17 @@ from numpy.typing import NDArray
 
 from visiondrift.decode import BadFile, DecodedImage, DecodeLimits, decode_image
 from visiondrift.errors import ConfigError, NoReadableImagesError
+from visiondrift.names import (
+    REDACTED,
+    NamePolicy,
+    NamesKey,
+    anonymise,
+    check_policy,
+    hash_name,
+    record_location,
+    recorded_names,
+    scrub_detail,
+)
 from visiondrift.profiles import Profile, ProfileBuilder, ProfileConfig
 from visiondrift.properties import MeasureConfig
 from visiondrift.sources import FileListSource, FolderSource, ImageItem, LabelMode, open_source
@@ -205,9 +217,16 @@ def _preload_runtime(spec: ModelSpec) -> None:
         return
 
 
+def _ignore_interrupt() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them (no traceback from each worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _start_pool(n_workers: int) -> mp.pool.Pool | None:
     """Worker processes, started before the files are listed so they don't inherit the list."""
-    return _context().Pool(processes=n_workers) if n_workers > 1 else None
+    if n_workers <= 1:
+        return None
+    return _context().Pool(processes=n_workers, initializer=_ignore_interrupt)
 
 
 def profile_items(
@@ -291,6 +310,10 @@ def profile(
     max_listed_bad_files: int = 1_000,
     progress: ProgressCallback | None = None,
     config: ProfileConfig | None = None,
+    names: NamePolicy | None = None,
+    names_key: NamesKey | bytes | None = None,
+    names_root: str | os.PathLike[str] | None = None,
+    allow_empty: bool = False,
 ) -> Profile:
     """Profile the images of ``source`` (a folder, a list file, or a source object).
 
@@ -324,16 +347,31 @@ min_side, max_listed_bad_files
         Called as ``progress(done, total)`` after each chunk of files.
     config
         A complete configuration; when given, it replaces the individual options above.
+    names
+        What the profile records of file names: ``"keep"``, ``"hash"`` (a keyed hash, needs
+        ``names_key``) or ``"drop"`` (positions only); default ``config.names``, else
+        ``"keep"``. See :mod:`visiondrift.names`.
+    names_key
+        The secret key of ``names="hash"``, e.g. ``NamesKey.from_env("VISIONDRIFT_NAMES_KEY")``;
+        it is used, never stored.
+    names_root
+        Record the source's location relative to this folder (else: as given with ``"keep"``,
+        ``"<redacted>"`` otherwise).
+    allow_empty
+        Return the profile even when none of the listed files could be used (a production batch
+        of unusable files is itself a finding), instead of raising.
 
     Returns
     -------
     Profile
-        The profile. Unusable files are counted and listed in it.
+        The profile. Unusable files, and sub-folders that could not be listed (reason
+        ``unreadable``), are counted and listed in it.
 
     Raises
     ------
     NoReadableImagesError
-        When the source lists no image, or none of its images can be decoded.
+        When the source lists no image, or (without ``allow_empty``) none of its images can be
+        decoded.
 
     Examples
     --------
@@ -354,6 +392,12 @@ min_side, max_listed_bad_files
         )
     elif model is not None:
         config = replace(config, model=_resolve_model(model, config.model))
+    if names is not None and check_policy(names) != config.names:
+        config = replace(config, names=names)
+    key = NamesKey(names_key) if isinstance(names_key, bytes) else names_key
+    recorded_names([], config.names, key)  # a missing key is refused before any work
+    if config.names != "keep" and labels == "auto":
+        labels = "none"  # folder names become labels only when asked for explicitly
     if config.model is not None:
         from visiondrift.models._adapter import check_model_file
 
@@ -365,20 +409,56 @@ min_side, max_listed_bad_files
     try:
         src = open_source(source, labels=labels, max_images=max_images, seed=config.seed)
         if not src.items:
-            raise NoReadableImagesError(
-                f"No image files found in '{src.info.location}'. visiondrift reads JPEG, PNG, "
-                "BMP, GIF, WebP and TIFF files (by extension when listing a folder); check the "
-                "path."
+            skipped = "".join(
+                f" The sub-folder '{name}' was skipped: {detail}."
+                for name, detail in src.unreadable
             )
-        result = profile_items(src.items, config, workers=n_workers, progress=progress, pool=pool)
+            raise NoReadableImagesError(
+                f"No image files found in '{src.info.location}'.{skipped[:500]} visiondrift "
+                "reads JPEG, PNG, BMP, GIF, WebP and TIFF files (by extension when listing a "
+                "folder); check the path."
+            )
+        items = anonymise(src.items, config.names, key)
+        result = profile_items(items, config, workers=n_workers, progress=progress, pool=pool)
     finally:
         if pool is not None:
             pool.terminate()
             pool.join()
-    result = replace(result, sources=(src.info,))
-    if result.n_images == 0:
+    if src.unreadable:
+        folders = ProfileBuilder(config)
+        for name, detail in src.unreadable:
+            folders.add_bad(BadFile(name, "unreadable", detail))
+        result = result.merge(folders.build())
+    info = replace(src.info, location=record_location(src.info.location, config.names, names_root))
+    result = replace(result, sources=(info,))
+    if config.names != "keep":
+        result = _scrub_bad_files(result, src.items, items, key)
+    if result.n_images == 0 and not allow_empty:
         raise NoReadableImagesError(no_images_message(src.info.location, result))
     return result
+
+
+def _scrub_bad_files(
+    result: Profile,
+    originals: Sequence[ImageItem],
+    items: Sequence[ImageItem],
+    key: NamesKey | None,
+) -> Profile:
+    """Remove every part of an unusable file's path from its detail (the name is already out).
+
+    A listed file whose name is not one the source recorded (a path reported by some other
+    step) is hashed, or redacted with ``names="drop"``, so that no path reaches the profile.
+    """
+    original = {new.name: old for new, old in zip(items, originals, strict=True)}
+    bad = []
+    for b in result.bad_files:
+        old = original.get(b.name)
+        if old is not None:
+            bad.append(replace(b, detail=scrub_detail(b.detail, [old.path, old.name])))
+            continue
+        name = REDACTED if result.config.names == "drop" else hash_name(b.name, key or b"")
+        bad.append(replace(b, name=name, detail=scrub_detail(b.detail, [b.name])))
+    return replace(result, bad_files=tuple(bad))
 
 
 def no_images_message(location: str, result: Profile) -> str:

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from visiondrift._io import write_json_atomic
+from visiondrift._io import first_non_finite, write_json_atomic
+from visiondrift._profile_checks import check_profile, missing_key
 from visiondrift._version import __version__
 from visiondrift.decode import BadFile, DecodedImage, DecodeLimits
 from visiondrift.errors import (
@@ -36,6 +37,7 @@ from visiondrift.model_summary import (
     ModelSummary,
     model_column_values,
 )
+from visiondrift.names import NamePolicy, check_policy
 from visiondrift.properties import CHANNELS, PROPERTY_NAMES, MeasureConfig
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir
 from visiondrift.sources import ImageItem, SourceInfo, item_key
@@ -87,6 +89,9 @@ class ProfileConfig:
         Predictions whose top-1 probability is below this count as low-confidence.
     embedding_components
         Most dimensions kept of the model's embedding (seeded random projection, seed ``seed``).
+    names
+        What is recorded of file names: ``"keep"``, ``"hash"`` (a keyed hash) or ``"drop"``
+        (positions only); see :mod:`visiondrift.names`. Never the key itself.
     """
 
     measure: MeasureConfig = field(default_factory=MeasureConfig)
@@ -97,8 +102,10 @@ class ProfileConfig:
     model: ModelSpec | None = None
     low_confidence: float = 0.5
     embedding_components: int = 64
+    names: NamePolicy = "keep"
 
     def __post_init__(self) -> None:
+        check_policy(self.names)
         if self.model is not None:
             spec = self.model
             if spec.labels_file is not None:
@@ -116,6 +123,11 @@ class ProfileConfig:
             raise ConfigError(
                 "The 'embedding_components' option must be a positive integer. "
                 f"Got {comps!r} instead."
+            )
+        seed: object = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or not -(2**63) <= seed < 2**63:
+            raise ConfigError(
+                f"The 'seed' option must be an integer in [-2**63, 2**63). Got {seed!r} instead."
             )
         if not isinstance(self.reservoir_size, int) or self.reservoir_size < 10:
             raise ConfigError(
@@ -138,6 +150,7 @@ class ProfileConfig:
             "model": None if self.model is None else self.model.to_dict(),
             "low_confidence": self.low_confidence,
             "embedding_components": self.embedding_components,
+            "names": self.names,
         }
 
     @classmethod
@@ -148,7 +161,8 @@ class ProfileConfig:
 
             model = ModelSpec.from_dict(data["model"])
         return cls(
-            measure=MeasureConfig(**data["measure"]),
+            # Profiles saved before the measurement version was recorded are version 1.
+            measure=MeasureConfig(**{"version": 1, **data["measure"]}),
             limits=DecodeLimits(**data["limits"]),
             reservoir_size=int(data["reservoir_size"]),
             seed=int(data["seed"]),
@@ -156,6 +170,7 @@ class ProfileConfig:
             model=model,
             low_confidence=float(data.get("low_confidence", 0.5)),
             embedding_components=int(data.get("embedding_components", 64)),
+            names=check_policy(data.get("names", "keep")),
         )
 
 
@@ -337,9 +352,22 @@ class Profile:
                 f"release ({__version__}) reads versions {list(SUPPORTED_PROFILE_VERSIONS)}. "
                 "Upgrade visiondrift or rebuild the profile with this release."
             )
+        non_finite = first_non_finite(data)
+        if non_finite is not None:
+            raise ProfileFormatError(
+                f"'{origin}' is a damaged or edited visiondrift profile: the field "
+                f"'{non_finite}' holds a NaN or infinite number. Rebuild it with "
+                "'visiondrift baseline'."
+            )
+        missing = missing_key(data)
+        if missing is not None:
+            raise ProfileFormatError(
+                f"'{origin}' is a damaged visiondrift profile: the field '{missing}' is missing "
+                "or not an object. Rebuild it with 'visiondrift baseline'."
+            )
         try:
             integrity = data["integrity"]
-            return cls(
+            loaded = cls(
                 config=ProfileConfig.from_dict(data["config"]),
                 n_files=int(data["n_files"]),
                 n_images=int(data["n_images"]),
@@ -362,11 +390,18 @@ class Profile:
                     None if data.get("model") is None else ModelSummary.from_dict(data["model"])
                 ),
             )
-        except (KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as err:
             raise ProfileFormatError(
                 f"'{origin}' is a damaged visiondrift profile: {type(err).__name__}: {err}. "
                 "Rebuild it with 'visiondrift baseline'."
             ) from err
+        problem = check_profile(loaded)
+        if problem is not None:
+            raise ProfileFormatError(
+                f"'{origin}' is a damaged or edited visiondrift profile: {problem}. Rebuild it "
+                "with 'visiondrift baseline'."
+            )
+        return loaded
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the profile as JSON, atomically (temporary file, then rename)."""
@@ -482,14 +517,27 @@ class ProfileBuilder:
         hists, values = self._measurer.finish()
         self._channels += hists.sum(axis=0)
         seed = self.config.seed
-        for item in self._pending:
-            self._keys.append(item_key(seed, item.path))
+        for item, row in zip(self._pending, values, strict=True):
+            self._keys.append(item_key(seed, self._sampling_identity(item, row)))
             self._names.append(item.name)
             self._row_labels.append(item.label)
         self._rows.extend(values)
         self._pending = []
         if len(self._rows) >= self.config.reservoir_size:
             self._flush()
+
+    def _sampling_identity(self, item: ImageItem, row: NDArray[np.float64]) -> str:
+        """What an image's sampling key hashes: its path, unless names may not be recorded.
+
+        The keys are stored and the seed is public, so a key of the path would let anyone test
+        a guessed path. With ``names="hash"`` the key hashes the keyed hash of the name; with
+        ``"drop"`` it hashes the image's own measurements, which the profile stores anyway.
+        """
+        if self.config.names == "keep":
+            return item.path
+        if self.config.names == "hash":
+            return item.name
+        return np.asarray(row, dtype=np.float64).tobytes().hex()
 
     def _flush(self) -> None:
         self._measure_pending()

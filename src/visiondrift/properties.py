@@ -7,16 +7,21 @@ same decoded array:
   (luminance is ITU-R BT.601 luma, ``L = 0.299 R + 0.587 G + 0.114 B``, as Pillow computes it);
 - per-image properties (:data:`PROPERTIES`), the values the statistical tests run on.
 
-Noise is a property of the sensor's pixels, so it is estimated at native resolution on a central
-crop. Other properties that depend on scale are computed on working copies reduced by an integer
-box filter (Pillow's ``reduce``, fast and properly anti-aliased): sharpness on a grey copy whose
-shorter side is close to ``work_size`` (128 px by default; the factor is
+Sharpness is the Laplacian variance less what the image's noise alone would contribute
+(``20 sigma^2`` for white noise of deviation ``sigma`` in the working copy), so that added sensor
+noise does not read as a sharper image. JPEG quality comes from the file's quantisation tables
+(:mod:`visiondrift._jpeg`), blockiness from the 8-pixel grid that block compression leaves in the
+pixels of any format, and orientation from the balance of horizontal and vertical gradient
+energy. Noise is a property of the sensor's pixels, so it is estimated at native resolution on a
+central crop. Other properties that depend on scale are computed on working copies reduced by an
+integer box filter (Pillow's ``reduce``, fast and properly anti-aliased): sharpness on a grey copy
+whose shorter side is close to ``work_size`` (128 px by default; the factor is
 ``round(shorter_side / work_size)``, at least 1). Saturation and colourfulness are global colour
 statistics, measured on a regular grid sample of about ``colour_size`` (32) pixels along the
-shorter side.
-A 4000x3000 photo and a 1024x768 one are thus measured at about the same scale, and a baseline
-recorded at one resolution can be compared with batches at another. Histogram-based properties
-(brightness, contrast, clipping, entropy, channel means and spreads) use the exact histograms.
+shorter side. A 4000x3000 photo and a 1024x768 one are thus measured at about the same scale, and
+a baseline recorded at one resolution can be compared with batches at another. Histogram-based
+properties (brightness, contrast, clipping, entropy, channel means and spreads) use the exact
+histograms.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from visiondrift.errors import ConfigError
 
 __all__ = [
     "CHANNELS",
+    "MEASURE_VERSION",
     "PROPERTIES",
     "PROPERTY_NAMES",
     "MeasureConfig",
@@ -160,7 +166,8 @@ PROPERTIES: Final[tuple[PropertySpec, ...]] = (
         "sharpness",
         "sharpness",
         "Laplacian variance",
-        "variance of the Laplacian of the working copy (higher = sharper)",
+        "variance of the Laplacian of the working copy, less the part that the image's noise "
+        "explains (higher = sharper)",
         1.0,
         1e5,
         "log",
@@ -214,6 +221,45 @@ PROPERTIES: Final[tuple[PropertySpec, ...]] = (
         "linear",
         "more detailed",
         "less detailed",
+        "property",
+    ),
+    PropertySpec(
+        "jpeg_quality",
+        "JPEG quality",
+        "quality 1-100",
+        "JPEG quality estimated from the file's quantisation tables (100 for files that are not "
+        "JPEG)",
+        1.0,
+        100.0,
+        "linear",
+        "less compressed (higher JPEG quality)",
+        "more compressed (lower JPEG quality)",
+        "property",
+    ),
+    PropertySpec(
+        "blockiness",
+        "blockiness",
+        "boundary / interior gradient",
+        "mean gradient across the strongest 8-pixel grid phase over the mean gradient, on the "
+        "native-resolution crop (1 = no block grid; compression raises it)",
+        0.5,
+        8.0,
+        "log",
+        "blockier (stronger compression artefacts)",
+        "less blocky (fewer compression artefacts)",
+        "property",
+    ),
+    PropertySpec(
+        "vertical_edges",
+        "orientation (vertical edges)",
+        "share of gradient energy",
+        "share of the working copy's gradient energy that runs across columns, i.e. in vertical "
+        "edges (0.5 = balanced; a 90° rotation turns a share s into 1 - s)",
+        0.0,
+        1.0,
+        "linear",
+        "more vertical in structure",
+        "more horizontal in structure",
         "property",
     ),
     PropertySpec(
@@ -280,6 +326,11 @@ PROPERTIES: Final[tuple[PropertySpec, ...]] = (
 
 PROPERTY_NAMES: Final[tuple[str, ...]] = tuple(spec.name for spec in PROPERTIES)
 
+#: Version of what the properties measure. It is part of :class:`MeasureConfig`, so profiles
+#: measured by different versions neither merge nor compare. 2: sharpness less the noise's share,
+#: JPEG quality, blockiness and orientation added. Profiles saved before it was recorded are 1.
+MEASURE_VERSION: Final = 2
+
 
 @dataclass(frozen=True)
 class MeasureConfig:
@@ -299,6 +350,9 @@ class MeasureConfig:
         Luminance at or below which a pixel counts as crushed to black (0-255).
     clip_bright
         Luminance at or above which a pixel counts as blown to white (0-255).
+    version
+        Version of the measurements (:data:`MEASURE_VERSION`); a profile read from a file keeps
+        the version it was measured with, and only the current one can measure new images.
     """
 
     work_size: int = 128
@@ -306,8 +360,15 @@ class MeasureConfig:
     noise_size: int = 64
     clip_dark: int = 5
     clip_bright: int = 250
+    version: int = MEASURE_VERSION
 
     def __post_init__(self) -> None:
+        if isinstance(self.version, bool) or self.version not in range(1, MEASURE_VERSION + 1):
+            raise ConfigError(
+                f"The measurement 'version' must be an integer from 1 to {MEASURE_VERSION}. "
+                f"Got {self.version!r}. Profiles measured by a newer version need a newer "
+                "visiondrift: upgrade it."
+            )
         if not 8 <= self.work_size <= 4096:
             raise ConfigError(
                 f"The 'work_size' option must be between 8 and 4096 pixels. Got {self.work_size}."
@@ -335,4 +396,5 @@ class MeasureConfig:
             "noise_size": self.noise_size,
             "clip_dark": self.clip_dark,
             "clip_bright": self.clip_bright,
+            "version": self.version,
         }

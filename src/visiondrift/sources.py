@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ __all__ = [
     "LabelMode",
     "SourceInfo",
     "item_key",
+    "looks_like_sequence",
     "open_source",
 ]
 
@@ -35,6 +37,19 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
 )
 
 LabelMode = Literal["auto", "imagefolder", "none"]
+
+#: A folder name made only of digits and the separators of dates and times (``2024-04-01``,
+#: ``20240401``, ``2024_04_01T10:30``, ``12.30``, ``007``): a date, a time or a sequence number.
+_SEQUENCE_NAME: re.Pattern[str] = re.compile(r"[0-9][0-9\-_.:T ]*")
+
+
+def looks_like_sequence(name: str) -> bool:
+    """Whether a folder name is a date, a time or a plain number rather than a class name.
+
+    >>> [looks_like_sequence(n) for n in ("2024-04-01", "001", "10:30", "cat", "n01440764")]
+    [True, True, True, False, False]
+    """
+    return _SEQUENCE_NAME.fullmatch(name.strip()) is not None
 
 
 def item_key(seed: int, path: str) -> int:
@@ -66,6 +81,12 @@ class SourceInfo:
     n_selected: int
     max_images: int | None = None
     seed: int = 0
+    #: What the listing decided or skipped that the user should know (labels read or not, a
+    #: symlink loop skipped). Shown to the user, not saved: notes name folders.
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "notes", tuple(str(n) for n in self.notes))
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -102,12 +123,18 @@ class FolderSource:
     labels
         ``"imagefolder"`` takes the first sub-folder under ``root`` as each image's label (the
         torchvision ImageFolder layout); ``"none"`` records no label; ``"auto"`` uses the
-        ImageFolder layout when every image lies exactly one folder below ``root`` and there are
-        at least two such folders.
+        ImageFolder layout when every image lies exactly one folder below ``root``, there are
+        at least two such folders, and no folder name is a date, a time or a plain number
+        (:func:`looks_like_sequence`: folders such as ``2024-04-01/`` split batches, not
+        classes). :attr:`notes` says what was decided.
     max_images
         Keep at most this many images, chosen reproducibly with ``seed``.
     seed
         Seed of the sampling hash.
+
+    Symbolic links to folders are followed, but each real folder is read once: a link back to a
+    folder already read (a loop) is skipped and noted. A sub-folder that cannot be listed is
+    recorded in :attr:`unreadable` (reason ``unreadable``) and the listing goes on.
     """
 
     def __init__(
@@ -135,6 +162,9 @@ class FolderSource:
                 f"'{self.root}' is not a folder. Pass a folder of images, a text file listing "
                 "image paths (one per line, ending in .txt), or a saved profile (.json)."
             )
+        #: Sub-folders that could not be listed: (name ending in '/', why).
+        self.unreadable: list[tuple[str, str]] = []
+        self.notes: list[str] = []
         self._listed = self._walk()
         self._layout = self._detect_layout(self._listed)
         self.items: list[ImageItem] = _select(
@@ -143,22 +173,49 @@ class FolderSource:
 
     def _walk(self) -> list[str]:
         found: list[str] = []
+        seen: set[tuple[int, int]] = set()
+        root_stat = os.stat(self.root)
+        seen.add((root_stat.st_dev, root_stat.st_ino))
         stack = [""]
         while stack:
             rel_dir = stack.pop()
             directory = self.root / rel_dir if rel_dir else self.root
             try:
-                entries = list(os.scandir(directory))
+                entries = sorted(os.scandir(directory), key=lambda e: e.name)
             except OSError as err:
-                raise SourceError(f"Cannot list the folder '{directory}': {err}") from err
+                if not rel_dir:
+                    raise SourceError(f"Cannot list the folder '{directory}': {err}") from err
+                reason = err.strerror or type(err).__name__
+                self.unreadable.append((f"{rel_dir}/", f"cannot list the folder: {reason}"))
+                continue
+            subdirs: list[str] = []
             for entry in entries:
                 rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
                 if entry.name.startswith("."):
                     continue
-                if entry.is_dir(follow_symlinks=True):
-                    stack.append(rel)
+                try:
+                    is_dir = entry.is_dir(follow_symlinks=True)
+                except OSError as err:  # a link to itself, or a loop the OS refuses to resolve
+                    self.notes.append(f"skipped '{rel}': {err.strerror or err}")
+                    continue
+                if is_dir:
+                    try:
+                        st = entry.stat(follow_symlinks=True)
+                    except OSError as err:
+                        reason = err.strerror or type(err).__name__
+                        self.unreadable.append((f"{rel}/", f"cannot read the folder: {reason}"))
+                        continue
+                    if (st.st_dev, st.st_ino) in seen:
+                        self.notes.append(
+                            f"skipped '{rel}/': it leads to a folder already read "
+                            "(a symbolic link loop or a second link to the same folder)"
+                        )
+                        continue
+                    seen.add((st.st_dev, st.st_ino))
+                    subdirs.append(rel)
                 elif os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS:
                     found.append(rel)
+            stack.extend(reversed(subdirs))
         found.sort()
         return found
 
@@ -168,9 +225,16 @@ class FolderSource:
         if self.labels == "none" or not rels:
             return "folder"
         if all(rel.count("/") == 1 for rel in rels):
-            classes = {rel.split("/", 1)[0] for rel in rels}
+            classes = sorted({rel.split("/", 1)[0] for rel in rels})
             if len(classes) >= 2:
-                return "imagefolder"
+                dated = [c for c in classes if looks_like_sequence(c)]
+                if not dated:
+                    return "imagefolder"
+                self.notes.append(
+                    f"no labels read: sub-folder names such as '{dated[0]}' look like dates, "
+                    "times or sequence numbers, not classes; use --labels imagefolder if they "
+                    "are classes"
+                )
         return "folder"
 
     def _item(self, rel: str) -> ImageItem:
@@ -186,6 +250,7 @@ class FolderSource:
             n_selected=len(self.items),
             max_images=self.max_images,
             seed=self.seed,
+            notes=tuple(self.notes),
         )
 
 
@@ -215,6 +280,9 @@ class FileListSource:
             raise SourceError(
                 f"Cannot read the image list file '{self.list_file}' as UTF-8 text: {err}"
             ) from err
+        #: Always empty for a list file (kept so that every source has the same attributes).
+        self.unreadable: list[tuple[str, str]] = []
+        self.notes: list[str] = []
         base = self.list_file.parent
         items: list[ImageItem] = []
         for line in text.splitlines():

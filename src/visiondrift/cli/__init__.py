@@ -1,7 +1,8 @@
 """The ``visiondrift`` command: baseline, monitor and compare.
 
 Exit codes: 0 when no drift reaches ``--fail-on``; 1 when drift at or above it was found; 2 for
-bad usage or input (missing folder, no readable image, damaged profile...). The original
+bad usage or input (missing folder, no readable image, damaged profile...); 3 for an unexpected
+internal error (never 1: a crash must not look like drift); 130 when interrupted. The original
 ``--mode baseline|monitor|compare --data-dir ...`` spelling is accepted and translated.
 """
 
@@ -16,10 +17,13 @@ from typing import Any
 import click
 
 from visiondrift._version import __version__
+from visiondrift.cli._edge import run_cli, set_flags
+from visiondrift.cli._names import _names_key, _names_options, _names_settings
 from visiondrift.cli._support import (
     EXIT_USAGE,
     _baseline_predictions_defaults,
     _check_model_given,
+    _check_outputs,
     _command_line,
     _data_source,
     _decision_options,
@@ -32,6 +36,7 @@ from visiondrift.cli._support import (
     _parse_size,
     _predictions_options,
     _print_report,
+    _print_source_notes,
     _profile_options,
     _report_options,
     _timestamp,
@@ -39,12 +44,16 @@ from visiondrift.cli._support import (
 )
 from visiondrift.errors import VisionDriftError
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="visiondrift")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Print the traceback of an internal error.")
+@click.option(
+    "--verbose", is_flag=True, help="Let third-party libraries' log lines and warnings through."
+)
+def cli(debug: bool, verbose: bool) -> None:
     """Calibrated drift detection for image classifiers.
 
     Profile a baseline once, then monitor production batches against it:
@@ -53,8 +62,10 @@ def cli() -> None:
       visiondrift baseline data/val -o baseline.json
       visiondrift monitor data/prod --baseline baseline.json -o report.json
 
-    Exit codes: 0 no drift at or above --fail-on, 1 drift, 2 bad usage or input.
+    Exit codes: 0 no drift at or above --fail-on, 1 drift, 2 bad usage or input, 3 internal
+    error (a bug; --debug shows the traceback), 130 interrupted.
     """
+    set_flags(debug, verbose)
 
 
 @cli.command()
@@ -90,6 +101,7 @@ def cli() -> None:
     help="Reject images whose shorter side is smaller.",
 )
 @_model_options
+@_names_options
 def baseline(
     data_dir: str | None,
     output: str | None,
@@ -118,6 +130,7 @@ def baseline(
         spec = _model_spec(options)
         if not is_predictions:
             _check_model_given(spec, low_confidence)
+        names = _names_settings(options)
         result = _load_or_profile(
             source,
             label="profiling baseline",
@@ -129,6 +142,7 @@ def baseline(
             min_side=min_side,
             model=spec,
             low_confidence=low_confidence,
+            **names,
             **options,
         )
         result.save(out)
@@ -143,6 +157,7 @@ def baseline(
         f"Baseline: {result.n_images} {what[0]}, {result.n_bad} {what[1]} of "
         f"{result.n_files} {what[2]} -> {out}"
     )
+    _print_source_notes(result)
     if result.model is not None:
         m = result.model
         click.echo(
@@ -181,6 +196,7 @@ def baseline(
     "default the model recorded in the baseline is used."
 )
 @_predictions_options
+@_names_options
 def monitor(
     data_dir: str | None,
     predictions: str | None,
@@ -213,6 +229,9 @@ def monitor(
     try:
         base = Profile.load(baseline_path)
         options.pop("seed")
+        names = _names_settings(options, default=base.config.names)
+        if options["labels"] == "auto" and not base.labels.counts:
+            options["labels"] = "none"  # folder names are classes only if they were in the baseline
         if is_predictions:
             default_names, default_activation = _baseline_predictions_defaults(base)
             class_names = class_names or default_names
@@ -225,6 +244,8 @@ def monitor(
             predictions=is_predictions,
             class_names=class_names,
             activation=activation,
+            **names,
+            allow_empty=True,  # a batch of unusable files is reported (integrity drift)
             **options,
         )
         if save_profile:
@@ -235,7 +256,7 @@ def monitor(
             alpha=alpha,
             correction=correction,
             mode="monitor",
-            command=_command_line(),
+            command=_command_line(base, current),
         )
         report.save(out)
         extras = _write_extras(
@@ -245,9 +266,11 @@ def monitor(
             summary_md=summary_md,
             no_thumbnails=no_thumbnails,
             image_root=None if is_predictions else source,
+            names_key=names["names_key"],
         )
     except VisionDriftError as err:
         _fail(err)
+    _print_source_notes(current)
     _print_report(report, out, quiet, extras)
     sys.exit(_exit_code(report, fail_on))
 
@@ -266,6 +289,7 @@ def monitor(
 @_decision_options
 @_report_options
 @_model_options
+@_names_options
 def compare_cmd(
     reference: str,
     current: str,
@@ -291,24 +315,37 @@ def compare_cmd(
     try:
         spec = _model_spec(options)
         _check_model_given(spec, low_confidence)
+        given = {k: options.pop(k) for k in ("names", "names_key_env", "names_key_file")}
+        given["names_root"] = options.pop("names_root")
         ref = _load_or_profile(
             reference,
             label="profiling reference",
             model=spec,
             low_confidence=low_confidence,
+            **_names_settings(dict(given)),
             **dict(options),
         )
+        # A reference profile's names setting carries over, as the baseline's does in monitor.
+        names = _names_settings(given, default=ref.config.names)
         options.pop("seed")
+        if options["labels"] == "auto" and not ref.labels.counts:
+            options["labels"] = "none"  # folder names are classes only if the reference has them
         from_file = Path(reference).suffix.lower() == ".json" and Path(reference).is_file()
         cur = _load_or_profile(
             current,
             config=ref.config,
             label="profiling current",
             model=spec if from_file else None,
+            **names,
             **options,
         )
         report = compare(
-            ref, cur, alpha=alpha, correction=correction, mode="compare", command=_command_line()
+            ref,
+            cur,
+            alpha=alpha,
+            correction=correction,
+            mode="compare",
+            command=_command_line(ref, cur),
         )
         report.save(out)
         extras = _write_extras(
@@ -318,9 +355,11 @@ def compare_cmd(
             summary_md=summary_md,
             no_thumbnails=no_thumbnails,
             image_root=current,
+            names_key=names["names_key"],
         )
     except VisionDriftError as err:
         _fail(err)
+    _print_source_notes(ref)
     _print_report(report, out, quiet, extras)
     sys.exit(_exit_code(report, fail_on))
 
@@ -346,13 +385,38 @@ def compare_cmd(
     default=None,
     help="Also write a short Markdown summary.",
 )
+@click.option(
+    "--names-key-env",
+    default=None,
+    metavar="VAR",
+    help="Environment variable holding the key of a report made with --names hash, to find "
+    "the thumbnails' files under --images.",
+)
+@click.option(
+    "--names-key-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="File holding that key (instead of an environment variable).",
+)
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
 def report_cmd(
-    report_json: str, output: str | None, images: str | None, summary_md: str | None
+    report_json: str,
+    output: str | None,
+    images: str | None,
+    summary_md: str | None,
+    names_key_env: str | None,
+    names_key_file: str | None,
+    force: bool,
 ) -> None:
-    """Re-render a saved JSON report as a self-contained HTML page."""
+    """Re-render a saved JSON report as a self-contained HTML page.
+
+    Existing files are not overwritten unless --force is given. The thumbnails of a report made
+    with --names hash need the same key; with --names drop the page has no thumbnails.
+    """
     from visiondrift.drift import DriftReport
 
     out = Path(output) if output else Path(report_json).with_suffix(".html")
+    _check_outputs(Path(report_json), [out, *([Path(summary_md)] if summary_md else [])], force)
     try:
         report = DriftReport.load(report_json)
         written = _write_extras(
@@ -362,6 +426,7 @@ def report_cmd(
             summary_md=summary_md,
             no_thumbnails=images is None,
             image_root=images,
+            names_key=_names_key(names_key_env, names_key_file, required=False) if images else None,
         )
     except VisionDriftError as err:
         _fail(err)
@@ -456,15 +521,20 @@ def translate_legacy(argv: Sequence[str]) -> list[str]:
     return ["compare", values["--baseline"], data_dir, *out, *rest]
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``visiondrift`` console script."""
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the command line in this process and return its exit code (never raises)."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         args = translate_legacy(args)
     except click.UsageError as err:
         err.show()
-        sys.exit(EXIT_USAGE)
-    cli.main(args=args, prog_name="visiondrift")
+        return EXIT_USAGE
+    return run_cli(cli, args)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``visiondrift`` console script."""
+    sys.exit(run(argv))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,9 @@ import click
 
 from visiondrift.errors import VisionDriftError
 
-EXIT_OK, EXIT_DRIFT, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+#: The shell's code for a run ended by Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
 SEVERITY_ORDER = ("none", "low", "medium", "high")
 
 
@@ -316,6 +318,7 @@ def _write_extras(
     summary_md: str | None,
     no_thumbnails: bool,
     image_root: str | None,
+    names_key: Any = None,
 ) -> list[Path]:
     from visiondrift._io import write_text_atomic
     from visiondrift.report import generate_html_report, render_markdown
@@ -325,7 +328,9 @@ def _write_extras(
         page = Path(html) if html else out.with_suffix(".html")
         root = image_root if image_root and Path(image_root).is_dir() else None
         written.append(
-            generate_html_report(report, page, image_root=root, thumbnails=not no_thumbnails)
+            generate_html_report(
+                report, page, image_root=root, thumbnails=not no_thumbnails, names_key=names_key
+            )
         )
     if summary_md:
         written.append(write_text_atomic(summary_md, render_markdown(report)))
@@ -336,7 +341,12 @@ def _timestamp() -> str:
     return datetime.now().strftime("%Y%m%d_%H%M%S")
 
 
-def _command_line() -> str:
+def _command_line(*profiles: Any) -> str:
+    """The command line, with its values redacted when a profile may not record names."""
+    if any(p.config.names != "keep" for p in profiles):
+        from visiondrift.names import redact_command
+
+        return redact_command(sys.argv[1:])
     return "visiondrift " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
@@ -419,9 +429,11 @@ def _profile_predictions(
             "--model runs a model on images; a predictions file already holds its outputs."
         )
     names = _class_names(class_names)
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {
+        k: options[k] for k in ("names", "names_key", "names_root") if options.get(k) is not None
+    }
     if config is None:
-        kwargs = {
+        kwargs |= {
             "reservoir_size": options.get("reservoir_size", 10_000),
             "seed": options.get("seed", 0),
             "low_confidence": options.get("low_confidence", 0.5),
@@ -517,6 +529,38 @@ def _print_report(report: Any, path: Path, quiet: bool, extras: Sequence[Path] =
     console.print(f"Report: {path}")
     for extra in extras:
         console.print(f"Report: {extra}")
+
+
+def _check_outputs(source: Path, outputs: Sequence[Path], force: bool) -> None:
+    """Refuse to write over the input, or over an existing file without ``force``."""
+    for path in outputs:
+        if path.exists() and source.exists() and path.resolve() == source.resolve():
+            raise click.UsageError(f"The output '{path}' is the input report itself; choose -o.")
+        if path.exists() and not force:
+            raise click.UsageError(
+                f"'{path}' already exists; choose another path with -o / --summary-md, or pass "
+                "--force to overwrite it."
+            )
+    if len({p.resolve() for p in outputs}) < len(outputs):
+        raise click.UsageError("The HTML page and the Markdown summary must be different files.")
+
+
+#: Most label names quoted when saying that labels were read from sub-folder names.
+LABELS_SHOWN = 6
+
+
+def _print_source_notes(result: Any) -> None:
+    """Say what the listing decided: labels read from folder names, folders skipped."""
+    for info in result.sources:
+        for note in getattr(info, "notes", ()):
+            click.echo(f"Note: {note}.", err=True)
+    if result.labels.counts and any(s.kind == "imagefolder" for s in result.sources):
+        names = sorted(result.labels.counts)
+        shown = ", ".join(names[:LABELS_SHOWN]) + (", ..." if len(names) > LABELS_SHOWN else "")
+        click.echo(
+            f"Labels from {len(names)} sub-folder names: {shown}; use --labels none if these "
+            "are not classes."
+        )
 
 
 def _exit_code(report: Any, fail_on: str) -> int:

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from visiondrift.detectors.multitest import adjust_pvalues
+from visiondrift.drift._causes import explain_causes
 from visiondrift.drift._config import DETECTION_CAP, DriftConfig, band_of
 from visiondrift.drift._input import Candidate, input_candidates
 from visiondrift.drift._model import (
@@ -68,6 +69,7 @@ def summarise(profile: Profile, max_bad_files: int = 200) -> DatasetSummary:
         labels=dict(profile.labels.counts),
         channels={c: profile.channels[i].tolist() for i, c in enumerate(CHANNELS)},
         model=model_summary(profile),
+        names=profile.config.names,
     )
 
 
@@ -269,63 +271,12 @@ def _atypical(
     return out
 
 
-#: (overall metric, its per-channel metrics, what the channels are called in a sentence).
-_CHANNEL_GROUPS: Final = (
-    ("brightness", ("mean_r", "mean_g", "mean_b"), "red, green and blue"),
-    ("contrast", ("std_r", "std_g", "std_b"), "the spreads of red, green and blue"),
-)
-#: Channels "move alike" when each change (absolute or relative) is within this share of the
-#: overall one.
-_ALIKE: Final = 0.25
-
-
-def _close(value: float | None, reference: float | None) -> bool:
-    if value is None or reference is None or not reference:
-        return False
-    return abs(value - reference) <= _ALIKE * abs(reference)
-
-
-def _moved_alike(lead: MetricResult, part: MetricResult) -> bool:
-    """Whether a channel moved like the whole: by about as much, or by about the same share.
-
-    An offset (every pixel a few levels darker) moves every channel by the same amount; a gain
-    (every pixel 25% darker) moves every channel by the same share of its own level.
-    """
-    return _close(part.change, lead.change) or _close(part.relative_change, lead.relative_change)
-
-
-def _explanations(listed: Sequence[MetricResult]) -> list[str]:
-    """The report's sentences, in the order of ``listed``, without saying one thing four times.
-
-    When brightness (or contrast) drifted and the three channel means (or spreads) drifted
-    with it, by about the same amount or the same share in the same direction, the channel
-    sentences would only repeat the overall one ("less red", "less green", "less blue"): they
-    are folded into it as
-    "red, green and blue fell alike", which also tells the reader there is no colour cast. A
-    channel that moved differently keeps its own sentence. Each metric keeps its own
-    explanation in the metrics table either way.
-    """
-    by_name = {m.name: m for m in listed if m.status == "drift"}
-    folded: set[str] = set()
-    suffix: dict[str, str] = {}
-    for overall, channels, words in _CHANNEL_GROUPS:
-        lead = by_name.get(overall)
-        parts = [by_name.get(c) for c in channels]
-        if lead is None or lead.change is None or not lead.change:
-            continue
-        if all(p is not None and _moved_alike(lead, p) for p in parts):
-            folded.update(channels)
-            verb = "rose" if lead.change > 0 else "fell"
-            suffix[overall] = f"; {words} {verb} alike (no colour cast)."
-    out = []
-    for m in listed:
-        if not m.explanation or m.name in folded:
-            continue
-        text = m.explanation
-        if m.name in suffix:
-            text = text.rstrip(".") + suffix[m.name]
-        out.append(text)
-    return out
+def _explanations(
+    listed: Sequence[MetricResult], every: Sequence[MetricResult] | None = None
+) -> list[str]:
+    """The report's sentences, cause first, consequences folded under their cause
+    (see :mod:`visiondrift.drift._causes`)."""
+    return explain_causes(listed, every)
 
 
 def compare(
@@ -357,10 +308,21 @@ def compare(
     """
     if config is None:
         config = DriftConfig(alpha=alpha, correction=correction)  # type: ignore[arg-type]
-    if baseline.config.measure != current.config.measure:
+    b_measure, c_measure = baseline.config.measure.to_dict(), current.config.measure.to_dict()
+    b_version, c_version = b_measure.pop("version"), c_measure.pop("version")
+    # Profiles made from predictions files hold no image properties: the version is moot.
+    measured = all("sharpness" in p.reservoir.values for p in (baseline, current))
+    if b_version != c_version and measured:
+        raise IncompatibleProfilesError(
+            f"The baseline's image properties were measured by measurement version "
+            f"{b_version} and the current images' by version {c_version}: what sharpness and "
+            "the other properties mean changed between them. Rebuild the older profile with "
+            "this release ('visiondrift baseline')."
+        )
+    if b_measure != c_measure:
         raise IncompatibleProfilesError(
             "The two profiles were measured with different settings "
-            f"({baseline.config.measure.to_dict()} vs {current.config.measure.to_dict()}); "
+            f"({b_measure} vs {c_measure}); "
             "their image properties are not comparable. Profile the current images with the "
             "baseline's settings."
         )
@@ -439,7 +401,7 @@ def compare(
     inconclusive = [mr for mr in metrics if mr.status == "insufficient_evidence"]
     severity: Severity = drifted[0].severity if drifted else "none"
     status = "drift" if drifted else ("insufficient_evidence" if inconclusive else "no_drift")
-    explanations = _explanations(drifted + inconclusive)
+    explanations = _explanations(drifted + inconclusive, metrics)
     if capped:
         effects = any(mr.role == "effect" for mr in drifted)
         note = _detection_note([mr for mr in drifted if mr.name in capped], ceiling, effects)

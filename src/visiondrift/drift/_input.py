@@ -42,8 +42,10 @@ __all__ = [
     "repeated",
 ]
 
-#: Properties that tell that the storage changed, not how the images look (role ``detection``).
-DETECTION_PROPERTIES: Final = frozenset({"file_size"})
+#: Properties that tell that the storage changed, not how the images look (role ``detection``):
+#: the file size, and the JPEG quality read from the quantisation tables (what compression does
+#: to the pixels is measured by ``blockiness``, an effect).
+DETECTION_PROPERTIES: Final = frozenset({"file_size", "jpeg_quality"})
 #: Category mixes that tell that the storage changed (role ``detection``); the label mix is an
 #: effect.
 DETECTION_CATEGORIES: Final = frozenset({"format_mix", "mode_mix"})

@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 
-from visiondrift._io import write_json_atomic
+from visiondrift._io import first_non_finite, write_json_atomic
 from visiondrift._version import __version__
 from visiondrift.errors import ProfileFormatError, UnsupportedVersionError
 
@@ -73,9 +73,9 @@ class MetricResult(_Frozen):
     bands: tuple[float, float, float]
     severity: Severity
     status: MetricStatus
-    n_baseline: int
-    n_current: int
-    n_needed: int | None = None
+    n_baseline: NonNegativeInt
+    n_current: NonNegativeInt
+    n_needed: NonNegativeInt | None = None
     explanation: str | None = None
     role: Role = "effect"
     details: dict[str, Any] = Field(default_factory=dict)
@@ -91,21 +91,24 @@ class DatasetSummary(_Frozen):
     """What one side of the comparison was."""
 
     location: str
-    n_files: int
-    n_images: int
-    n_bad: int
+    n_files: NonNegativeInt
+    n_images: NonNegativeInt
+    n_bad: NonNegativeInt
     bad_share: float
-    bad_counts: dict[str, int]
+    bad_counts: dict[str, NonNegativeInt]
     bad_files: list[BadFileEntry]
-    n_bad_listed: int
+    n_bad_listed: NonNegativeInt
     created_at: str
-    formats: dict[str, int]
-    modes: dict[str, int]
-    labels: dict[str, int]
-    channels: dict[str, list[int]]
+    formats: dict[str, NonNegativeInt]
+    modes: dict[str, NonNegativeInt]
+    labels: dict[str, NonNegativeInt]
+    channels: dict[str, list[NonNegativeInt]]
     #: With a model: predictions, confidence and (with labels) accuracy, recall, precision,
     #: confusion matrix and calibration; ``None`` without a model.
     model: dict[str, Any] | None = None
+    #: What the profile recorded of file names: ``keep``, ``hash`` (keyed hashes) or ``drop``
+    #: (positions); see :mod:`visiondrift.names`.
+    names: Literal["keep", "hash", "drop"] = "keep"
 
 
 class AtypicalImage(_Frozen):
@@ -139,8 +142,8 @@ class DriftReport(_Frozen):
     overall_drift_detected: bool
     severity: Severity
     status: Literal["drift", "no_drift", "insufficient_evidence"]
-    n_tests: int
-    n_drifted: int
+    n_tests: NonNegativeInt
+    n_drifted: NonNegativeInt
     explanations: list[str]
     metrics: list[MetricResult]
     atypical_images: list[AtypicalImage]
@@ -178,6 +181,12 @@ class DriftReport(_Frozen):
                 f"'{origin}' is a visiondrift report of format version "
                 f"{data.get('format_version')!r}; this release ({__version__}) reads versions "
                 f"{list(SUPPORTED_REPORT_VERSIONS)}."
+            )
+        non_finite = first_non_finite(data)
+        if non_finite is not None:
+            raise ProfileFormatError(
+                f"'{origin}' is a damaged or edited visiondrift report: the field "
+                f"'{non_finite}' holds a NaN or infinite number."
             )
         try:
             return cls.model_validate(data)

@@ -13,7 +13,8 @@ Data sets (no network needed):
 ``"animal-mnist"``
     10,000 28x28 silhouettes of 10 animals (``animal-mnist`` package, MIT licence), white on
     black. The files are read directly from the installed package: importing the package itself
-    needs TensorFlow.
+    needs TensorFlow, which its data files do not, so install it with
+    ``pip install --no-deps animal-mnist`` (the Makefile does).
 ``"digits"``
     scikit-learn's 1,797 8x8 handwritten digits, upscaled to 28x28 with Pillow.
 """
@@ -38,6 +39,7 @@ __all__ = [
     "DemoDataset",
     "DemoModels",
     "build_demo_models",
+    "default_demo_dataset",
     "load_demo_dataset",
     "train_mlp",
 ]
@@ -88,7 +90,8 @@ def _animal_mnist() -> DemoDataset:
     spec = importlib.util.find_spec("animal_mnist")
     if spec is None or not spec.submodule_search_locations:
         raise MissingExtraError(
-            "The demo data set needs the 'demo' extra: pip install 'visiondrift[demo]'"
+            "The animal-mnist data set is not installed: pip install --no-deps 'animal-mnist>=0.4' "
+            "(--no-deps: its data files need nothing, the package declares TensorFlow)"
         )
     folder = Path(next(iter(spec.submodule_search_locations))) / "data" / "Animal_MNIST"
     # The package ships its arrays as gzipped pickles; they come from the installed package.
@@ -118,6 +121,11 @@ def _digits() -> DemoDataset:
     )
     names = tuple(str(i) for i in range(10))
     return DemoDataset("digits", images, np.asarray(bunch.target, dtype=np.int64), names)
+
+
+def default_demo_dataset() -> DatasetName:
+    """``"animal-mnist"`` when that package is installed, else scikit-learn's ``"digits"``."""
+    return "animal-mnist" if importlib.util.find_spec("animal_mnist") is not None else "digits"
 
 
 def load_demo_dataset(name: DatasetName = "animal-mnist") -> DemoDataset:

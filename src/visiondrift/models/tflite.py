@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from visiondrift._native_logs import quiet_native_logs
 from visiondrift.errors import MissingExtraError, ModelError
 from visiondrift.models._adapter import BaseAdapter, Signature, check_model_file
 from visiondrift.models._base import Quantization, TensorInfo
@@ -48,7 +49,7 @@ def import_interpreter() -> Any:
 def _open(path: Path, num_threads: int, keep_all_tensors: bool) -> Any:
     interpreter_class = import_interpreter()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), quiet_native_logs():
             # Keeping intermediates is how a non-output embedding is read; LiteRT warns that the
             # option is meant for debugging, which is expected here.
             warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors")
@@ -57,7 +58,7 @@ def _open(path: Path, num_threads: int, keep_all_tensors: bool) -> Any:
                 num_threads=num_threads,
                 experimental_preserve_all_tensors=keep_all_tensors,
             )
-        interpreter.allocate_tensors()
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as err:
         message = str(err).strip().rstrip(".")
         if any(hint in message for hint in _UNSUPPORTED_OP_HINTS):

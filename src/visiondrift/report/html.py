@@ -28,6 +28,7 @@ from markupsafe import Markup
 
 from visiondrift._io import write_text_atomic
 from visiondrift.drift import SEVERITIES, DriftReport, MetricResult
+from visiondrift.names import NamesKey, thumbnail_paths
 from visiondrift.report import _charts
 from visiondrift.report._format import fmt_num, fmt_p, fmt_share, fmt_signed
 
@@ -288,6 +289,7 @@ def make_thumbnails(
     *,
     max_side: int = THUMBNAIL_MAX_SIDE,
     quality: int = THUMBNAIL_QUALITY,
+    paths: Mapping[str, str] | None = None,
 ) -> dict[str, bytes]:
     """Small JPEG thumbnails of the images ``image_root / name``, by name.
 
@@ -304,13 +306,18 @@ def make_thumbnails(
         Longest side of a thumbnail, in pixels.
     quality
         JPEG quality of the thumbnails.
+    paths
+        The file of each name, when names are not paths (keyed hashes, see
+        :func:`visiondrift.names.thumbnail_paths`); names it lacks are skipped.
     """
     from PIL import Image, ImageOps
 
     root = Path(image_root).resolve()
     out: dict[str, bytes] = {}
     for name in names:
-        path = (root / name).resolve()
+        if paths is not None and name not in paths:
+            continue
+        path = (root / name if paths is None else Path(paths[name])).resolve()
         if not path.is_relative_to(root) or not path.is_file():
             continue
         try:
@@ -334,6 +341,7 @@ def generate_html_report(
     *,
     image_root: str | os.PathLike[str] | None = None,
     thumbnails: bool = True,
+    names_key: NamesKey | bytes | None = None,
 ) -> Path:
     """Write a drift report as a self-contained HTML page, atomically.
 
@@ -349,6 +357,10 @@ def generate_html_report(
         images are read from it and embedded as small thumbnails. Missing files are skipped.
     thumbnails
         ``False`` lists atypical images by name only and reads no image (for private data).
+    names_key
+        With a report whose names are keyed hashes (``names="hash"``), the same key: the files
+        under ``image_root`` are hashed to find the atypical ones. Without it, or when names
+        were dropped, the page has no thumbnails and says why; it never shows a file name.
 
     Returns
     -------
@@ -362,5 +374,10 @@ def generate_html_report(
         loaded = DriftReport.load(report)
     thumbs: dict[str, bytes] | None = None
     if thumbnails and image_root is not None:
-        thumbs = make_thumbnails((a.name for a in loaded.atypical_images), image_root)
+        policy = loaded.current.names
+        key = NamesKey(names_key) if isinstance(names_key, bytes) else names_key
+        paths = thumbnail_paths(image_root, policy, key)
+        if policy == "keep" or paths is not None:
+            atypical = (a.name for a in loaded.atypical_images)
+            thumbs = make_thumbnails(atypical, image_root, paths=paths)
     return write_text_atomic(path, render_html(loaded, thumbnails=thumbs))
