@@ -24,8 +24,10 @@ from visiondrift.drift._model import Role, Severity
 from visiondrift.errors import ConfigError
 
 __all__ = [
+    "ABSOLUTE_SCALE_FLOORS",
     "DEFAULT_BANDS",
     "DETECTION_CAP",
+    "RELATIVE_SCALE_FLOORS",
     "ROLES",
     "TEXTURE_PROPERTIES",
     "DriftConfig",
@@ -42,6 +44,15 @@ DETECTION_CAP: Final[Severity] = "low"
 #: Properties measured at the finest scale (Laplacian variance, Immerkær noise): their bands are
 #: those of the ``texture`` family, not ``property``.
 TEXTURE_PROPERTIES: Final = frozenset({"sharpness", "noise"})
+#: The Wasserstein effect of a property is in baseline standard deviations, but never divides by
+#: less than this share of the baseline median, per family (``default`` for the others): a
+#: baseline whose images all have one size would otherwise make a 1% resize several "standard
+#: deviations". Sizes read in relative terms: 10% of the median.
+RELATIVE_SCALE_FLOORS: Final[dict[str, float]] = {"default": 0.05, "size": 0.10}
+#: ... nor by less than this, in the property's own unit: the noise estimate of very clean
+#: images (sd a few tenths of a grey level) rises several baseline SDs after a JPEG round trip
+#: at quality 95, a change of well under one grey level that nobody sees.
+ABSOLUTE_SCALE_FLOORS: Final[dict[str, float]] = {"noise": 1.0}
 
 #: Severity bands (low, medium, high) on the absolute effect size of each metric family.
 #: The original specification's rules are the ``medium`` thresholds: pixel mean shift > 0.05 and

@@ -18,7 +18,12 @@ from scipy import stats
 
 from visiondrift.decode import BAD_FILE_REASONS
 from visiondrift.detectors.ks import KSDetector, ks_pvalues
-from visiondrift.drift._config import TEXTURE_PROPERTIES, DriftConfig
+from visiondrift.drift._config import (
+    ABSOLUTE_SCALE_FLOORS,
+    RELATIVE_SCALE_FLOORS,
+    TEXTURE_PROPERTIES,
+    DriftConfig,
+)
 from visiondrift.drift._explain import (
     sentence_categorical,
     sentence_integrity,
@@ -160,10 +165,16 @@ def _pooled(profile: Profile, channel: str) -> tuple[float, float]:
     return stats_.mean, stats_.std
 
 
-def _w1_standardised(base: NDArray[np.float64], cur: NDArray[np.float64]) -> float:
+def _w1_standardised(
+    base: NDArray[np.float64], cur: NDArray[np.float64], spec: PropertySpec
+) -> float:
+    """Wasserstein-1 distance in baseline standard deviations, with the scale floors of
+    :data:`~visiondrift.drift._config.RELATIVE_SCALE_FLOORS` and ``ABSOLUTE_SCALE_FLOORS``."""
+    relative = RELATIVE_SCALE_FLOORS.get(spec.family, RELATIVE_SCALE_FLOORS["default"])
     scale = max(
         float(np.std(base, ddof=1)) if base.size > 1 else 0.0,
-        0.05 * abs(float(np.median(base))),
+        relative * abs(float(np.median(base))),
+        ABSOLUTE_SCALE_FLOORS.get(spec.name, 0.0),
         1e-12,
     )
     return float(stats.wasserstein_distance(base, cur)) / scale
@@ -199,7 +210,8 @@ def _property_candidate(spec: PropertySpec, base: Profile, cur: Profile) -> Cand
         b_val = float(np.mean(b) if centre == "mean" else np.median(b))
         c_val = float(np.mean(c) if centre == "mean" else np.median(c))
         effect = math.copysign(
-            _w1_standardised(b, c), c_val - b_val if c_val != b_val else float(c.mean() - b.mean())
+            _w1_standardised(b, c, spec),
+            c_val - b_val if c_val != b_val else float(c.mean() - b.mean()),
         )
         effect_unit = "Wasserstein distance in baseline standard deviations"
     relative = (c_val - b_val) / b_val if b_val else None
