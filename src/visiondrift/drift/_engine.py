@@ -134,10 +134,15 @@ def _decide(
 ) -> tuple[Severity, MetricStatus, int | None]:
     """Severity (the effect's band, before the cap of detection metrics), status, and the
     images needed when a large effect is not significant."""
-    size = band_of(cand.effect_size, config.bands_for(cand.family))
+    bands = config.bands_for(cand.family)
+    size = band_of(cand.effect_size, bands)
+    detected = size
+    if cand.detection_effect is not None:
+        detected = band_of(cand.detection_effect, bands)
     significant = p_adj <= config.alpha
-    if significant and size != "none":
-        return size, "drift", None
+    if significant and (size != "none" or detected != "none"):
+        # Detection may rest on the unfloored effect; the severity is at least "low" then.
+        return (size if size != "none" else "low"), "drift", None
     if significant:
         return "none", "negligible", None
     if size in ("medium", "high"):

@@ -156,6 +156,9 @@ class Candidate:
     role: Role = "effect"
     #: The metric's own test on resampled batches, for the images-needed estimate.
     resample: Resampler | None = None
+    #: The effect that decides detection (reaching the ``low`` band) when it differs from
+    #: ``effect_size``, which sets the severity (scale floors apply to the severity only).
+    detection_effect: float | None = None
 
 
 def _pooled(profile: Profile, channel: str) -> tuple[float, float]:
@@ -166,15 +169,21 @@ def _pooled(profile: Profile, channel: str) -> tuple[float, float]:
 
 
 def _w1_standardised(
-    base: NDArray[np.float64], cur: NDArray[np.float64], spec: PropertySpec
+    base: NDArray[np.float64], cur: NDArray[np.float64], spec: PropertySpec | None = None
 ) -> float:
-    """Wasserstein-1 distance in baseline standard deviations, with the scale floors of
-    :data:`~visiondrift.drift._config.RELATIVE_SCALE_FLOORS` and ``ABSOLUTE_SCALE_FLOORS``."""
-    relative = RELATIVE_SCALE_FLOORS.get(spec.family, RELATIVE_SCALE_FLOORS["default"])
+    """Wasserstein-1 distance in baseline standard deviations (never dividing by less than 5% of
+    the baseline median); with ``spec``, also with the scale floors of
+    :data:`~visiondrift.drift._config.RELATIVE_SCALE_FLOORS` and ``ABSOLUTE_SCALE_FLOORS``, which
+    set the severity but not the detection."""
+    relative = RELATIVE_SCALE_FLOORS["default"]
+    absolute = 0.0
+    if spec is not None:
+        relative = RELATIVE_SCALE_FLOORS.get(spec.family, relative)
+        absolute = ABSOLUTE_SCALE_FLOORS.get(spec.name, 0.0)
     scale = max(
         float(np.std(base, ddof=1)) if base.size > 1 else 0.0,
         relative * abs(float(np.median(base))),
-        ABSOLUTE_SCALE_FLOORS.get(spec.name, 0.0),
+        absolute,
         1e-12,
     )
     return float(stats.wasserstein_distance(base, cur)) / scale
@@ -209,12 +218,13 @@ def _property_candidate(spec: PropertySpec, base: Profile, cur: Profile) -> Cand
         centre = "mean" if spec.unit == "share of pixels" else "median"
         b_val = float(np.mean(b) if centre == "mean" else np.median(b))
         c_val = float(np.mean(c) if centre == "mean" else np.median(c))
-        effect = math.copysign(
-            _w1_standardised(b, c, spec),
-            c_val - b_val if c_val != b_val else float(c.mean() - b.mean()),
-        )
+        sign = c_val - b_val if c_val != b_val else float(c.mean() - b.mean())
+        effect = math.copysign(_w1_standardised(b, c, spec), sign)
+        detection_effect = math.copysign(_w1_standardised(b, c), sign)
         effect_unit = "Wasserstein distance in baseline standard deviations"
     relative = (c_val - b_val) / b_val if b_val else None
+    if spec.family in ("pixel_mean", "pixel_std"):
+        detection_effect = effect
 
     def sentence() -> str:
         return sentence_value(
@@ -247,6 +257,7 @@ def _property_candidate(spec: PropertySpec, base: Profile, cur: Profile) -> Cand
         relative_change=relative,
         role="detection" if spec.name in DETECTION_PROPERTIES else "effect",
         resample=ks_resampler(b, c),
+        detection_effect=detection_effect,
         details={
             "ks_method": result.method,
             "baseline_mean": float(b.mean()),
