@@ -9,6 +9,10 @@ A table of its own: partial contamination, where 10% or 25% of a batch of 100 or
 comes from a broken camera (the strongest noise, blur, JPEG and pixelation shifts) and the rest
 is clean (``--contamination-trials``, 0 skips it).
 
+Harmless shifts (a JPEG round trip at quality 95, a gain of x1.02, a 1% resize, re-encoding the PNG
+files as JPEG at quality 95) change nothing a person or the model would notice: the benchmark
+counts how often the report's severity stays ``none`` or ``low`` on them (:func:`harmless_table`).
+
 Speed: every image of every (pool, shift, strength) is measured once (``ImageMeasurer``, the
 profiler's own code, plus the demo ONNX model on the same arrays, plus the PNG file size); a trial
 profile is then assembled from the rows of its images (:func:`subset_profile`), exactly as the
@@ -23,12 +27,13 @@ not take part; the class-mix shift has to be seen through the model's outputs an
 
 Usage::
 
-    python benchmarks/detection.py [--quick] [--out FILE]
+    python benchmarks/detection.py [--quick] [--out FILE] [--harmless-trials N]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import sys
 import tempfile
@@ -161,6 +166,24 @@ CONTAMINATION_KINDS = (
 )
 
 
+#: Harmless shifts: (label, transform, file format the images are stored in).
+HARMLESS: list[tuple[str, Shift, str]] = [
+    ("JPEG q95 round trip", _jpeg(95), "PNG"),
+    ("gain x1.02", lambda a, rng: np.clip(np.rint(a * 1.02), 0, 255).astype(np.uint8), "PNG"),
+    (
+        "resize 1%",
+        lambda a, rng: np.asarray(
+            _pil(a).resize((round(SIDE * 1.01),) * 2, Image.Resampling.BICUBIC)
+        ),
+        "PNG",
+    ),
+    ("PNG re-encoded as JPEG q95", lambda a, rng: a, "JPEG"),
+]
+#: Batch sizes of the harmless cells, and the share of trials that must stay "none" or "low".
+HARMLESS_SIZES = (200, 500)
+HARMLESS_MIN_SHARE = 0.9
+
+
 def upscale(images: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return np.stack(
         [
@@ -186,6 +209,75 @@ def measure_set(
     out = model.predict(list(arrays))  # type: ignore[attr-defined]
     emb = out.embedding if out.embedding is not None else np.zeros((len(arrays), 1), np.float32)
     return Measured(hists, values, out.probabilities, emb, labels)
+
+
+def measure_encoded(
+    arrays: list[NDArray[np.uint8]],
+    labels: NDArray[np.int64],
+    config: ProfileConfig,
+    model: object,
+    fmt: str,
+) -> Measured:
+    """Like :func:`measure_set` for images of any size stored as ``fmt`` (``PNG`` or ``JPEG``
+    at quality 95): the measured pixels, sizes and file sizes are those of the stored file."""
+    measurer = ImageMeasurer(config.measure)
+    decoded = []
+    for a in arrays:
+        buf = io.BytesIO()
+        _pil(a).save(buf, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+        im = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+        decoded.append(np.asarray(im))
+        measurer.add(DecodedImage(im, fmt, "RGB", im.width, im.height, len(buf.getvalue()), 1))
+    hists, values = measurer.finish()
+    out = model.predict(decoded)  # type: ignore[attr-defined]
+    emb = out.embedding if out.embedding is not None else np.zeros((len(arrays), 1), np.float32)
+    return Measured(hists, values, out.probabilities, emb, labels)
+
+
+def harmless_table(
+    baseline: Profile,
+    test_arrays: NDArray[np.uint8],
+    test_labels: NDArray[np.int64],
+    config: ProfileConfig,
+    model: object,
+    class_names: tuple[str, ...],
+    trials: int,
+    seed: int,
+) -> tuple[list[str], bool]:
+    """Markdown rows of the harmless cells: share of trials whose severity is none or low (and
+    whose verdict is drift), and whether every cell reaches :data:`HARMLESS_MIN_SHARE`.
+
+    Self-contained: its own seeded generator, so the other tables draw the same batches
+    whether or not it runs.
+    """
+    rng = np.random.default_rng([seed, 9])
+    n_pool = len(test_arrays)
+    rows = [
+        f"## Harmless shifts: severity none or low ({trials} trials per cell, images and model)",
+        "",
+        "| shift | " + " | ".join(f"n={n}: none/low (drift)" for n in HARMLESS_SIZES) + " |",
+        "|---|" + "---:|" * len(HARMLESS_SIZES),
+    ]
+    ok = True
+    for label, fn, fmt in HARMLESS:
+        srng = np.random.default_rng([seed, 7, len(rows)])
+        arrays = [fn(a, srng) for a in test_arrays]
+        m = measure_encoded(arrays, test_labels, config, model, fmt)
+        parts = []
+        for n in HARMLESS_SIZES:
+            calm = drift = 0
+            for _ in range(trials):
+                idx = rng.choice(n_pool, size=n, replace=False)
+                prof = subset_profile(m, idx, config, class_names)
+                prof = dataclasses.replace(prof, formats=CategoryCounts({fmt: n}))
+                report = visiondrift.compare(baseline, prof)
+                calm += report.severity in ("none", "low")
+                drift += report.overall_drift_detected
+            ok &= calm >= HARMLESS_MIN_SHARE * trials
+            parts.append(f"{calm / trials:.2f} ({drift / trials:.2f})")
+        rows.append(f"| {label} | " + " | ".join(parts) + " |")
+    rows.append("")
+    return rows, ok
 
 
 def subset_profile(
@@ -309,6 +401,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=None,
         help="trials per partial-contamination cell (default 20, 10 with --quick; 0 skips them)",
+    )
+    parser.add_argument(
+        "--harmless-trials",
+        type=int,
+        default=None,
+        help="trials per harmless cell (default 20, 5 with --quick; 0 skips them)",
     )
     args = parser.parse_args(argv)
     null_trials = args.null_trials or (40 if args.quick else 200)
@@ -455,6 +553,18 @@ def main(argv: list[str] | None = None) -> int:
     out()
     contamination_table(args, out, rng, test, shifted, n_test_pool, both)
 
+    # ---------------------------------------------------------------- harmless shifts
+    harmless_trials = (
+        (5 if args.quick else 20) if args.harmless_trials is None else args.harmless_trials
+    )
+    harmless_ok = True
+    if harmless_trials > 0:
+        rows, harmless_ok = harmless_table(
+            baseline, test_arrays, test.labels, config, model, names, harmless_trials, args.seed
+        )
+        for line in rows:
+            out(line)
+
     # ---------------------------------------------------------------- summary
     out("## Detection rate over all shifts")
     out()
@@ -478,13 +588,18 @@ def main(argv: list[str] | None = None) -> int:
         f"- Power (visiondrift >= BBSD at every size from 50, higher overall): "
         f"{'PASS' if power_ok else 'FAIL'}"
     )
+    if harmless_trials > 0:
+        out(
+            f"- Harmless shifts (severity none or low in at least {HARMLESS_MIN_SHARE:.0%} of "
+            f"trials in every cell): {'PASS' if harmless_ok else 'FAIL'}"
+        )
     out(
         f"- Run time {time.perf_counter() - start:.0f} s "
         f"({'quick' if args.quick else 'full'} run, seed {args.seed})."
     )
     if args.out:
         args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return 0 if calibrated and power_ok else 1
+    return 0 if calibrated and power_ok and harmless_ok else 1
 
 
 if __name__ == "__main__":

@@ -116,7 +116,11 @@ def test_embedding_shift_is_found_and_explained() -> None:
     report = compare(base, cur)
     emb = report.metric("embedding")
     assert emb.status == "drift"
-    assert emb.severity in ("medium", "high")
+    # The MMD's own band is large, but it is a detection metric: with no image property and no
+    # model output moving, its severity is capped at "low" (tests/test_severity.py).
+    assert emb.details["band_severity"] in ("medium", "high")
+    assert emb.role == "detection"
+    assert emb.severity == "low"
     assert emb.explanation is not None
     assert "MMD" in emb.explanation
     assert report.overall_drift_detected

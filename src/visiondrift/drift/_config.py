@@ -1,4 +1,16 @@
-"""Settings of a comparison: significance level, correction, and severity bands per family."""
+"""Settings of a comparison: significance level, correction, and severity bands per family.
+
+Detection and severity are two questions with two kinds of metric (:data:`ROLES`):
+
+- ``effect`` metrics measure something a person or the model feels, in its own unit: how much
+  darker, blurrier or noisier the images are, how much the model's confidence, outputs or class
+  mix moved, how many files were lost. Their bands set the severity.
+- ``detection`` metrics answer "is there any change at all": the domain classifier, the MMD on
+  embeddings, and pipeline facts such as the file format, colour mode and file size mix. They
+  stay in the family-wise correction and can make the verdict "drift", but they are sensitive to
+  changes nobody would notice (a JPEG round trip at quality 95, a 1% resize), so their severity
+  is capped at the strongest effect metric that drifted (``low`` when none did).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +20,39 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from visiondrift.detectors.multitest import Correction
-from visiondrift.drift._model import Severity
+from visiondrift.drift._model import Role, Severity
 from visiondrift.errors import ConfigError
 
-__all__ = ["DEFAULT_BANDS", "DriftConfig", "band_of"]
+__all__ = [
+    "ABSOLUTE_SCALE_FLOORS",
+    "DEFAULT_BANDS",
+    "DETECTION_CAP",
+    "RELATIVE_SCALE_FLOORS",
+    "ROLES",
+    "TEXTURE_PROPERTIES",
+    "DriftConfig",
+    "Role",
+    "band_of",
+]
+
+#: The two roles of a metric: ``detection`` decides whether something changed, ``effect``
+#: (also) says how much it matters.
+ROLES: Final[tuple[Role, ...]] = ("detection", "effect")
+#: Severity of a drift that only detection metrics see: something changed, but nothing a person
+#: or the model would notice moved enough to matter.
+DETECTION_CAP: Final[Severity] = "low"
+#: Properties measured at the finest scale (Laplacian variance, Immerkær noise): their bands are
+#: those of the ``texture`` family, not ``property``.
+TEXTURE_PROPERTIES: Final = frozenset({"sharpness", "noise"})
+#: The Wasserstein effect of a property is in baseline standard deviations, but never divides by
+#: less than this share of the baseline median, per family (``default`` for the others): a
+#: baseline whose images all have one size would otherwise make a 1% resize several "standard
+#: deviations". Sizes read in relative terms: 10% of the median.
+RELATIVE_SCALE_FLOORS: Final[dict[str, float]] = {"default": 0.05, "size": 0.10}
+#: ... nor by less than this, in the property's own unit: the noise estimate of very clean
+#: images (sd a few tenths of a grey level) rises several baseline SDs after a JPEG round trip
+#: at quality 95, a change of well under one grey level that nobody sees.
+ABSOLUTE_SCALE_FLOORS: Final[dict[str, float]] = {"noise": 1.0}
 
 #: Severity bands (low, medium, high) on the absolute effect size of each metric family.
 #: The original specification's rules are the ``medium`` thresholds: pixel mean shift > 0.05 and
@@ -26,6 +67,12 @@ DEFAULT_BANDS: Final[dict[str, tuple[float, float, float]]] = {
     "pixel_std": (0.05, 0.10, 0.20),
     # Wasserstein-1 distance between per-image values, in baseline standard deviations
     "property": (0.2, 0.5, 0.8),
+    # sharpness and noise, same unit: they react to any resampling or re-encoding, so an
+    # invisible 1% resize or JPEG round trip at quality 95 moves them by 0.35-0.5 baseline
+    # standard deviations (photo crops, 128 px); a just visible blur (Gaussian radius 0.5 px)
+    # moves sharpness by about 0.75, sensor noise of sd 2 grey levels moves noise by about 1.0,
+    # and the demo's camera change (blur 1.2 px, noise 6, x0.75) moves sharpness by 1.1-1.2.
+    "texture": (0.2, 0.6, 1.0),
     "size": (0.2, 0.5, 0.8),
     # difference in the share of unusable files (0-1)
     "integrity": (0.01, 0.05, 0.10),

@@ -192,6 +192,7 @@ def domain_candidate(features: DomainFeatures, config: DriftConfig) -> Candidate
         return f"A classifier tells the batch from the baseline with AUC {auc:.2f}{clues}: {how}."
 
     return Candidate(
+        role="detection",
         name="domain",
         label=f"domain classifier on {what}",
         family="domain",
@@ -248,6 +249,7 @@ def contamination_candidate(features: DomainFeatures, config: DriftConfig) -> Ca
         )
 
     return Candidate(
+        role="detection",
         name="contamination",
         label="share of atypical images (partial contamination)",
         family="contamination",

@@ -16,14 +16,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
-from scipy import stats
+import numpy as np
 
 from visiondrift.detectors.multitest import adjust_pvalues
 from visiondrift.drift._atypical import atypical_images
 from visiondrift.drift._causes import explain_causes
-from visiondrift.drift._config import DriftConfig, band_of
+from visiondrift.drift._config import DETECTION_CAP, DriftConfig, band_of
 from visiondrift.drift._input import Candidate, input_candidates
 from visiondrift.drift._model import (
     SEVERITIES,
@@ -38,11 +38,10 @@ from visiondrift.drift._multi import multivariate_candidates
 from visiondrift.drift._output import model_summary, output_candidates
 from visiondrift.errors import IncompatibleProfilesError
 from visiondrift.profiles import Profile
-from visiondrift.properties import CHANNELS, PROPERTIES
+from visiondrift.properties import CHANNELS
 
 __all__ = ["compare", "summarise"]
 
-_SPECS = {spec.name: spec for spec in PROPERTIES}
 
 
 def summarise(profile: Profile, max_bad_files: int = 200) -> DatasetSummary:
@@ -70,34 +69,104 @@ def summarise(profile: Profile, max_bad_files: int = 200) -> DatasetSummary:
     )
 
 
+#: Resampled batches per candidate size in the images-needed search (at most).
+NEEDED_DRAWS: Final = 100
+#: The draws run in chunks of this many; the search stops drawing as soon as the answer is sure.
+NEEDED_CHUNK: Final = 20
+#: Largest number of images the images-needed search tries; beyond it the estimate is ``None``.
+NEEDED_MAX_IMAGES: Final = 20_000
+#: The bisection stops when its bracket is narrower than this share of its lower end.
+NEEDED_PRECISION: Final = 0.25
+
+
+def _power_reaches(cand: Candidate, k: int, level: float, target: float, seed: int) -> bool:
+    """Whether the metric's own test at ``level`` detects the observed effect in at least
+    ``target`` of :data:`NEEDED_DRAWS` resampled batches of ``k`` current images."""
+    assert cand.resample is not None
+    rng = np.random.default_rng([seed, k])
+    need = math.ceil(target * NEEDED_DRAWS)
+    hits = done = 0
+    while done < NEEDED_DRAWS:
+        chunk = min(NEEDED_CHUNK, NEEDED_DRAWS - done)
+        hits += int((cand.resample(k, chunk, rng) <= level).sum())
+        done += chunk
+        if hits >= need:
+            return True
+        if hits + (NEEDED_DRAWS - done) < need:
+            return False
+    return False
+
+
 def _n_needed(cand: Candidate, m: int, config: DriftConfig) -> int | None:
-    """Images per side that a test at level alpha/m would need to detect the observed effect."""
-    z = float(stats.norm.ppf(1 - config.alpha / (2 * max(m, 1)))) + float(
-        stats.norm.ppf(config.power)
-    )
-    if cand.proportions is not None:
-        p1, p2 = cand.proportions
-        diff = abs(p2 - p1)
-        if diff == 0:
-            return None
-        return math.ceil(z * z * (p1 * (1 - p1) + p2 * (1 - p2)) / diff**2)
-    if cand.standardised is None or cand.standardised <= 0:
+    """Current images that the metric's own test, at level alpha/m (the strictest Holm step),
+    would need to detect the observed effect with probability ``config.power``.
+
+    Estimated from the stored samples: batches of ``k`` images are drawn from the current sample
+    and a baseline batch (:func:`~visiondrift.drift._input.baseline_draw`) from the baseline's,
+    and the metric's own test runs on each.
+    The search doubles ``k`` from the current batch size (which was not enough: the test was not
+    significant) and then bisects, with a fixed seed. ``None`` when the metric has no resampled
+    test or more than :data:`NEEDED_MAX_IMAGES` images would be needed.
+    """
+    if cand.resample is None or cand.n_current < 1:
         return None
-    return math.ceil(2 * (z / cand.standardised) ** 2)
+    level = config.alpha / max(m, 1)
+    lo, hi = cand.n_current, 2 * cand.n_current
+    while not _power_reaches(cand, hi, level, config.power, config.seed):
+        if hi >= NEEDED_MAX_IMAGES:
+            return None
+        lo, hi = hi, min(2 * hi, NEEDED_MAX_IMAGES)
+    while hi - lo > max(1.0, NEEDED_PRECISION * lo):
+        mid = (lo + hi) // 2
+        if _power_reaches(cand, mid, level, config.power, config.seed):
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 def _decide(
     cand: Candidate, p_adj: float, m: int, config: DriftConfig
 ) -> tuple[Severity, MetricStatus, int | None]:
-    size = band_of(cand.effect_size, config.bands_for(cand.family))
+    """Severity (the effect's band, before the cap of detection metrics), status, and the
+    images needed when a large effect is not significant."""
+    bands = config.bands_for(cand.family)
+    size = band_of(cand.effect_size, bands)
+    detected = size
+    if cand.detection_effect is not None:
+        detected = band_of(cand.detection_effect, bands)
     significant = p_adj <= config.alpha
-    if significant and size != "none":
-        return size, "drift", None
+    if significant and (size != "none" or detected != "none"):
+        # Detection may rest on the unfloored effect; the severity is at least "low" then.
+        return (size if size != "none" else "low"), "drift", None
     if significant:
         return "none", "negligible", None
     if size in ("medium", "high"):
         return "none", "insufficient_evidence", _n_needed(cand, m, config)
     return "none", "stable", None
+
+
+def _effect_ceiling(decided: Sequence[tuple[Candidate, Severity, MetricStatus]]) -> Severity:
+    """The most a detection metric may count: the strongest drifted effect metric, at least
+    :data:`DETECTION_CAP`."""
+    levels = [
+        SEVERITIES.index(sev) for c, sev, st in decided if st == "drift" and c.role == "effect"
+    ]
+    return SEVERITIES[max([SEVERITIES.index(DETECTION_CAP), *levels])]
+
+
+def _detection_note(capped: Sequence[MetricResult], ceiling: Severity, effects: bool) -> str:
+    """Why detection metrics that drifted further than any effect do not raise the severity."""
+    what = ", ".join(m.label for m in capped)
+    if not effects:
+        return (
+            f"A change was detected ({what}), but nothing a person or the model would notice "
+            f"moved enough to matter: severity {ceiling}."
+        )
+    return (
+        f"Sensitive detectors ({what}) see more change than any image property or model output "
+        f"shows, and only what a person or the model would notice counts: severity {ceiling}."
+    )
 
 
 def _explanations(
@@ -161,8 +230,21 @@ def compare(
     m = len(candidates)
     adjusted = adjust_pvalues([c.p_value for c in candidates], config.correction)
     metrics: list[MetricResult] = []
-    for cand, p_adj in zip(candidates, adjusted.tolist(), strict=True):
-        metric_severity, metric_status, n_needed = _decide(cand, p_adj, m, config)
+    decided = [
+        (cand, *_decide(cand, p_adj, m, config))
+        for cand, p_adj in zip(candidates, adjusted.tolist(), strict=True)
+    ]
+    ceiling = _effect_ceiling([(c, sev, st) for c, sev, st, _ in decided])
+    capped: list[str] = []
+    for (cand, band, metric_status, n_needed), p_adj in zip(
+        decided, adjusted.tolist(), strict=True
+    ):
+        metric_severity = band
+        details = cand.details
+        if cand.role == "detection" and SEVERITIES.index(band) > SEVERITIES.index(ceiling):
+            metric_severity = ceiling
+            details = {**cand.details, "band_severity": band}
+            capped.append(cand.name)
         change = (
             cand.current - cand.baseline
             if cand.current is not None and cand.baseline is not None
@@ -173,7 +255,12 @@ def compare(
             explanation = (
                 f"Not enough evidence yet: {cand.sentence().rstrip('.')}, but with "
                 f"{cand.n_current} current images this is not significant"
-                + (f"; about {n_needed} images per side would settle it." if n_needed else ".")
+                + (
+                    f"; about {n_needed} current images would settle it"
+                    + (" (and as many baseline images)." if n_needed > cand.n_baseline else ".")
+                    if n_needed
+                    else "."
+                )
             )
         metrics.append(
             MetricResult(
@@ -198,7 +285,8 @@ def compare(
                 n_current=cand.n_current,
                 n_needed=n_needed,
                 explanation=explanation,
-                details=cand.details,
+                details=details,
+                role=cand.role,
             )
         )
 
@@ -212,6 +300,10 @@ def compare(
     severity: Severity = drifted[0].severity if drifted else "none"
     status = "drift" if drifted else ("insufficient_evidence" if inconclusive else "no_drift")
     explanations = _explanations(drifted + inconclusive, metrics)
+    if capped:
+        effects = any(mr.role == "effect" for mr in drifted)
+        note = _detection_note([mr for mr in drifted if mr.name in capped], ceiling, effects)
+        explanations = [*explanations, note] if effects else [note, *explanations]
     cfg: dict[str, Any] = config.to_dict()
     cfg["profile"] = baseline.config.to_dict()
     return DriftReport(

@@ -17,18 +17,104 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from visiondrift.decode import BAD_FILE_REASONS
-from visiondrift.detectors.ks import KSDetector
-from visiondrift.drift._config import DriftConfig
+from visiondrift.detectors.ks import KSDetector, ks_pvalues
+from visiondrift.drift._config import (
+    ABSOLUTE_SCALE_FLOORS,
+    RELATIVE_SCALE_FLOORS,
+    TEXTURE_PROPERTIES,
+    DriftConfig,
+)
 from visiondrift.drift._explain import (
     sentence_categorical,
     sentence_integrity,
     sentence_value,
 )
+from visiondrift.drift._model import Role
 from visiondrift.profiles import Profile
 from visiondrift.properties import PROPERTIES, PropertySpec
 from visiondrift.sketches import CategoryCounts
 
-__all__ = ["Candidate", "input_candidates"]
+__all__ = [
+    "DETECTION_CATEGORIES",
+    "DETECTION_PROPERTIES",
+    "NEEDED_MAX_BASELINE",
+    "Candidate",
+    "Resampler",
+    "baseline_draw",
+    "fisher_resampler",
+    "input_candidates",
+    "ks_resampler",
+    "repeated",
+]
+
+#: Properties that tell that the storage changed, not how the images look (role ``detection``):
+#: the file size, and the JPEG quality read from the quantisation tables (what compression does
+#: to the pixels is measured by ``blockiness``, an effect).
+DETECTION_PROPERTIES: Final = frozenset({"file_size", "jpeg_quality"})
+#: Category mixes that tell that the storage changed (role ``detection``); the label mix is an
+#: effect.
+DETECTION_CATEGORIES: Final = frozenset({"format_mix", "mode_mix"})
+
+#: ``resample(k, draws, rng)``: the p-values of the metric's own test on ``draws`` current
+#: batches of ``k`` images, each against a baseline of :func:`baseline_draw` images, all drawn
+#: with replacement from the stored samples. Used to estimate how many images would settle an
+#: inconclusive effect.
+Resampler = Callable[[int, int, np.random.Generator], NDArray[np.float64]]
+
+
+#: Largest baseline side of a resampled batch below ``k`` images (it grows with ``k`` beyond).
+#: A smaller baseline than the real one only lowers the simulated power, so the estimate of the
+#: images needed errs on the side of more images; it keeps the simulation fast.
+NEEDED_MAX_BASELINE: Final = 1000
+
+
+def baseline_draw(k: int, n_baseline: int) -> int:
+    """Baseline images of a resampled batch of ``k`` current images."""
+    return max(k, min(n_baseline, NEEDED_MAX_BASELINE))
+
+
+def _draw(values: NDArray[Any], k: int, draws: int, rng: np.random.Generator) -> NDArray[Any]:
+    """``draws`` resamples of ``k`` values, one per column."""
+    return values[rng.integers(0, values.shape[0], size=(k, draws))]
+
+
+def ks_resampler(base: NDArray[np.float64], cur: NDArray[np.float64]) -> Resampler:
+    """Resampled Kolmogorov-Smirnov test (the test of the property and confidence metrics, with
+    :class:`KSDetector`'s defaults), vectorised over the draws."""
+    detector = KSDetector()
+
+    def run(k: int, draws: int, rng: np.random.Generator) -> NDArray[np.float64]:
+        b = _draw(base, baseline_draw(k, base.size), draws, rng)
+        c = _draw(cur, k, draws, rng)
+        return ks_pvalues(b, c, detector.method, detector.exact_max_size)[1]
+
+    return run
+
+
+def repeated(test: Callable[[int, np.random.Generator], float]) -> Resampler:
+    """A :data:`Resampler` from a function that runs one resampled test."""
+
+    def run(k: int, draws: int, rng: np.random.Generator) -> NDArray[np.float64]:
+        return np.array([test(k, rng) for _ in range(draws)], dtype=np.float64)
+
+    return run
+
+
+def fisher_resampler(share_b: float, n_b: int, share_c: float) -> Resampler:
+    """Resampled Fisher exact test on two shares (unusable files, accuracy)."""
+
+    def run(k: int, draws: int, rng: np.random.Generator) -> NDArray[np.float64]:
+        nb = baseline_draw(k, n_b)
+        xb, xc = rng.binomial(nb, share_b, size=draws), rng.binomial(k, share_c, size=draws)
+        return np.array(
+            [
+                float(stats.fisher_exact([[b, nb - b], [c, k - c]]).pvalue)
+                for b, c in zip(xb.tolist(), xc.tolist(), strict=True)
+            ]
+        )
+
+    return run
+
 
 _PIXEL_CHANNEL = {
     "brightness": "l",
@@ -66,6 +152,13 @@ class Candidate:
     details: dict[str, Any] = field(default_factory=dict)
     #: Two proportions (baseline, current) for the sample-size estimate of a share.
     proportions: tuple[float, float] | None = None
+    #: ``effect``: sets the severity; ``detection``: capped (see :mod:`visiondrift.drift._config`).
+    role: Role = "effect"
+    #: The metric's own test on resampled batches, for the images-needed estimate.
+    resample: Resampler | None = None
+    #: The effect that decides detection (reaching the ``low`` band) when it differs from
+    #: ``effect_size``, which sets the severity (scale floors apply to the severity only).
+    detection_effect: float | None = None
 
 
 def _pooled(profile: Profile, channel: str) -> tuple[float, float]:
@@ -75,10 +168,22 @@ def _pooled(profile: Profile, channel: str) -> tuple[float, float]:
     return stats_.mean, stats_.std
 
 
-def _w1_standardised(base: NDArray[np.float64], cur: NDArray[np.float64]) -> float:
+def _w1_standardised(
+    base: NDArray[np.float64], cur: NDArray[np.float64], spec: PropertySpec | None = None
+) -> float:
+    """Wasserstein-1 distance in baseline standard deviations (never dividing by less than 5% of
+    the baseline median); with ``spec``, also with the scale floors of
+    :data:`~visiondrift.drift._config.RELATIVE_SCALE_FLOORS` and ``ABSOLUTE_SCALE_FLOORS``, which
+    set the severity but not the detection."""
+    relative = RELATIVE_SCALE_FLOORS["default"]
+    absolute = 0.0
+    if spec is not None:
+        relative = RELATIVE_SCALE_FLOORS.get(spec.family, relative)
+        absolute = ABSOLUTE_SCALE_FLOORS.get(spec.name, 0.0)
     scale = max(
         float(np.std(base, ddof=1)) if base.size > 1 else 0.0,
-        0.05 * abs(float(np.median(base))),
+        relative * abs(float(np.median(base))),
+        absolute,
         1e-12,
     )
     return float(stats.wasserstein_distance(base, cur)) / scale
@@ -113,11 +218,13 @@ def _property_candidate(spec: PropertySpec, base: Profile, cur: Profile) -> Cand
         centre = "mean" if spec.unit == "share of pixels" else "median"
         b_val = float(np.mean(b) if centre == "mean" else np.median(b))
         c_val = float(np.mean(c) if centre == "mean" else np.median(c))
-        effect = math.copysign(
-            _w1_standardised(b, c), c_val - b_val if c_val != b_val else float(c.mean() - b.mean())
-        )
+        sign = c_val - b_val if c_val != b_val else float(c.mean() - b.mean())
+        effect = math.copysign(_w1_standardised(b, c, spec), sign)
+        detection_effect = math.copysign(_w1_standardised(b, c), sign)
         effect_unit = "Wasserstein distance in baseline standard deviations"
     relative = (c_val - b_val) / b_val if b_val else None
+    if spec.family in ("pixel_mean", "pixel_std"):
+        detection_effect = effect
 
     def sentence() -> str:
         return sentence_value(
@@ -134,7 +241,7 @@ def _property_candidate(spec: PropertySpec, base: Profile, cur: Profile) -> Cand
     return Candidate(
         name=spec.name,
         label=spec.label,
-        family=spec.family,
+        family="texture" if spec.name in TEXTURE_PROPERTIES else spec.family,
         unit=spec.unit,
         baseline=b_val,
         current=c_val,
@@ -148,6 +255,9 @@ def _property_candidate(spec: PropertySpec, base: Profile, cur: Profile) -> Cand
         standardised=standardised,
         sentence=sentence,
         relative_change=relative,
+        role="detection" if spec.name in DETECTION_PROPERTIES else "effect",
+        resample=ks_resampler(b, c),
+        detection_effect=detection_effect,
         details={
             "ks_method": result.method,
             "baseline_mean": float(b.mean()),
@@ -197,6 +307,7 @@ def _share_candidate(
         standardised=None,
         sentence=sentence,
         proportions=(sb, sc),
+        resample=fisher_resampler(sb, n_b, sc),
         details={"baseline_count": bad_b, "current_count": bad_c},
     )
 
@@ -212,6 +323,18 @@ def _g_statistic(table: NDArray[np.float64]) -> NDArray[np.float64]:
     return result
 
 
+def _g_test(
+    b: NDArray[np.int64], c: NDArray[np.int64], permutations: int, rng: np.random.Generator
+) -> float:
+    """P-value of the G-test with a Monte-Carlo permutation null: the current sample drawn
+    without replacement from the pooled images, valid whatever the counts (no chi-square
+    approximation)."""
+    observed = _g_statistic(np.stack([b, c]).astype(np.float64))
+    sims = rng.multivariate_hypergeometric(b + c, int(c.sum()), size=permutations)
+    null = _g_statistic(np.stack([b + c - sims, sims], axis=1).astype(np.float64))
+    return (1.0 + float((null >= observed - 1e-9).sum())) / (permutations + 1.0)
+
+
 def _category_candidate(
     name: str, what: str, base: CategoryCounts, cur: CategoryCounts, config: DriftConfig
 ) -> Candidate | None:
@@ -221,14 +344,20 @@ def _category_candidate(
         return None
     b = np.array([base.counts.get(k, 0) for k in keys], dtype=np.int64)
     c = np.array([cur.counts.get(k, 0) for k in keys], dtype=np.int64)
-    observed = _g_statistic(np.stack([b, c]).astype(np.float64))
-    # Monte-Carlo permutation null: the current sample drawn without replacement from the
-    # pooled images, which is valid whatever the counts (no chi-square approximation).
-    rng = np.random.default_rng(config.seed)
-    sims = rng.multivariate_hypergeometric(b + c, nc, size=config.permutations)
-    null = _g_statistic(np.stack([b + c - sims, sims], axis=1).astype(np.float64))
-    p = (1.0 + float((null >= observed - 1e-9).sum())) / (config.permutations + 1.0)
+    p = _g_test(b, c, config.permutations, np.random.default_rng(config.seed))
     pb, pc = b / nb, c / nc
+
+    def resample(k: int, draws: int, rng: np.random.Generator) -> NDArray[np.float64]:
+        size_b = baseline_draw(k, int(nb))
+        return np.array(
+            [
+                _g_test(
+                    rng.multinomial(size_b, pb), rng.multinomial(k, pc), config.permutations, rng
+                )
+                for _ in range(draws)
+            ]
+        )
+
     tv = 0.5 * float(np.abs(pb - pc).sum())
     b_mix = dict(zip(keys, pb.tolist(), strict=True))
     c_mix = dict(zip(keys, pc.tolist(), strict=True))
@@ -244,7 +373,7 @@ def _category_candidate(
         baseline=None,
         current=None,
         test="G-test with a Monte-Carlo permutation null",
-        statistic=float(observed),
+        statistic=float(_g_statistic(np.stack([b, c]).astype(np.float64))),
         p_value=p,
         effect_size=tv,
         effect_unit="total variation distance",
@@ -252,6 +381,8 @@ def _category_candidate(
         n_current=int(nc),
         standardised=None,
         sentence=sentence,
+        role="detection" if name in DETECTION_CATEGORIES else "effect",
+        resample=resample,
         details={"baseline_mix": b_mix, "current_mix": c_mix},
     )
 

@@ -27,6 +27,7 @@ __all__ = [
     "DriftReport",
     "MetricResult",
     "MetricStatus",
+    "Role",
     "Severity",
 ]
 
@@ -37,6 +38,9 @@ SUPPORTED_REPORT_VERSIONS: Final = (1,)
 Severity = Literal["none", "low", "medium", "high"]
 SEVERITIES: Final[tuple[Severity, ...]] = ("none", "low", "medium", "high")
 MetricStatus = Literal["drift", "negligible", "insufficient_evidence", "stable"]
+#: ``effect``: measures something a person or the model feels, and sets the severity;
+#: ``detection``: says whether anything changed; its severity is capped (see ``drift._config``).
+Role = Literal["detection", "effect"]
 
 
 class _Frozen(BaseModel):
@@ -48,6 +52,8 @@ class MetricResult(_Frozen):
 
     ``p_value`` is the test's raw p-value and ``p_adjusted`` the one after the family-wise
     correction; ``effect_size`` (in ``effect_unit``) is what severity bands are applied to.
+    A ``detection`` metric's severity is at most that of the strongest ``effect`` metric that
+    drifted (``low`` when none did); ``details["band_severity"]`` keeps its uncapped band.
     """
 
     name: str
@@ -71,6 +77,7 @@ class MetricResult(_Frozen):
     n_current: NonNegativeInt
     n_needed: NonNegativeInt | None = None
     explanation: str | None = None
+    role: Role = "effect"
     details: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -128,8 +135,10 @@ class DriftReport(_Frozen):
 
     ``overall_drift_detected`` is true when at least one metric is significant after the
     family-wise correction *and* its effect reaches the ``low`` band; ``severity`` is the highest
-    severity among those metrics. ``status`` adds ``insufficient_evidence`` when nothing is
-    significant but a large effect was seen on too few images.
+    severity among those metrics, where a detection metric counts at most as much as the
+    strongest effect metric (``low`` when only detection metrics drifted). ``status`` adds
+    ``insufficient_evidence`` when nothing is significant but a large effect was seen on too few
+    images.
     """
 
     format: Literal["visiondrift.report"] = REPORT_FORMAT

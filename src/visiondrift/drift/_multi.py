@@ -16,6 +16,9 @@ output metrics:
   per-image values, tested as a whole (cross-validated AUC) and in its tail (share of the batch
   beyond the baseline's own high quantile).
 
+All three are ``detection`` metrics: they decide whether anything changed, but they see changes
+nobody would notice, so their severity is capped (see :mod:`visiondrift.drift._config`).
+
 All subsample inside the detectors (seeded) so that a 1,000-image batch against a
 10,000-image baseline stays well under a second.
 """
@@ -95,6 +98,7 @@ def embedding_candidate(base: Profile, cur: Profile, config: DriftConfig) -> Can
         n_current=result.n_current,
         standardised=None,
         sentence=sentence,
+        role="detection",
         details=dict(result.details),
     )
 

@@ -31,7 +31,13 @@ from visiondrift.detectors.bbsd import BBSDDetector
 from visiondrift.detectors.chi_square import ChiSquareDetector
 from visiondrift.detectors.ks import KSDetector
 from visiondrift.drift._config import DriftConfig
-from visiondrift.drift._input import Candidate
+from visiondrift.drift._input import (
+    Candidate,
+    baseline_draw,
+    fisher_resampler,
+    ks_resampler,
+    repeated,
+)
 from visiondrift.errors import IncompatibleProfilesError
 from visiondrift.model_summary import CONFIDENCE_BINS, ModelSummary
 from visiondrift.profiles import Profile
@@ -165,6 +171,7 @@ def _confidence_candidate(
         standardised=abs(c_mean - b_mean) / sd if sd > 0 else None,
         sentence=sentence,
         relative_change=(c_mean - b_mean) / b_mean if b_mean else None,
+        resample=ks_resampler(b, c),
         details={
             "ks_method": result.method,
             "baseline_low_confidence_share": mb.low_confidence_share,
@@ -223,6 +230,20 @@ def _class_mix_candidate(
     c_mix = dict(zip(names, pc.tolist(), strict=True))
     ground = "class-cost matrix" if cost is not None else "0/1 (every class equally far apart)"
 
+    def resample_one(k: int, rng: np.random.Generator) -> float:
+        xb = rng.multinomial(baseline_draw(k, int(b.sum())), pb[keep])
+        xc = rng.multinomial(k, pc[keep])
+        seed = int(rng.integers(2**31))
+        again = ChiSquareDetector(
+            statistic="g",
+            n_permutations=config.permutations,
+            categories=categories,
+            cost=cost,
+            seed=seed,
+        )
+        fitted = again.fit({n: int(v) for n, v in zip(categories, xb, strict=True)})
+        return fitted.test({n: int(v) for n, v in zip(categories, xc, strict=True)}).p_value
+
     def sentence() -> str:
         order = sorted(names, key=lambda n: -abs(c_mix[n] - b_mix[n]))[:2]
         parts = "; ".join(_class_phrase(n, b_mix[n], c_mix[n]) for n in order)
@@ -245,6 +266,7 @@ def _class_mix_candidate(
         n_current=int(c.sum()),
         standardised=None,
         sentence=sentence,
+        resample=repeated(resample_one),
         details={
             "baseline_mix": b_mix,
             "current_mix": c_mix,
@@ -264,6 +286,11 @@ def _outputs_candidate(base: Profile, cur: Profile, names: tuple[str, ...]) -> C
     top = str(result.details["most_shifted_class"])
     per_class = {str(d["class"]): d for d in result.details["per_class"]}
     direction = str(per_class[top]["direction"])
+
+    def resample_one(k: int, rng: np.random.Generator) -> float:
+        rows_b = b[rng.integers(0, b.shape[0], size=baseline_draw(k, b.shape[0]))]
+        rows_c = c[rng.integers(0, c.shape[0], size=k)]
+        return BBSDDetector(class_names=class_names).fit(rows_b).test(rows_c).p_value
 
     def sentence() -> str:
         where = {"current larger": "higher", "current smaller": "lower"}.get(direction, "shifted")
@@ -289,6 +316,7 @@ def _outputs_candidate(base: Profile, cur: Profile, names: tuple[str, ...]) -> C
         n_current=result.n_current,
         standardised=None,
         sentence=sentence,
+        resample=repeated(resample_one),
         details={"most_shifted_class": top, "per_class": list(per_class.values())},
     )
 
@@ -324,6 +352,7 @@ def _accuracy_candidate(base: Profile, cur: Profile) -> Candidate | None:
         standardised=None,
         sentence=sentence,
         proportions=(ab, ac),
+        resample=fisher_resampler(ab, nb, ac),
         details={"baseline": lb, "current": lc},
     )
 
