@@ -353,11 +353,15 @@ def test_an_internal_error_is_one_line_and_exit_3(capsys: pytest.CaptureFixture[
     assert "Internal error" in err
 
 
-def test_ctrl_c_stops_workers_quietly_with_exit_130(small_dir: Path, tmp_path: Path) -> None:
+def test_ctrl_c_stops_workers_quietly_with_exit_130(photos: list, tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    make_dataset(source, 40, size=(256, 256), seed=22, photos=photos)
     data = tmp_path / "many"
     data.mkdir()
-    files = sorted(small_dir.glob("*.jpg"))
-    for i in range(10_000):  # far more than 2 s of work, so the run is busy when interrupted
+    files = sorted(source.glob("*.jpg"))
+    # Far more than the 2 s between two piped progress lines, even on a quiet machine (10,000
+    # 64 px images took 1.6 s), so the run is busy when interrupted.
+    for i in range(10_000):
         os.link(files[i % len(files)], data / f"{i:05d}.jpg")
     proc = subprocess.Popen(
         [sys.executable, "-m", "visiondrift.cli", "baseline", str(data), "-o",
