@@ -43,7 +43,6 @@ from visiondrift.properties import CHANNELS
 __all__ = ["compare", "summarise"]
 
 
-
 def summarise(profile: Profile, max_bad_files: int = 200) -> DatasetSummary:
     """The part of a profile a report shows."""
     location = ", ".join(s.location for s in profile.sources) or "<profile>"
