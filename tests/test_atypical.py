@@ -96,6 +96,12 @@ def test_a_tenth_of_the_batch_broken_is_detected_and_picked(
     assert 0.05 <= share.effect_size <= 0.2
     assert share.explanation is not None
     assert "of the batch looks new" in share.explanation
+    # In the report's sentences the share is said once: with the classifier when it drifted too.
+    told = [s for s in report.explanations if "looks new" in s]
+    assert len(told) == 1, report.explanations
+    if report.metric("domain").status == "drift":
+        assert told[0].startswith("A classifier tells the batch"), told
+        assert f"about {share.effect_size:.0%} of the batch looks new" in told[0], told
     picked = report.atypical_images
     assert len(picked) >= 5
     broken = sum(a.name.startswith("broken-") for a in picked)

@@ -28,7 +28,15 @@ import numpy as np
 
 from visiondrift.drift._model import MetricResult
 
-__all__ = ["ALIKE", "CONSISTENT", "ENTROPY_SLACK", "GREY", "explain_causes"]
+__all__ = [
+    "ALIKE",
+    "CONSISTENT",
+    "DOMAIN_WHOLE",
+    "ENTROPY_SLACK",
+    "GREY",
+    "SHARE_WHOLE",
+    "explain_causes",
+]
 
 #: Channels (or brightness and contrast) "move alike" when each change, absolute or relative, is
 #: within this share of the reference one.
@@ -40,6 +48,10 @@ CONSISTENT: Final = 0.1
 ENTROPY_SLACK: Final = 0.25
 #: Colourfulness (Hasler-Süsstrunk M) below which a batch reads as grey-scale.
 GREY: Final = 1.0
+#: Domain-classifier AUC from which its sentence says "the images differ as a whole", and share
+#: of new-looking images from which the share adds nothing to that sentence.
+DOMAIN_WHOLE: Final = 0.75
+SHARE_WHOLE: Final = 0.9
 
 #: (overall metric, its per-channel metrics, what the channels are called in a sentence).
 _CHANNEL_GROUPS: Final = (
@@ -332,7 +344,29 @@ def _rotation(c: _Causes) -> None:
         )
 
 
-_CAUSES: Final = (_light, _quality, _colour, _cast, _blur, _noise, _blocking, _rotation)
+def _share_new(c: _Causes) -> None:
+    """The domain classifier and the share of images beyond its baseline quantile say one thing
+    (the batch differs, and how much of it): one sentence, the classifier's."""
+    domain, share = c.drifted.get("domain"), c.drifted.get("contamination")
+    if domain is None or share is None or "contamination" not in c.foldable:
+        return
+    c.folded.add("contamination")
+    whole = (domain.current or 0.0) >= DOMAIN_WHOLE and share.effect_size >= SHARE_WHOLE
+    if not whole:
+        c.add("domain", f"; about {share.effect_size:.0%} of the batch looks new")
+
+
+_CAUSES: Final = (
+    _light,
+    _quality,
+    _colour,
+    _cast,
+    _blur,
+    _noise,
+    _blocking,
+    _rotation,
+    _share_new,
+)
 
 
 def explain_causes(
