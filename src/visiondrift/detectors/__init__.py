@@ -24,8 +24,9 @@ Benjamini-Hochberg or Bonferroni.
 
 from __future__ import annotations
 
-import importlib
 import typing
+
+from visiondrift._lazy import lazy_attributes as _lazy_attributes
 
 if typing.TYPE_CHECKING:
     from visiondrift.detectors._base import Detector, PValueMethod, TestResult
@@ -112,20 +113,6 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> typing.Any:
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
-
 __all__ = [
     "ADMethod",
     "AndersonDarlingDetector",
@@ -165,3 +152,5 @@ __all__ = [
     "standardised_shift",
     "total_variation",
 ]
+
+__getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, __all__)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 import typing
 
+from visiondrift._lazy import lazy_attributes as _lazy_attributes
 from visiondrift.drift._config import DEFAULT_BANDS, DriftConfig, band_of
 from visiondrift.drift._model import (
     REPORT_FORMAT,
@@ -28,20 +28,6 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> typing.Any:
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
-
 __all__ = [
     "DEFAULT_BANDS",
     "REPORT_FORMAT",
@@ -57,3 +43,5 @@ __all__ = [
     "compare",
     "summarise",
 ]
+
+__getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, __all__)

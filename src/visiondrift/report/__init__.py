@@ -9,8 +9,9 @@ The JSON form of a report is :meth:`visiondrift.drift.DriftReport.save`; this pa
 
 from __future__ import annotations
 
-import importlib
 import typing
+
+from visiondrift._lazy import lazy_attributes as _lazy_attributes
 
 if typing.TYPE_CHECKING:
     from visiondrift.report.html import generate_html_report, make_thumbnails, render_html
@@ -26,16 +27,4 @@ _LAZY: dict[str, str] = {
     "render_markdown": "visiondrift.report.markdown",
 }
 
-
-def __getattr__(name: str) -> typing.Any:
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, __all__)
