@@ -9,6 +9,7 @@ none or low; a real darkening stays medium or high.
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,12 @@ def test_real_darkening_stays_high(png_baseline: Profile, photos: list, tmp_path
     assert report.metric("brightness").severity == "high"
     assert report.metric("domain").role == "detection"
     assert any("darker" in e for e in report.explanations)
+    # At one severity, the effects a person notices are listed before the detection metrics.
+    order = [(m.severity, m.role) for m in report.metrics]
+    for (sev_a, role_a), (sev_b, role_b) in itertools.pairwise(order):
+        if sev_a == sev_b:
+            assert not (role_a == "detection" and role_b == "effect"), order
+    assert report.metrics[0].role == "effect"
     milder = compare(png_baseline, _batch(tmp_path / "dim", photos, 200, _gain(0.85)))
     assert milder.severity in ("medium", "high")
 

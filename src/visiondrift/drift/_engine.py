@@ -289,9 +289,12 @@ def compare(
             )
         )
 
-    def rank(metric: MetricResult) -> tuple[int, float]:
+    def rank(metric: MetricResult) -> tuple[int, bool, float]:
+        # At one severity, what a person or the model notices comes before what only says that
+        # something changed (detection metrics).
         low = metric.bands[1] or 1.0
-        return (-SEVERITIES.index(metric.severity), -abs(metric.effect_size) / low)
+        detection = metric.role == "detection"
+        return (-SEVERITIES.index(metric.severity), detection, -abs(metric.effect_size) / low)
 
     metrics.sort(key=rank)
     drifted = [mr for mr in metrics if mr.status == "drift"]
