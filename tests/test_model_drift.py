@@ -245,3 +245,30 @@ def test_cli_inspect_model_prints_the_input_shape(setup: Setup, tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert "28, 28, 1" in done.stdout
     assert "bear" in done.stdout
+
+
+def test_with_a_model_image_changes_count_as_much_as_the_model_feels_them(
+    setup: Setup, baseline: Profile, tmp_path: Path
+) -> None:
+    """Images stored 1.5x larger: the model resizes them to its input anyway, so its outputs
+    stay put. Without the model the size change is high drift; with it, severity follows what
+    the model feels (low), and the report says why."""
+    bigger = tmp_path / "bigger"
+    for path in sorted(setup.batch_a.rglob("*.png")):
+        out = bigger / path.relative_to(setup.batch_a)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        Image.open(path).resize((42, 42), Image.Resampling.BICUBIC).save(out)
+    current = visiondrift.profile(bigger, config=baseline.config, workers=1)
+    report = visiondrift.compare(baseline, current)
+    for name in ("outputs", "confidence", "class_mix"):
+        assert report.metric(name).status != "drift", name
+    size = next(m for m in report.drifted if m.family == "size")
+    assert size.details["band_severity"] == "high"
+    assert size.severity == "low"
+    assert report.overall_drift_detected
+    assert report.severity == "low"
+    assert any("than the model's outputs did" in e for e in report.explanations)
+    plain_base = visiondrift.profile(setup.base, workers=1)
+    plain = visiondrift.compare(plain_base, visiondrift.profile(bigger, workers=1))
+    assert plain.severity == "high"
+    assert not any("model's outputs" in e for e in plain.explanations)

@@ -10,6 +10,12 @@ Detection and severity are two questions with two kinds of metric (:data:`ROLES`
   stay in the family-wise correction and can make the verdict "drift", but they are sensitive to
   changes nobody would notice (a JPEG round trip at quality 95, a 1% resize), so their severity
   is capped at the strongest effect metric that drifted (``low`` when none did).
+
+With a model on both sides, the consequence that matters is what the model feels: the image
+properties (:data:`IMAGE_FAMILIES`) then describe *why*, and their severity is capped at the
+strongest drift of the model's own metrics (:data:`MODEL_FAMILIES`: outputs, confidence, class
+mix, accuracy), ``low`` when the model's outputs did not move. Lost files (``integrity``) and the
+label mix keep their own severity.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ __all__ = [
     "ABSOLUTE_SCALE_FLOORS",
     "DEFAULT_BANDS",
     "DETECTION_CAP",
+    "IMAGE_FAMILIES",
+    "MODEL_FAMILIES",
     "RELATIVE_SCALE_FLOORS",
     "ROLES",
     "TEXTURE_PROPERTIES",
@@ -41,6 +49,10 @@ ROLES: Final[tuple[Role, ...]] = ("detection", "effect")
 #: Severity of a drift that only detection metrics see: something changed, but nothing a person
 #: or the model would notice moved enough to matter.
 DETECTION_CAP: Final[Severity] = "low"
+#: The families of what the model feels, and of the image properties whose severity follows it
+#: when a model is in the comparison.
+MODEL_FAMILIES: Final = frozenset({"outputs", "confidence", "class_mix", "accuracy"})
+IMAGE_FAMILIES: Final = frozenset({"pixel_mean", "pixel_std", "property", "texture", "size"})
 #: Properties measured at the finest scale (Laplacian variance, Immerkær noise): their bands are
 #: those of the ``texture`` family, not ``property``.
 TEXTURE_PROPERTIES: Final = frozenset({"sharpness", "noise"})

@@ -23,7 +23,13 @@ import numpy as np
 from visiondrift.detectors.multitest import adjust_pvalues
 from visiondrift.drift._atypical import atypical_images
 from visiondrift.drift._causes import explain_causes
-from visiondrift.drift._config import DETECTION_CAP, DriftConfig, band_of
+from visiondrift.drift._config import (
+    DETECTION_CAP,
+    IMAGE_FAMILIES,
+    MODEL_FAMILIES,
+    DriftConfig,
+    band_of,
+)
 from visiondrift.drift._input import Candidate, input_candidates
 from visiondrift.drift._model import (
     SEVERITIES,
@@ -154,6 +160,28 @@ def _effect_ceiling(decided: Sequence[tuple[Candidate, Severity, MetricStatus]])
     return SEVERITIES[max([SEVERITIES.index(DETECTION_CAP), *levels])]
 
 
+def _model_ceiling(
+    decided: Sequence[tuple[Candidate, Severity, MetricStatus]],
+) -> Severity | None:
+    """With a model in the comparison, the most an image property may count: the strongest
+    drift of the model's own metrics, at least :data:`DETECTION_CAP`; ``None`` without a model."""
+    model = [(sev, st) for c, sev, st in decided if c.family in MODEL_FAMILIES]
+    if not model:
+        return None
+    levels = [SEVERITIES.index(sev) for sev, st in model if st == "drift"]
+    return SEVERITIES[max([SEVERITIES.index(DETECTION_CAP), *levels])]
+
+
+def _model_note(capped: Sequence[MetricResult], ceiling: Severity) -> str:
+    """Why image properties that moved further than the model's outputs do not raise the
+    severity."""
+    what = ", ".join(m.label for m in capped)
+    return (
+        f"The images changed more ({what}) than the model's outputs did; the severity follows "
+        f"what the model feels: {ceiling}."
+    )
+
+
 def _detection_note(capped: Sequence[MetricResult], ceiling: Severity, effects: bool) -> str:
     """Why detection metrics that drifted further than any effect do not raise the severity."""
     what = ", ".join(m.label for m in capped)
@@ -233,13 +261,31 @@ def compare(
         (cand, *_decide(cand, p_adj, m, config))
         for cand, p_adj in zip(candidates, adjusted.tolist(), strict=True)
     ]
+    original = list(decided)
+    model_ceiling = _model_ceiling([(c, sev, st) for c, sev, st, _ in decided])
+    if model_ceiling is not None:
+        decided = [
+            (c, model_ceiling, st, n)
+            if c.role == "effect"
+            and c.family in IMAGE_FAMILIES
+            and SEVERITIES.index(sev) > SEVERITIES.index(model_ceiling)
+            else (c, sev, st, n)
+            for c, sev, st, n in decided
+        ]
+    model_capped = [
+        c.name
+        for (c, sev, _, _), (_, before, _, _) in zip(decided, original, strict=True)
+        if sev != before
+    ]
     ceiling = _effect_ceiling([(c, sev, st) for c, sev, st, _ in decided])
     capped: list[str] = []
-    for (cand, band, metric_status, n_needed), p_adj in zip(
-        decided, adjusted.tolist(), strict=True
+    for (cand, band, metric_status, n_needed), (_, own_band, _, _), p_adj in zip(
+        decided, original, adjusted.tolist(), strict=True
     ):
         metric_severity = band
         details = cand.details
+        if band != own_band:
+            details = {**cand.details, "band_severity": own_band}
         if cand.role == "detection" and SEVERITIES.index(band) > SEVERITIES.index(ceiling):
             metric_severity = ceiling
             details = {**cand.details, "band_severity": band}
@@ -302,6 +348,9 @@ def compare(
     severity: Severity = drifted[0].severity if drifted else "none"
     status = "drift" if drifted else ("insufficient_evidence" if inconclusive else "no_drift")
     explanations = _explanations(drifted + inconclusive, metrics)
+    if model_capped and model_ceiling is not None:
+        held = [mr for mr in drifted if mr.name in model_capped]
+        explanations = [*explanations, _model_note(held, model_ceiling)]
     if capped:
         effects = any(mr.role == "effect" for mr in drifted)
         note = _detection_note([mr for mr in drifted if mr.name in capped], ceiling, effects)
