@@ -11,12 +11,13 @@ still ranks compression strength correctly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Final
 
 __all__ = [
     "LOSSLESS_QUALITY",
-    "quality_from_bytes",
+    "header_segments",
+    "quality_from_dqt",
     "quality_from_table",
     "quality_from_tables",
 ]
@@ -66,31 +67,46 @@ def quality_from_tables(tables: Mapping[int, Sequence[int]] | None) -> float | N
     return quality_from_table(list(first))
 
 
-def quality_from_bytes(data: bytes) -> float | None:
-    """Quality from the first quantisation table (DQT segment) in the header of a JPEG file."""
+#: Markers that stand alone (no length field): TEM and the restart markers RST0-RST7.
+_STANDALONE_MARKERS: Final = frozenset({0x01, *range(0xD0, 0xD8)})
+#: Start of scan and end of image: no header segment follows.
+_END_OF_HEADER: Final = frozenset({0xDA, 0xD9})
+
+
+def header_segments(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """The ``(marker, payload)`` segments of a JPEG file's header, up to the first scan.
+
+    One walk serves every reader of the header (quantisation tables, EXIF orientation); it stops
+    quietly at the first byte that is not a marker, or at a truncated segment.
+    """
     i = 2
     while i + 4 <= len(data) and data[i] == 0xFF:
         marker = data[i + 1]
-        if marker == 0xFF:
+        if marker == 0xFF:  # fill byte
             i += 1
             continue
-        if 0xD0 <= marker <= 0xD9 or marker == 0x01:
+        if marker in _STANDALONE_MARKERS:
             i += 2
             continue
-        if marker == 0xDA:
-            break
+        if marker in _END_OF_HEADER:
+            return
         length = int.from_bytes(data[i + 2 : i + 4], "big")
-        if marker == 0xDB and length >= 67:
-            precision = data[i + 4] >> 4
-            size = 128 if precision else 64
-            body = data[i + 5 : i + 5 + size]
-            if len(body) < size:
-                return None
-            values = (
-                [int.from_bytes(body[k : k + 2], "big") for k in range(0, 128, 2)]
-                if precision
-                else list(body)
-            )
-            return quality_from_table(values)
+        yield marker, data[i + 4 : i + 2 + length]
         i += 2 + length
-    return None
+
+
+def quality_from_dqt(payload: bytes) -> float | None:
+    """Quality from the first table of a DQT segment's payload."""
+    if len(payload) < 65:
+        return None
+    precision = payload[0] >> 4
+    size = 128 if precision else 64
+    body = payload[1 : 1 + size]
+    if len(body) < size:
+        return None
+    values = (
+        [int.from_bytes(body[k : k + 2], "big") for k in range(0, 128, 2)]
+        if precision
+        else list(body)
+    )
+    return quality_from_table(values)

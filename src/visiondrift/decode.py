@@ -25,7 +25,7 @@ from typing import BinaryIO, Final, Literal
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from visiondrift._jpeg import quality_from_bytes, quality_from_tables
+from visiondrift._jpeg import header_segments, quality_from_dqt, quality_from_tables
 
 try:  # libjpeg-turbo without Pillow's per-file overhead; optional
     import simplejpeg as _simplejpeg
@@ -147,29 +147,20 @@ _ORIENT: Final = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-_STANDALONE_MARKERS: Final = frozenset({0x01, *range(0xD0, 0xD9)})
 
 
-def _jpeg_orientation(data: bytes) -> int:
-    """EXIF orientation of a JPEG (1 when absent), read from its APP1 segment before the scan."""
-    i = 2
-    while i + 4 <= len(data) and data[i] == 0xFF:
-        marker = data[i + 1]
-        if marker == 0xFF:
-            i += 1
-            continue
-        if marker in _STANDALONE_MARKERS:
-            i += 2
-            continue
-        if marker == 0xDA:  # start of scan: no metadata after this
-            break
-        length = int.from_bytes(data[i + 2 : i + 4], "big")
-        if marker == 0xE1 and data[i + 4 : i + 10] == b"Exif\x00\x00":
+def _jpeg_header(data: bytes) -> tuple[int, float | None]:
+    """EXIF orientation (1 when absent) and quality (from the first quantisation table) of a
+    JPEG, from one walk over its header segments."""
+    orientation, quality = 1, None
+    for marker, payload in header_segments(data):
+        if marker == 0xE1 and orientation == 1 and payload[:6] == b"Exif\x00\x00":
             exif = Image.Exif()
-            exif.load(data[i + 10 : i + 2 + length])
-            return int(exif.get(_EXIF_ORIENTATION, 1))
-        i += 2 + length
-    return 1
+            exif.load(payload[6:])
+            orientation = int(exif.get(_EXIF_ORIENTATION, 1))
+        elif marker == 0xDB and quality is None and len(payload) >= 65:
+            quality = quality_from_dqt(payload)
+    return orientation, quality
 
 
 def _decode_jpeg_fast(
@@ -203,7 +194,7 @@ def _decode_jpeg_fast(
             f"{limits.max_pixels:,}",
         )
     try:
-        orientation = _jpeg_orientation(data)
+        orientation, quality = _jpeg_header(data)
         rgb = Image.fromarray(_simplejpeg.decode_jpeg(data, colorspace="RGB"))
     except (ValueError, SyntaxError, OSError):
         return None  # truncated or corrupt: let Pillow say which
@@ -213,7 +204,6 @@ def _decode_jpeg_fast(
     if min(width, height) < limits.min_side:
         return BadFile(name, "too_small", f"{width}x{height} is below min_side={limits.min_side}")
     mode = "L" if colourspace == "Gray" else "RGB"
-    quality = quality_from_bytes(data)
     return DecodedImage(rgb, "JPEG", mode, width, height, file_size, 1, quality)
 
 
