@@ -48,8 +48,8 @@ def test_profiler_hands_the_model_the_same_pixels(tmp_path: Path) -> None:
     from PIL import Image
 
     from visiondrift.decode import DecodedImage, DecodeLimits, decode_image
+    from visiondrift.demo.model import build_demo_models, load_demo_dataset
     from visiondrift.models import ModelSpec
-    from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
     from visiondrift.models.preprocessing import presizer
 
     models = build_demo_models(tmp_path / "model", epochs=2)
