@@ -78,11 +78,12 @@ class Monitor:
         ``"monitor"`` (a production batch against a baseline: a batch of only unusable files is
         reported as integrity drift) or ``"compare"`` (any two sets: such a batch is an error).
 
-    Examples
-    --------
-    >>> from visiondrift.app import Monitor, Outputs  # doctest: +SKIP
-    >>> result = Monitor("baseline.json").run("prod/2026-11-29", dataset="skin")  # doctest: +SKIP
-    >>> result.report.reaches("medium")  # doctest: +SKIP
+    A run, as the CLI's ``monitor`` does it::
+
+        result = Monitor("baseline.json").run(
+            "prod/20261129", dataset="skin", outputs=Outputs(report=Path("report.json"))
+        )
+        result.report.reaches("medium"), result.files, result.failures
     """
 
     def __init__(
