@@ -42,7 +42,7 @@ from visiondrift.model_summary import ModelSummary, model_column_values
 from visiondrift.models import ModelSpec
 from visiondrift.models.demo_model import build_demo_models
 from visiondrift.profiles import Profile
-from visiondrift.properties import PROPERTY_NAMES
+from visiondrift.measure.properties import PROPERTY_NAMES
 from visiondrift.samples import make_dataset
 from visiondrift.sketches import Moments, Reservoir
 

@@ -11,7 +11,7 @@ from visiondrift.detectors.multitest import adjust_pvalues
 from visiondrift.drift import DEFAULT_BANDS, DriftReport, compare
 from visiondrift.model_summary import ModelSummary, model_column_values
 from visiondrift.profiles import Profile, ProfileConfig
-from visiondrift.properties import PROPERTY_NAMES
+from visiondrift.measure.properties import PROPERTY_NAMES
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir
 
 SEVERITY = ("none", "low", "medium", "high")

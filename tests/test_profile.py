@@ -17,9 +17,9 @@ from visiondrift.errors import (
     ProfileFormatError,
     UnsupportedVersionError,
 )
-from visiondrift.measure import ImageMeasurer
+from visiondrift.measure._measurer import ImageMeasurer
 from visiondrift.profiles import Profile, ProfileConfig
-from visiondrift.properties import MEASURE_VERSION, MeasureConfig
+from visiondrift.measure.properties import MEASURE_VERSION, MeasureConfig
 
 
 def _content(p: Profile) -> dict:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from visiondrift.predictions import profile_predictions
     from visiondrift.profiler import profile
     from visiondrift.profiles import Profile, ProfileBuilder, ProfileConfig
-    from visiondrift.properties import MeasureConfig
+    from visiondrift.measure.properties import MeasureConfig
     from visiondrift.report import generate_html_report
     from visiondrift.sources import FileListSource, FolderSource
 
@@ -52,7 +52,7 @@ _LAZY: dict[str, str] = {
     "FolderSource": "visiondrift.sources",
     "IncompatibleProfilesError": "visiondrift.errors",
     "InputDistributionMonitor": "visiondrift.compat",
-    "MeasureConfig": "visiondrift.properties",
+    "MeasureConfig": "visiondrift.measure.properties",
     "MetricResult": "visiondrift.drift",
     "MissingExtraError": "visiondrift.errors",
     "ModelError": "visiondrift.errors",

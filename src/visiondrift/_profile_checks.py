@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from visiondrift.decode import BAD_FILE_REASONS
-from visiondrift.properties import CHANNELS
+from visiondrift.measure.properties import CHANNELS
 
 if TYPE_CHECKING:
     from visiondrift.model_summary import ModelSummary

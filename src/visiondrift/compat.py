@@ -20,7 +20,7 @@ from visiondrift.drift import DriftConfig, DriftReport, compare
 from visiondrift.errors import ConfigError
 from visiondrift.profiler import profile
 from visiondrift.profiles import Profile
-from visiondrift.properties import CHANNELS
+from visiondrift.measure.properties import CHANNELS
 
 if TYPE_CHECKING:
     from visiondrift.models import ModelSpec

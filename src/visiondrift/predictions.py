@@ -47,7 +47,7 @@ from visiondrift.errors import ConfigError, MissingExtraError, NoReadableImagesE
 from visiondrift.model_summary import MODEL_COLUMNS, ModelSummary, model_column_values
 from visiondrift.names import NamePolicy, NamesKey, check_policy, record_location, recorded_names
 from visiondrift.profiles import Profile, ProfileConfig
-from visiondrift.properties import CHANNELS, PROPERTY_NAMES
+from visiondrift.measure.properties import CHANNELS, PROPERTY_NAMES
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir
 from visiondrift.sources import SourceInfo, item_key
 

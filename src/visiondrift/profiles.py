@@ -31,14 +31,14 @@ from visiondrift.errors import (
     ProfileFormatError,
     UnsupportedVersionError,
 )
-from visiondrift.measure import ImageMeasurer
+from visiondrift.measure._measurer import ImageMeasurer
 from visiondrift.model_summary import (
     MODEL_COLUMNS,
     ModelSummary,
     model_column_values,
 )
 from visiondrift.names import NamePolicy, check_policy
-from visiondrift.properties import CHANNELS, PROPERTY_NAMES, MeasureConfig
+from visiondrift.measure.properties import CHANNELS, PROPERTY_NAMES, MeasureConfig
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir
 from visiondrift.sources import ImageItem, SourceInfo, item_key
 

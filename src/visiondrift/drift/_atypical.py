@@ -32,7 +32,7 @@ from visiondrift.drift._domain import (
 )
 from visiondrift.drift._model import AtypicalImage, MetricResult
 from visiondrift.profiles import Profile
-from visiondrift.properties import PROPERTIES
+from visiondrift.measure.properties import PROPERTIES
 
 __all__ = ["MAX_REASONS", "atypical_images", "balanced_probability", "by_domain", "by_rarity"]
 

@@ -34,7 +34,7 @@ from visiondrift.detectors.domain_classifier import DomainClassifierDetector
 from visiondrift.drift._config import DriftConfig
 from visiondrift.drift._input import Candidate
 from visiondrift.profiles import Profile
-from visiondrift.properties import PROPERTIES
+from visiondrift.measure.properties import PROPERTIES
 
 __all__ = [
     "CONTAMINATION_GAMMA",

@@ -31,7 +31,7 @@ from visiondrift.drift._explain import (
 )
 from visiondrift.drift._model import Role
 from visiondrift.profiles import Profile
-from visiondrift.properties import PROPERTIES, PropertySpec
+from visiondrift.measure.properties import PROPERTIES, PropertySpec
 from visiondrift.sketches import CategoryCounts
 
 __all__ = [
