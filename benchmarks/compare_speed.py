@@ -38,13 +38,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 import visiondrift
-from visiondrift.model_summary import ModelSummary, model_column_values
+from visiondrift.measure.properties import PROPERTY_NAMES
 from visiondrift.models import ModelSpec
 from visiondrift.models.demo_model import build_demo_models
 from visiondrift.profiles import Profile
-from visiondrift.measure.properties import PROPERTY_NAMES
+from visiondrift.profiles.model_summary import ModelSummary, model_column_values
+from visiondrift.profiles.sketches import Moments, Reservoir
 from visiondrift.samples import make_dataset
-from visiondrift.sketches import Moments, Reservoir
 
 TARGET_S = 2.0
 

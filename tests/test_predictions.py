@@ -19,8 +19,8 @@ from visiondrift.errors import (
     NoReadableImagesError,
     SourceError,
 )
-from visiondrift.predictions import is_predictions_file, profile_predictions
 from visiondrift.profiles import Profile
+from visiondrift.profiles.predictions import is_predictions_file, profile_predictions
 
 NAMES = ("cat", "dog", "bird")
 HAS_PYARROW = importlib.util.find_spec("pyarrow") is not None

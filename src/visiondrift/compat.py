@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from visiondrift.drift import DriftConfig, DriftReport, compare
 from visiondrift.errors import ConfigError
+from visiondrift.measure.properties import CHANNELS
 from visiondrift.profiler import profile
 from visiondrift.profiles import Profile
-from visiondrift.measure.properties import CHANNELS
 
 if TYPE_CHECKING:
     from visiondrift.models import ModelSpec

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from visiondrift.decode import BadFile, DecodedImage, DecodeLimits, decode_image
 from visiondrift.errors import ConfigError, NoReadableImagesError
+from visiondrift.measure.properties import MeasureConfig
 from visiondrift.names import (
     REDACTED,
     NamePolicy,
@@ -36,7 +37,6 @@ from visiondrift.names import (
     scrub_detail,
 )
 from visiondrift.profiles import Profile, ProfileBuilder, ProfileConfig
-from visiondrift.measure.properties import MeasureConfig
 from visiondrift.sources import FileListSource, FolderSource, ImageItem, LabelMode, open_source
 
 if TYPE_CHECKING:

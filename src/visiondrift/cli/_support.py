@@ -386,7 +386,7 @@ def _predictions_options(func: Any) -> Any:
 
 def _data_source(data_dir: str | None, predictions: str | None) -> tuple[str, bool]:
     """The path to read and whether it is a predictions file (DATA_DIR or --predictions)."""
-    from visiondrift.predictions import is_predictions_file
+    from visiondrift.profiles.predictions import is_predictions_file
 
     if predictions is not None and data_dir is not None:
         raise click.UsageError("Give either DATA_DIR or --predictions FILE, not both.")
@@ -422,7 +422,7 @@ def _profile_predictions(
     options: dict[str, Any],
 ) -> Any:
     """Profile a predictions file with the CLI options (or a baseline's ``config``)."""
-    from visiondrift.predictions import profile_predictions
+    from visiondrift.profiles.predictions import profile_predictions
 
     if options.get("max_images") is not None:
         raise click.UsageError("--max-images applies to images, not to a predictions file.")
@@ -470,11 +470,11 @@ def _load_or_profile(
     """A saved profile (.json), a predictions file, or a profile of the images at ``path``.
 
     ``predictions`` None means: auto-detect
-    (:func:`visiondrift.predictions.is_predictions_file`).
+    (:func:`visiondrift.profiles.predictions.is_predictions_file`).
     """
-    from visiondrift.predictions import is_predictions_file
     from visiondrift.profiler import profile
     from visiondrift.profiles import Profile
+    from visiondrift.profiles.predictions import is_predictions_file
 
     p = Path(path)
     if p.is_file() and p.suffix.lower() == ".json":

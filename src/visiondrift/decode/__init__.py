@@ -32,6 +32,8 @@ __all__ = [
 
 __getattr__, __dir__ = lazy_attributes(
     __name__,
-    dict.fromkeys(("SUPPORTED_FORMATS", "DecodedImage", "decode_image"), "visiondrift.decode._image"),
+    dict.fromkeys(
+        ("SUPPORTED_FORMATS", "DecodedImage", "decode_image"), "visiondrift.decode._image"
+    ),
     __all__,
 )

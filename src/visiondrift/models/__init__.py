@@ -22,7 +22,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from visiondrift._lazy import lazy_attributes
-
 from visiondrift.models._base import (
     Model,
     ModelFormat,

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 import numpy as np
 from numpy.typing import NDArray
+
 from visiondrift.errors import ConfigError
 
 if TYPE_CHECKING:
