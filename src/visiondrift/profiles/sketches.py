@@ -186,9 +186,9 @@ class Reservoir:
     def merge(self, other: Reservoir) -> Reservoir:
         """The bottom-``capacity`` sample of both reservoirs (a new object)."""
         if self.is_zero and self.capacity >= other.capacity:
-            return other
+            return other.bounded()
         if other.is_zero and other.capacity >= self.capacity:
-            return self
+            return self.bounded()
         if len(self) == 0 and set(other.vectors) > set(self.vectors):
             return self._with_vectors_of(other).merge(other)
         if len(other) == 0 and set(self.vectors) > set(other.vectors):
