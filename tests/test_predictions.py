@@ -360,9 +360,12 @@ def test_predictions_file_profile_equals_the_model_part_of_the_image_pass(
         name = models.class_names[int(data.labels[i])]
         (folder / name).mkdir(parents=True, exist_ok=True)
         Image.fromarray(data.images[i]).save(folder / name / f"{i}.png")
-    images = visiondrift.profile(folder, model=models.onnx, workers=1, reservoir_size=100)
+    images = visiondrift.profile(
+        folder, model=models.onnx, workers=1, reservoir_size=100, labels="imagefolder"
+    )
     assert images.model is not None
     assert images.n_images == 60
+    assert images.labels.total == 60
     res = images.reservoir
     names = images.model.class_names
     lines = ["image_id,label," + ",".join(f"prob_{c}" for c in names)]

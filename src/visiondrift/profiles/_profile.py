@@ -136,9 +136,12 @@ class Profile:
     source_count: int = 0
 
     def __post_init__(self) -> None:
-        sources = merge_sources(self.sources)
+        sources = self.sources
+        if all(_well_typed(s) for s in sources):  # else check_profile names the bad field
+            sources = merge_sources(sources)
         object.__setattr__(self, "sources", sources)
-        object.__setattr__(self, "source_count", max(self.source_count, len(sources)))
+        if isinstance(self.source_count, int):
+            object.__setattr__(self, "source_count", max(self.source_count, len(sources)))
 
     @classmethod
     def empty(cls, config: ProfileConfig | None = None) -> Profile:
@@ -425,6 +428,16 @@ class Profile:
                 "the file is damaged or truncated. Rebuild it with 'visiondrift baseline'."
             ) from err
         return cls.from_dict(data, origin=str(path))
+
+
+def _well_typed(s: SourceInfo) -> bool:
+    """Whether a source record's fields have the types that merging them needs."""
+    whole = (s.n_listed, s.n_selected, s.seed, 0 if s.max_images is None else s.max_images)
+    return (
+        isinstance(s.kind, str)
+        and isinstance(s.location, str)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in whole)
+    )
 
 
 def _merge_models(a: ModelSummary | None, b: ModelSummary | None) -> ModelSummary | None:

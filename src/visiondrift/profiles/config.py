@@ -1,8 +1,8 @@
 """The settings that shape a profile (:class:`ProfileConfig`): plain data, saved in every profile.
 
-Profiles merge only when their settings match. This module imports numpy-free plain modules
-only (the measurement settings, the decoding limits, the name policy and, lazily, the model
-spec), never Pillow, a decoder or a model runtime.
+Profiles merge only when their settings match. This module imports plain modules only (the
+measurement settings, the decoding limits, the name policy, the errors and, when a saved
+model is read, the model spec), never Pillow, a decoder or a model runtime.
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ class ProfileConfig:
             )
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings as the JSON object saved in a profile."""
         return {
             "measure": self.measure.to_dict(),
             "limits": self.limits.to_dict(),
@@ -112,6 +113,7 @@ class ProfileConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProfileConfig:
+        """Settings from :meth:`to_dict`'s object (older profiles' missing keys take defaults)."""
         model = None
         if data.get("model") is not None:
             from visiondrift.models.spec import ModelSpec
