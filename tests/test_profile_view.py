@@ -236,3 +236,23 @@ def test_saved_profiles_match_the_schema(tmp_path: Path) -> None:
     assert ProfileDocument.model_fields["format_version"].annotation.__args__ == (  # type: ignore[union-attr]
         PROFILE_FORMAT_VERSION,
     )
+
+
+@pytest.mark.parametrize(
+    "package",
+    ["visiondrift.profiles", "visiondrift.decode", "visiondrift.measure", "visiondrift.models"],
+)
+def test_package_all_is_complete(package: str) -> None:
+    import importlib
+    import types
+
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
+    helpers = {"annotations", "TYPE_CHECKING", "lazy_attributes"}
+    public = {
+        n
+        for n, v in vars(module).items()
+        if not n.startswith("_") and not isinstance(v, types.ModuleType) and n not in helpers
+    }
+    assert public <= set(module.__all__)
