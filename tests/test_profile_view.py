@@ -21,7 +21,7 @@ from visiondrift.profiles import (
     ProfileBuilder,
     Window,
 )
-from visiondrift.sources import SourceInfo
+from visiondrift.sources import ImageItem, SourceInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_V1 = Path(__file__).parent / "fixtures" / "profile_v1.json"
@@ -53,8 +53,6 @@ def _batch_like(baseline: Profile, n: int, seed: int) -> Profile:
         row = np.array([float(np.median(baseline.values(p))) for p in _property_names()])
         logits = rng.normal(0.0, 2.0, size=width)
         probs = (np.exp(logits) / np.exp(logits).sum()).astype(np.float32)
-        from visiondrift.sources import ImageItem
-
         builder.add_measured(
             ImageItem(f"b/{i}.png", f"b/{i}.png"),
             hist,
@@ -199,8 +197,6 @@ def test_records_of_one_source_add_up() -> None:
 def test_images_and_prediction_records_do_not_mix() -> None:
     builder = ProfileBuilder(config(model=False))
     builder.add_prediction("a", [0.5, 0.5])
-    from visiondrift.sources import ImageItem
-
     with pytest.raises(ConfigError, match="holds predictions; it cannot take images"):
         builder.add_measured(
             ImageItem("x.jpg", "x.jpg"),
@@ -218,6 +214,21 @@ def test_committed_schema_is_the_generated_one() -> None:
     assert SCHEMA.read_text(encoding="utf-8") == render_profile_schema(), (
         "docs/schema/profile.schema.json is out of date: run python scripts/profile_schema.py"
     )
+
+
+def test_saved_profiles_validate_against_the_committed_schema() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    p = image_profile("a", [Row(1, "cat", "JPEG"), Row(2, None, "PNG", bad=True)], config(True))
+    doc = json.loads(json.dumps(p.with_window(T0, T0).to_dict()))
+    validator.validate(doc)
+    validator.validate(json.loads(json.dumps(Profile.load(FIXTURE_V1).to_dict())))
+    doc["integrity"]["bad_files"][0]["reason"] = "gone"
+    with pytest.raises(jsonschema.ValidationError, match="'gone' is not one of"):
+        validator.validate(doc)
 
 
 def test_saved_profiles_match_the_schema(tmp_path: Path) -> None:
