@@ -40,11 +40,11 @@ from numpy.typing import NDArray
 import visiondrift
 from visiondrift.demo.model import build_demo_models
 from visiondrift.demo.samples import make_dataset
-from visiondrift.model_summary import ModelSummary, model_column_values
+from visiondrift.measure.properties import PROPERTY_NAMES
 from visiondrift.models import ModelSpec
 from visiondrift.profiles import Profile
-from visiondrift.properties import PROPERTY_NAMES
-from visiondrift.sketches import Moments, Reservoir
+from visiondrift.profiles.model_summary import ModelSummary, model_column_values
+from visiondrift.profiles.sketches import Moments, Reservoir
 
 TARGET_S = 2.0
 

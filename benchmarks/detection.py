@@ -50,12 +50,12 @@ from scipy import stats
 import visiondrift
 from visiondrift.decode import DecodedImage
 from visiondrift.demo.model import build_demo_models, load_demo_dataset
-from visiondrift.measure import ImageMeasurer
-from visiondrift.model_summary import ModelSummary, model_column_values
+from visiondrift.measure._measurer import ImageMeasurer
+from visiondrift.measure.properties import PROPERTY_NAMES
 from visiondrift.models import ModelSpec
 from visiondrift.profiles import Profile, ProfileConfig
-from visiondrift.properties import PROPERTY_NAMES
-from visiondrift.sketches import CategoryCounts, Moments, Reservoir
+from visiondrift.profiles.model_summary import ModelSummary, model_column_values
+from visiondrift.profiles.sketches import CategoryCounts, Moments, Reservoir
 
 SIZES = (20, 50, 100, 200, 500)
 SIDE = 64

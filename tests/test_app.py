@@ -71,7 +71,11 @@ def test_run_profiles_compares_writes_and_notifies(
     assert all(p.is_file() and p.stat().st_size > 0 for p in result.files)
     # The saved files are the run's: the same report and the same batch profile.
     assert DriftReport.load(outputs.report) == result.report
-    assert Profile.load(outputs.profile).n_images == result.profile.n_images == 80
+    saved = Profile.load(outputs.profile)
+    assert saved.n_images == result.profile.n_images == 80
+    assert saved.dataset == "skin"
+    assert saved.window is not None
+    assert (saved.window.start, saved.window.end) == (start, start + timedelta(days=1))
     assert {"brightness", "sharpness"} <= {m.name for m in result.report.drifted}
     # The sink saw the finished run, with the files already written.
     assert len(seen) == 1

@@ -120,7 +120,7 @@ def test_fast_jpeg_path_matches_pillow(
     tmp_path: Path, photos: list, orientation: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The libjpeg-turbo fast path gives Pillow's pixels, orientation and metadata."""
-    from visiondrift import decode
+    from visiondrift.decode import _image as decode
 
     rgb = Image.fromarray(photos[2][1]).resize((40, 30))
     exif = Image.Exif()
@@ -144,7 +144,7 @@ def test_fast_jpeg_path_matches_pillow(
 
 
 def test_fast_path_leaves_problem_files_to_pillow(corpus_dir: Path) -> None:
-    from visiondrift.decode import _decode_jpeg_fast
+    from visiondrift.decode._image import _decode_jpeg_fast
 
     limits = DecodeLimits()
     for name in ("truncated.jpg", "text.jpg"):

@@ -9,10 +9,10 @@ from scipy import stats
 
 from visiondrift.detectors.multitest import adjust_pvalues
 from visiondrift.drift import DEFAULT_BANDS, DriftReport, compare
-from visiondrift.model_summary import ModelSummary, model_column_values
+from visiondrift.measure.properties import PROPERTY_NAMES
 from visiondrift.profiles import Profile, ProfileConfig
-from visiondrift.properties import PROPERTY_NAMES
-from visiondrift.sketches import CategoryCounts, Moments, Reservoir
+from visiondrift.profiles.model_summary import ModelSummary, model_column_values
+from visiondrift.profiles.sketches import CategoryCounts, Moments, Reservoir
 
 SEVERITY = ("none", "low", "medium", "high")
 CLASSES = ("a", "b", "c")

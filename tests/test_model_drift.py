@@ -17,9 +17,9 @@ import visiondrift
 from visiondrift.compat import DatasetAnalyzer
 from visiondrift.demo.model import build_demo_models, load_demo_dataset
 from visiondrift.errors import IncompatibleProfilesError
-from visiondrift.model_summary import MODEL_COLUMNS
 from visiondrift.models import ModelSpec
 from visiondrift.profiles import Profile, ProfileConfig
+from visiondrift.profiles.model_summary import MODEL_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def baseline(setup: Setup) -> Profile:
 
 def _content(p: Profile) -> dict[str, Any]:
     data = p.to_dict()
-    for key in ("created_at", "sources", "moments"):
+    for key in ("created_at", "sources", "source_count", "moments"):
         data.pop(key)
     data["reservoir"]["names"] = [n.rsplit("/", 1)[-1] for n in data["reservoir"]["names"]]
     model = data["model"]

@@ -19,8 +19,9 @@ from visiondrift.errors import (
     NoReadableImagesError,
     SourceError,
 )
-from visiondrift.predictions import is_predictions_file, profile_predictions
 from visiondrift.profiles import Profile
+from visiondrift.profiles.model_summary import MODEL_COLUMNS
+from visiondrift.profiles.predictions import is_predictions_file, profile_predictions
 
 NAMES = ("cat", "dog", "bird")
 HAS_PYARROW = importlib.util.find_spec("pyarrow") is not None
@@ -334,3 +335,72 @@ def test_cli_predictions_usage_errors(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert Profile.load(tmp_path / "b.json").model.class_names == ("yes", "no")  # type: ignore[union-attr]
+
+
+def test_predictions_file_profile_equals_the_model_part_of_the_image_pass(
+    tmp_path: Path,
+) -> None:
+    """Run the real ONNX demo model on images, write its probabilities to a file, read it back.
+
+    Both profiles come out of the one ProfileBuilder. Counts, predicted classes, histograms,
+    labels and sampled records must be equal; floating values within 1e-6 relative, because a
+    predictions file's rows are renormalised to sum to 1 (the float32 outputs of the model sum
+    to 1 only within float32 rounding).
+    """
+    pytest.importorskip("onnxruntime")
+    from PIL import Image
+
+    import visiondrift
+    from visiondrift.demo.model import build_demo_models, load_demo_dataset
+
+    models = build_demo_models(tmp_path / "model", epochs=5)
+    data = load_demo_dataset()
+    folder = tmp_path / "images"
+    for i in models.test_indices[:60]:
+        name = models.class_names[int(data.labels[i])]
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(data.images[i]).save(folder / name / f"{i}.png")
+    images = visiondrift.profile(
+        folder, model=models.onnx, workers=1, reservoir_size=100, labels="imagefolder"
+    )
+    assert images.model is not None
+    assert images.n_images == 60
+    assert images.labels.total == 60
+    res = images.reservoir
+    names = images.model.class_names
+    lines = ["image_id,label," + ",".join(f"prob_{c}" for c in names)]
+    for name, label, probs in zip(res.names, res.labels, res.vectors["probs"], strict=True):
+        lines.append(f"{name},{label}," + ",".join(repr(float(v)) for v in probs))
+    (tmp_path / "preds.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    preds = profile_predictions(tmp_path / "preds.csv", class_names=names, config=images.config)
+
+    assert (preds.n_images, preds.n_files, preds.n_bad) == (60, 60, 0)
+    assert preds.labels == images.labels
+    a, b = preds.model, images.model
+    assert a is not None
+    assert a.class_names == b.class_names
+    assert a.predicted == b.predicted
+    np.testing.assert_array_equal(a.confidence_hist, b.confidence_hist)
+    assert a.n_low_confidence == b.n_low_confidence
+    pairs = [(a.confidence, b.confidence), (a.margin, b.margin), (a.entropy, b.entropy)]
+    assert a.class_confidence.keys() == b.class_confidence.keys()
+    pairs += [(a.class_confidence[k], b.class_confidence[k]) for k in a.class_confidence]
+    for x, y in pairs:
+        assert x.count == y.count
+        for field in ("mean", "min", "max"):
+            assert getattr(x, field) == pytest.approx(getattr(y, field), rel=1e-6, abs=1e-7)
+        assert x.m2 == pytest.approx(y.m2, rel=1e-5, abs=1e-7)
+    # The same records in the reservoir, with the same model columns and probabilities.
+    pa, pb = preds.reservoir, images.reservoir
+    assert sorted(pa.names) == sorted(pb.names)
+    at = {n: i for i, n in enumerate(pa.names)}
+    order = np.array([at[n] for n in pb.names])
+    assert [pa.labels[i] for i in order] == list(pb.labels)
+    np.testing.assert_allclose(
+        pa.vectors["probs"][order], pb.vectors["probs"], rtol=1e-6, atol=1e-7
+    )
+    for column in MODEL_COLUMNS:
+        np.testing.assert_allclose(
+            pa.values[column][order], pb.values[column], rtol=1e-6, atol=1e-7
+        )

@@ -17,14 +17,14 @@ from visiondrift.errors import (
     ProfileFormatError,
     UnsupportedVersionError,
 )
-from visiondrift.measure import ImageMeasurer
+from visiondrift.measure._measurer import ImageMeasurer
+from visiondrift.measure.properties import MEASURE_VERSION, MeasureConfig
 from visiondrift.profiles import Profile, ProfileConfig
-from visiondrift.properties import MEASURE_VERSION, MeasureConfig
 
 
 def _content(p: Profile) -> dict:
     data = p.to_dict()
-    for key in ("created_at", "sources", "moments"):
+    for key in ("created_at", "sources", "source_count", "moments"):
         data.pop(key)
     # Names are shown relative to the folder that was profiled; compare their file names.
     data["reservoir"]["names"] = [n.rsplit("/", 1)[-1] for n in data["reservoir"]["names"]]
@@ -118,7 +118,7 @@ def test_unknown_version_and_damaged_files(split_dirs, tmp_path: Path) -> None:
     data = p.to_dict()
     data["format_version"] = 99
     (tmp_path / "future.json").write_text(json.dumps(data))
-    with pytest.raises(UnsupportedVersionError, match=r"version 99.*reads versions \[1\]"):
+    with pytest.raises(UnsupportedVersionError, match=r"version 99.*reads versions \[1, 2\]"):
         Profile.load(tmp_path / "future.json")
     text = json.dumps(p.to_dict())
     (tmp_path / "cut.json").write_text(text[: len(text) // 2])

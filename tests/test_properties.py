@@ -11,8 +11,8 @@ from PIL import Image, ImageFilter
 
 from visiondrift._jpeg import LOSSLESS_QUALITY, quality_from_tables
 from visiondrift.decode import DecodedImage, decode_image
-from visiondrift.measure import measure
-from visiondrift.properties import PROPERTY_NAMES, MeasureConfig
+from visiondrift.measure._measurer import measure
+from visiondrift.measure.properties import PROPERTY_NAMES, MeasureConfig
 
 
 def _decoded(arr: np.ndarray) -> DecodedImage:

@@ -33,10 +33,10 @@ if TYPE_CHECKING:
         UnsupportedVersionError,
         VisionDriftError,
     )
-    from visiondrift.predictions import profile_predictions
+    from visiondrift.measure.properties import MeasureConfig
     from visiondrift.profiler import profile
     from visiondrift.profiles import Profile, ProfileBuilder, ProfileConfig
-    from visiondrift.properties import MeasureConfig
+    from visiondrift.profiles.predictions import profile_predictions
     from visiondrift.report import generate_html_report
     from visiondrift.sources import FileListSource, FolderSource
 
@@ -52,7 +52,7 @@ _LAZY: dict[str, str] = {
     "FolderSource": "visiondrift.sources",
     "IncompatibleProfilesError": "visiondrift.errors",
     "InputDistributionMonitor": "visiondrift.compat",
-    "MeasureConfig": "visiondrift.properties",
+    "MeasureConfig": "visiondrift.measure.properties",
     "MetricResult": "visiondrift.drift",
     "MissingExtraError": "visiondrift.errors",
     "ModelError": "visiondrift.errors",
@@ -69,7 +69,7 @@ _LAZY: dict[str, str] = {
     "compare": "visiondrift.drift",
     "generate_html_report": "visiondrift.report",
     "profile": "visiondrift.profiler",
-    "profile_predictions": "visiondrift.predictions",
+    "profile_predictions": "visiondrift.profiles.predictions",
 }
 
 

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 from visiondrift.app import Monitor
 from visiondrift.drift import DriftConfig, DriftReport
 from visiondrift.errors import ConfigError
+from visiondrift.measure.properties import CHANNELS
 from visiondrift.profiler import profile
 from visiondrift.profiles import Profile
-from visiondrift.properties import CHANNELS
 
 if TYPE_CHECKING:
     from visiondrift.models import ModelSpec

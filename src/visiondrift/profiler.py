@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from visiondrift.decode import BadFile, DecodedImage, DecodeLimits, decode_image
 from visiondrift.errors import ConfigError, NoReadableImagesError
+from visiondrift.measure.properties import MeasureConfig
 from visiondrift.names import (
     REDACTED,
     NamePolicy,
@@ -36,7 +37,6 @@ from visiondrift.names import (
     scrub_detail,
 )
 from visiondrift.profiles import Profile, ProfileBuilder, ProfileConfig
-from visiondrift.properties import MeasureConfig
 from visiondrift.sources import FileListSource, FolderSource, ImageItem, LabelMode, open_source
 
 if TYPE_CHECKING:
@@ -346,7 +346,7 @@ def profile(
     reservoir_size, work_size, colour_size, noise_size, clip_dark, clip_bright, max_pixels, \
 min_side, max_listed_bad_files
         See :class:`~visiondrift.profiles.ProfileConfig`,
-        :class:`~visiondrift.properties.MeasureConfig` and
+        :class:`~visiondrift.measure.properties.MeasureConfig` and
         :class:`~visiondrift.decode.DecodeLimits`.
     progress
         Called as ``progress(done, total)`` after each chunk of files.

@@ -63,7 +63,7 @@ def open_batch(
     if _is_saved_profile(source):
         return Profile.load(source)
     if predictions is None:
-        from visiondrift.predictions import is_predictions_file
+        from visiondrift.profiles.predictions import is_predictions_file
 
         predictions = isinstance(source, str | os.PathLike) and is_predictions_file(source)
     if predictions:
@@ -87,7 +87,7 @@ def _read_predictions(
     activation: Literal["none", "softmax"] | None,
     options: dict[str, Any],
 ) -> Profile:
-    from visiondrift.predictions import profile_predictions
+    from visiondrift.profiles.predictions import profile_predictions
 
     if options.get("max_images") is not None:
         raise ConfigError("The 'max_images' option applies to images, not to a predictions file.")

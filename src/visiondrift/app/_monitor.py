@@ -143,7 +143,7 @@ class Monitor:
             options["labels"] = "none"  # folder names are classes only if they were in the baseline
         is_predictions = predictions
         if is_predictions is None and isinstance(source, str | os.PathLike):
-            from visiondrift.predictions import is_predictions_file
+            from visiondrift.profiles.predictions import is_predictions_file
 
             is_predictions = Path(source).suffix.lower() != ".json" and is_predictions_file(source)
         if is_predictions:
@@ -189,9 +189,11 @@ class Monitor:
         source
             A folder, list file, predictions file, saved profile, source object or profile.
         dataset
-            The dataset the batch belongs to (recorded in the result and the sinks' records).
+            The dataset the batch belongs to, recorded in the batch profile and the result;
+            default: the baseline's dataset.
         window
-            The time the batch covers, ``(start, end)``, timezone-aware.
+            The time the batch covers, ``(start, end)``, timezone-aware; recorded in the batch
+            profile (in UTC) and the result.
         outputs
             Files to write; writing fails the run (raises) only for these files, never for a
             sink.
@@ -207,7 +209,13 @@ class Monitor:
         """
         started = datetime.now(UTC)
         _check_window(window)
+        if dataset is None:
+            dataset = self.baseline.dataset
         current = self.profile(source, **options)
+        if dataset is not None and current.dataset != dataset:
+            current = current.with_dataset(dataset)
+        if window is not None:
+            current = current.with_window(*window)
         report = self.compare(current, command=command)
         files = self.write(report, current, outputs or Outputs())
         result = RunResult(

@@ -403,7 +403,7 @@ def _predictions_options(func: Any) -> Any:
 
 def _data_source(data_dir: str | None, predictions: str | None) -> tuple[str, bool]:
     """The path to read and whether it is a predictions file (DATA_DIR or --predictions)."""
-    from visiondrift.predictions import is_predictions_file
+    from visiondrift.profiles.predictions import is_predictions_file
 
     if predictions is not None and data_dir is not None:
         raise click.UsageError("Give either DATA_DIR or --predictions FILE, not both.")

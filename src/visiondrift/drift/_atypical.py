@@ -31,8 +31,8 @@ from visiondrift.drift._domain import (
     domain_features,
 )
 from visiondrift.drift._model import AtypicalImage, MetricResult
+from visiondrift.measure.properties import PROPERTIES
 from visiondrift.profiles import Profile
-from visiondrift.properties import PROPERTIES
 
 __all__ = ["MAX_REASONS", "atypical_images", "balanced_probability", "by_domain", "by_rarity"]
 

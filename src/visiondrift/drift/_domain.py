@@ -33,8 +33,8 @@ from visiondrift.detectors.contamination import ContaminationDetector
 from visiondrift.detectors.domain_classifier import DomainClassifierDetector
 from visiondrift.drift._config import DriftConfig
 from visiondrift.drift._input import Candidate
+from visiondrift.measure.properties import PROPERTIES
 from visiondrift.profiles import Profile
-from visiondrift.properties import PROPERTIES
 
 __all__ = [
     "CONTAMINATION_GAMMA",

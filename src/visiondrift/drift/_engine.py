@@ -43,8 +43,8 @@ from visiondrift.drift._model import (
 from visiondrift.drift._multi import multivariate_candidates
 from visiondrift.drift._output import model_summary, output_candidates
 from visiondrift.errors import IncompatibleProfilesError
+from visiondrift.measure.properties import CHANNELS
 from visiondrift.profiles import Profile
-from visiondrift.properties import CHANNELS
 
 __all__ = ["compare", "summarise"]
 

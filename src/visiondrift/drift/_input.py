@@ -30,9 +30,9 @@ from visiondrift.drift._explain import (
     sentence_value,
 )
 from visiondrift.drift._model import Role
+from visiondrift.measure.properties import PROPERTIES, PropertySpec
 from visiondrift.profiles import Profile
-from visiondrift.properties import PROPERTIES, PropertySpec
-from visiondrift.sketches import CategoryCounts
+from visiondrift.profiles.sketches import CategoryCounts
 
 __all__ = [
     "DETECTION_CATEGORIES",

@@ -39,8 +39,8 @@ from visiondrift.drift._input import (
     repeated,
 )
 from visiondrift.errors import IncompatibleProfilesError
-from visiondrift.model_summary import CONFIDENCE_BINS, ModelSummary
 from visiondrift.profiles import Profile
+from visiondrift.profiles.model_summary import CONFIDENCE_BINS, ModelSummary
 
 __all__ = ["ECE_BINS", "label_metrics", "model_summary", "output_candidates"]
 

@@ -1,5 +1,8 @@
 """Turn decoded RGB images into the input tensor a model was trained on.
 
+Importing this module does not import Pillow (a saved profile's settings hold a
+:class:`Preprocessing`): the resizing functions import it when they run.
+
 :class:`Preprocessing` holds the options (resize mode, interpolation, value scaling, channel
 order); :func:`preprocess` applies them to a batch. Resizing uses Pillow, one image at a time since
 sizes vary; everything after resizing (channel order, scaling, quantisation, layout) runs on the
@@ -24,13 +27,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal, cast, get_args
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
 
 from visiondrift.errors import ConfigError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -54,11 +59,12 @@ LayoutOption = Literal["auto", "NCHW", "NHWC"]
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
-_RESAMPLING: dict[str, Image.Resampling] = {
-    "nearest": Image.Resampling.NEAREST,
-    "bilinear": Image.Resampling.BILINEAR,
-    "bicubic": Image.Resampling.BICUBIC,
-    "area": Image.Resampling.BOX,
+#: Pillow's resampling filter of each interpolation (names: Pillow is imported only to resize).
+_RESAMPLING: dict[str, str] = {
+    "nearest": "NEAREST",
+    "bilinear": "BILINEAR",
+    "bicubic": "BICUBIC",
+    "area": "BOX",
 }
 _FLOAT_DTYPES = ("float16", "float32", "float64")
 _INT_DTYPES = ("uint8", "int8")
@@ -345,7 +351,10 @@ def resize_pil(
     size = (target.width, target.height)
     box = model_box(image.width, image.height, preprocessing, target)
     if image.size != size or box is not None:
-        image = image.resize(size, resample=_RESAMPLING[preprocessing.interpolation], box=box)
+        from PIL import Image
+
+        resample = Image.Resampling[_RESAMPLING[preprocessing.interpolation]]
+        image = image.resize(size, resample=resample, box=box)
     return image
 
 
@@ -380,6 +389,8 @@ def resize_images(
     An image that is already ``(H, W, C)`` at the input size, with a resize that would keep it
     whole, is copied as it is (the profiler hands images over already resized).
     """
+    from PIL import Image as pil_image
+
     out = np.empty((len(images), target.height, target.width, target.channels), dtype=np.uint8)
     whole = model_box(target.width, target.height, preprocessing, target) is None
     for i, raw in enumerate(images):
@@ -390,7 +401,7 @@ def resize_images(
             if target.channels == 1 and raw.shape == out.shape[1:3]:
                 out[i, :, :, 0] = raw  # a grayscale image at the model's size
                 continue
-        image = resize_pil(Image.fromarray(_check_image(i, raw)), preprocessing, target)
+        image = resize_pil(pil_image.fromarray(_check_image(i, raw)), preprocessing, target)
         pixels = np.asarray(image)
         out[i] = pixels[:, :, None] if pixels.ndim == 2 else pixels
     return out

@@ -177,7 +177,18 @@ class Reservoir:
                 vectors[k] = np.zeros((0, *v.shape[1:]), dtype=np.float32)
         return Reservoir(self.capacity, self.keys, self.names, self.labels, self.values, vectors)
 
+    @property
+    def is_zero(self) -> bool:
+        """No records and no columns: the reservoir of :meth:`Profile.empty`, which merges
+        with a reservoir of any columns."""
+        return len(self) == 0 and not self.values and not self.vectors
+
     def merge(self, other: Reservoir) -> Reservoir:
+        """The bottom-``capacity`` sample of both reservoirs (a new object)."""
+        if self.is_zero and self.capacity >= other.capacity:
+            return other.bounded()
+        if other.is_zero and other.capacity >= self.capacity:
+            return self.bounded()
         if len(self) == 0 and set(other.vectors) > set(self.vectors):
             return self._with_vectors_of(other).merge(other)
         if len(other) == 0 and set(self.vectors) > set(other.vectors):

@@ -20,12 +20,13 @@ import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Final, Literal
+from typing import BinaryIO, Final
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from visiondrift._jpeg import header_segments, quality_from_dqt, quality_from_tables
+from visiondrift.decode._records import BadFile, DecodeLimits
 
 try:  # libjpeg-turbo without Pillow's per-file overhead; optional
     import simplejpeg as _simplejpeg
@@ -33,39 +34,10 @@ except ImportError:  # pragma: no cover - exercised when the package is absent
     _simplejpeg = None
 
 __all__ = [
-    "BAD_FILE_REASONS",
     "SUPPORTED_FORMATS",
-    "BadFile",
-    "BadFileReason",
-    "DecodeLimits",
     "DecodedImage",
     "decode_image",
 ]
-
-BadFileReason = Literal[
-    "empty",
-    "unreadable",
-    "not_an_image",
-    "unsupported_format",
-    "truncated",
-    "too_large",
-    "too_small",
-    "decode_error",
-    "bad_row",
-]
-
-#: Every reason a file can be rejected, with the sentence used in reports.
-BAD_FILE_REASONS: Final[dict[str, str]] = {
-    "empty": "the file is empty (0 bytes)",
-    "unreadable": "the file cannot be opened (missing, permissions or I/O error)",
-    "not_an_image": "the file is not an image in any format Pillow knows",
-    "unsupported_format": "the image format is not one visiondrift reads",
-    "truncated": "the image data is truncated or corrupt",
-    "too_large": "the image has more pixels than the configured limit (decompression bomb guard)",
-    "too_small": "the image is smaller than the configured minimum side",
-    "decode_error": "the image could not be decoded",
-    "bad_row": "a row of a predictions file could not be used",
-}
 
 #: Pillow format names visiondrift reads. MPO is the multi-picture JPEG written by many cameras.
 SUPPORTED_FORMATS: Final[frozenset[str]] = frozenset(
@@ -73,35 +45,6 @@ SUPPORTED_FORMATS: Final[frozenset[str]] = frozenset(
 )
 
 _EXIF_ORIENTATION: Final = 0x0112
-
-
-@dataclass(frozen=True)
-class DecodeLimits:
-    """Limits applied before decoding.
-
-    Parameters
-    ----------
-    max_pixels
-        Files with more pixels are rejected as ``too_large`` before their data is decoded (the
-        guard against decompression bombs). The default is Pillow's own limit.
-    min_side
-        Images whose shorter side is below this are rejected as ``too_small``.
-    """
-
-    max_pixels: int = 89_478_485
-    min_side: int = 8
-
-    def to_dict(self) -> dict[str, int]:
-        return {"max_pixels": self.max_pixels, "min_side": self.min_side}
-
-
-@dataclass(frozen=True, slots=True)
-class BadFile:
-    """A file that could not be used, with the reason and the detail."""
-
-    name: str
-    reason: BadFileReason
-    detail: str
 
 
 @dataclass(slots=True)

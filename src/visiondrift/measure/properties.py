@@ -1,7 +1,8 @@
 """What is measured on each image: the per-image properties and the settings of the measurements.
 
-The measuring itself is in :mod:`visiondrift.measure`. Two kinds of measurement come from the
-same decoded array:
+The measuring itself (Pillow) is in :mod:`visiondrift.measure._measurer`; this module is plain
+numpy, so that a saved profile's settings import without Pillow. It may import only numpy and
+:mod:`visiondrift.errors`. Two kinds of measurement come from the same decoded array:
 
 - exact 256-bin histograms of the R, G, B and luminance values of the full-resolution image
   (luminance is ITU-R BT.601 luma, ``L = 0.299 R + 0.587 G + 0.114 B``, as Pillow computes it);

@@ -10,7 +10,8 @@ Measuring is split in two so that it stays cheap per image:
    the small arrays of equal shape so that numpy runs each operation once per batch rather than
    once per image.
 
-What each property means is documented in :mod:`visiondrift.properties`.
+What each property means is documented in :mod:`visiondrift.measure.properties`. This module
+may import Pillow, numpy, :mod:`visiondrift.decode` and :mod:`visiondrift.measure.properties`.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from visiondrift._jpeg import LOSSLESS_QUALITY
-from visiondrift.decode import DecodedImage
+from visiondrift.decode._image import DecodedImage
 from visiondrift.errors import ConfigError
-from visiondrift.properties import MEASURE_VERSION, PROPERTY_NAMES, MeasureConfig
+from visiondrift.measure.properties import MEASURE_VERSION, PROPERTY_NAMES, MeasureConfig
 
 __all__ = ["ImageMeasurer", "measure"]
 

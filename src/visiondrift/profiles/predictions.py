@@ -1,7 +1,9 @@
 """Profiles of predictions made elsewhere: a file of per-image probabilities, no images.
 
 For teams whose model runs outside visiondrift, :func:`profile_predictions` reads a CSV, JSON
-Lines or Parquet file with one row per image and builds a :class:`~visiondrift.profiles.Profile`
+Lines or Parquet file with one row per image and feeds each row to the one
+:class:`~visiondrift.profiles.ProfileBuilder` (:meth:`~ProfileBuilder.add_prediction`; bad rows
+through :meth:`~ProfileBuilder.add_bad`), which builds a :class:`~visiondrift.profiles.Profile`
 with the same model summary and per-image model columns as a profile made by running a model on
 images (predicted class, confidence, margin, entropy, probability vector), so that
 :func:`visiondrift.compare` tests confidence drift, class-mix drift, per-class output drift and,
@@ -23,7 +25,8 @@ With ``activation="softmax"`` the values are logits and softmax is applied. A ba
 and listed like an unreadable image (reason ``"bad_row"``, with the file, the line or row and the
 field in the detail) and the run continues.
 
-Parquet needs ``pyarrow`` (the ``parquet`` extra).
+Parquet needs ``pyarrow`` (the ``parquet`` extra). This module is a reader: it imports the
+standard library, numpy, the plain profile modules and (lazily) pyarrow.
 """
 
 from __future__ import annotations
@@ -35,21 +38,19 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from visiondrift.decode import BadFile
+from visiondrift.decode._records import BadFile
 from visiondrift.errors import ConfigError, MissingExtraError, NoReadableImagesError, SourceError
-from visiondrift.model_summary import MODEL_COLUMNS, ModelSummary, model_column_values
 from visiondrift.names import NamePolicy, NamesKey, check_policy, record_location, recorded_names
-from visiondrift.profiles import Profile, ProfileConfig
-from visiondrift.properties import CHANNELS, PROPERTY_NAMES
-from visiondrift.sketches import CategoryCounts, Moments, Reservoir
-from visiondrift.sources import SourceInfo, item_key
+from visiondrift.profiles._profile import Profile
+from visiondrift.profiles.builder import ProfileBuilder
+from visiondrift.profiles.config import ProfileConfig
+from visiondrift.sources import SourceInfo
 
 __all__ = [
     "BAD_ROW",
@@ -364,50 +365,6 @@ def _label_of(value: Any, names: tuple[str, ...]) -> str | None:
     return text
 
 
-class _Accumulator:
-    """Valid rows folded, ``reservoir_size`` at a time, into the summary and the reservoir."""
-
-    def __init__(self, config: ProfileConfig, names: tuple[str, ...], description: Any) -> None:
-        self.config = config
-        self.summary = ModelSummary.empty(names, description)
-        self.reservoir = Reservoir.empty(config.reservoir_size, MODEL_COLUMNS)
-        self.labels: dict[str, int] = {}
-        self.n = 0
-        self._keys: list[int] = []
-        self._names: list[str] = []
-        self._labels: list[str | None] = []
-        self._probs: list[NDArray[np.float64]] = []
-
-    def add(self, key: str, name: str, label: str | None, probs: NDArray[np.float64]) -> None:
-        self._keys.append(item_key(self.config.seed, key))
-        self._names.append(name)
-        self._labels.append(label)
-        self._probs.append(probs)
-        self.n += 1
-        if label is not None:
-            self.labels[label] = self.labels.get(label, 0) + 1
-        if len(self._probs) >= self.config.reservoir_size:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self._probs:
-            return
-        probs = np.vstack(self._probs)
-        values = model_column_values(probs)
-        probs32 = probs.astype(np.float32)
-        self.summary = self.summary.add(probs32, self.config.low_confidence)
-        batch = Reservoir(
-            self.config.reservoir_size,
-            np.asarray(self._keys, dtype=np.uint64),
-            tuple(self._names),
-            tuple(self._labels),
-            values,
-            {"probs": probs32},
-        )
-        self.reservoir = self.reservoir.merge(batch)
-        self._keys, self._names, self._labels, self._probs = [], [], [], []
-
-
 def profile_predictions(
     path: str | os.PathLike[str],
     *,
@@ -530,10 +487,10 @@ def _profile_rows(
     key, shown = privacy  # the names key, and the file's location as recorded
     layout = _layout(columns, class_names, str(p)) if columns else None
     id_column = next((c for c in ID_COLUMNS if c in columns), None)
-    bad: list[BadFile] = []
+    builder = ProfileBuilder(config)
+    first_bad: BadFile | None = None
     bad_count = 0
     n_rows = 0
-    acc: _Accumulator | None = None
     names: tuple[str, ...] | None = None if layout is None else layout.class_names
     description: dict[str, Any] = {
         "path": str(p.absolute()) if shown == str(p) else shown,
@@ -561,40 +518,24 @@ def _profile_rows(
         except _BadRow as err:
             bad_count += 1
             field = f", field '{err.field}'" if err.field else ""
-            if len(bad) < config.max_listed_bad_files:
-                bad.append(BadFile(name, "bad_row", f"'{shown}', {where}{field}: {err.what}."))
+            bad = BadFile(name, "bad_row", f"'{shown}', {where}{field}: {err.what}.")
+            first_bad = first_bad or bad
+            builder.add_bad(bad)
             continue
-        if acc is None:
-            acc = _Accumulator(config, names, description)
+        if builder.n_images == 0:
+            builder.set_model(names, description)
         label = _label_of(row.get(LABEL_COLUMN), names) if isinstance(row, Mapping) else None
         # The sampling key is stored: with names not kept it must not hash a guessable name.
         identity = {"keep": f"{p.name}\x00{ident or where}", "hash": name}.get(
             config.names, probs.tobytes().hex()
         )
-        acc.add(identity, name, label, probs)
-    if acc is not None:
-        acc.flush()
-    if acc is None or acc.n == 0:
-        example = f" For example: {bad[0].detail}" if bad else ""
+        builder.add_prediction(identity, probs, label, name=name)
+    if builder.n_images == 0:
+        example = f" For example: {first_bad.detail}" if first_bad else ""
         raise NoReadableImagesError(
             f"No usable row in the predictions file '{p}' ({n_rows} rows, {bad_count} bad)."
             f"{example}"
         )
     info = SourceInfo("predictions", shown, n_rows, n_rows, None, config.seed)
-    return Profile(
-        config=config,
-        n_files=n_rows,
-        n_images=acc.n,
-        bad_counts={BAD_ROW: bad_count} if bad_count else {},
-        bad_files=tuple(sorted(bad, key=lambda b: (b.name, b.reason))),
-        channels=np.zeros((len(CHANNELS), 256), dtype=np.int64),
-        moments={name: Moments.empty() for name in PROPERTY_NAMES},
-        formats=CategoryCounts({}),
-        modes=CategoryCounts({}),
-        labels=CategoryCounts(dict(sorted(acc.labels.items()))),
-        reservoir=acc.reservoir,
-        sources=(info,),
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        extra={"predictions": {"activation": activation, "columns": description["columns"]}},
-        model=acc.summary,
-    )
+    extra = {"predictions": {"activation": activation, "columns": description["columns"]}}
+    return replace(builder.build(info), extra=extra)

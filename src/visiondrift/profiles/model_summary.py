@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from visiondrift.errors import IncompatibleProfilesError
-from visiondrift.sketches import CategoryCounts, Moments
+from visiondrift.profiles.sketches import CategoryCounts, Moments
 
 __all__ = [
     "CONFIDENCE_BINS",

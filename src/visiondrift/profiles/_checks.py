@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from visiondrift.decode import BAD_FILE_REASONS
-from visiondrift.properties import CHANNELS
+from visiondrift.measure.properties import CHANNELS
 
 if TYPE_CHECKING:
-    from visiondrift.model_summary import ModelSummary
     from visiondrift.profiles import Profile
-    from visiondrift.sketches import Moments, Reservoir
+    from visiondrift.profiles.model_summary import ModelSummary
+    from visiondrift.profiles.sketches import Moments, Reservoir
 
 __all__ = ["MAX_PLAUSIBLE_VALUE", "REQUIRED_KEYS", "check_profile", "missing_key"]
 
@@ -171,6 +171,7 @@ def _sources_and_limits(p: Profile) -> Iterator[str | None]:
             yield _whole(s.max_images, f"sources.{i}.max_images", 1)
         if isinstance(s.seed, bool) or not isinstance(s.seed, int):
             yield f"'sources.{i}.seed' must be an integer; found {s.seed!r}"
+    yield _whole(p.source_count, "source_count", len(p.sources))
     yield _whole(p.config.limits.max_pixels, "config.limits.max_pixels", 1)
     yield _whole(p.config.limits.min_side, "config.limits.min_side", 1)
 
