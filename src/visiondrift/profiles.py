@@ -31,6 +31,7 @@ from visiondrift.errors import (
     ProfileFormatError,
     UnsupportedVersionError,
 )
+from visiondrift.image_metrics import image_metric_versions, resolve_image_metrics
 from visiondrift.measure import ImageMeasurer
 from visiondrift.model_summary import (
     MODEL_COLUMNS,
@@ -92,6 +93,9 @@ class ProfileConfig:
     names
         What is recorded of file names: ``"keep"``, ``"hash"`` (a keyed hash) or ``"drop"``
         (positions only); see :mod:`visiondrift.names`. Never the key itself.
+    image_metrics
+        Per-image metrics measured beside the built-in properties, name -> version; by default
+        every metric registered with :func:`visiondrift.image_metrics.register_image_metric`.
     """
 
     measure: MeasureConfig = field(default_factory=MeasureConfig)
@@ -103,9 +107,11 @@ class ProfileConfig:
     low_confidence: float = 0.5
     embedding_components: int = 64
     names: NamePolicy = "keep"
+    image_metrics: Mapping[str, int] = field(default_factory=image_metric_versions)
 
     def __post_init__(self) -> None:
         check_policy(self.names)
+        object.__setattr__(self, "image_metrics", dict(sorted(dict(self.image_metrics).items())))
         if self.model is not None:
             spec = self.model
             if spec.labels_file is not None:
@@ -151,6 +157,7 @@ class ProfileConfig:
             "low_confidence": self.low_confidence,
             "embedding_components": self.embedding_components,
             "names": self.names,
+            "image_metrics": dict(self.image_metrics),
         }
 
     @classmethod
@@ -171,6 +178,7 @@ class ProfileConfig:
             low_confidence=float(data.get("low_confidence", 0.5)),
             embedding_components=int(data.get("embedding_components", 64)),
             names=check_policy(data.get("names", "keep")),
+            image_metrics={str(k): int(v) for k, v in data.get("image_metrics", {}).items()},
         )
 
 
@@ -266,6 +274,13 @@ class Profile:
 
     # ------------------------------------------------------------------ merge
     def check_mergeable(self, other: Profile) -> None:
+        if self.config.image_metrics != other.config.image_metrics:
+            raise IncompatibleProfilesError(
+                "Cannot merge profiles measured with different per-image metrics "
+                f"(name: version): {dict(self.config.image_metrics)} vs "
+                f"{dict(other.config.image_metrics)}. Register the same metrics and rebuild one "
+                "of them with the other's settings."
+            )
         if self.config != other.config:
             raise IncompatibleProfilesError(
                 "Cannot merge profiles built with different settings: "
@@ -454,7 +469,10 @@ class ProfileBuilder:
         self._n_files = 0
         self._n_images = 0
         self._moments = {name: Moments.empty() for name in PROPERTY_NAMES}
-        columns = PROPERTY_NAMES + (MODEL_COLUMNS if self.config.model is not None else ())
+        self._measurer = ImageMeasurer(
+            self.config.measure, resolve_image_metrics(self.config.image_metrics)
+        )
+        columns = self._measurer.columns + (MODEL_COLUMNS if self.config.model is not None else ())
         self._reservoir = Reservoir.empty(self.config.reservoir_size, columns)
         self._keys: list[int] = []
         self._names: list[str] = []
@@ -463,7 +481,6 @@ class ProfileBuilder:
         self._model: ModelSummary | None = None
         self._probs: list[NDArray[np.float32]] = []
         self._embeddings: list[NDArray[np.float32]] = []
-        self._measurer = ImageMeasurer(self.config.measure)
         self._pending: list[ImageItem] = []
 
     def set_model(
@@ -544,9 +561,9 @@ class ProfileBuilder:
         if not self._rows:
             return
         table = np.vstack(self._rows)
-        columns = {name: table[:, i].copy() for i, name in enumerate(PROPERTY_NAMES)}
-        for name, col in columns.items():
-            self._moments[name] = self._moments[name].merge(Moments.of(col))
+        columns = {name: table[:, i].copy() for i, name in enumerate(self._measurer.columns)}
+        for name in PROPERTY_NAMES:
+            self._moments[name] = self._moments[name].merge(Moments.of(columns[name]))
         vectors: dict[str, NDArray[np.float32]] = {}
         if self.config.model is not None:
             vectors = self._flush_model(columns)
