@@ -164,7 +164,7 @@ def test_a_clean_batch_does_not_drift_on_the_metric(
 def test_profiles_with_different_metric_sets_refuse_to_merge_or_compare(
     profiles: tuple[Profile, Profile], folders: tuple[Path, Path]
 ) -> None:
-    base, cur = profiles
+    base, _ = profiles
     unregister_image_metric("white_share")
     try:
         plain = visiondrift.profile(folders[1], workers=1)
