@@ -243,3 +243,7 @@ def test_a_producer_must_keep_to_its_families(profiles: tuple[Profile, Profile])
         catalogue.register("integrity", mislabelled, families=("integrity",))
     with pytest.raises(ConfigError, match="must be among"):
         catalogue.register("odd", mislabelled, families=("made_up",))  # type: ignore[arg-type]
+
+
+def test_every_family_has_default_bands() -> None:
+    assert set(visiondrift.drift.DEFAULT_BANDS) == set(visiondrift.drift.METRIC_FAMILIES)

@@ -1,4 +1,9 @@
-"""Fisher's exact test on two shares (unusable files, correct predictions)."""
+"""Fisher's exact test on two shares (unusable files, correct predictions).
+
+Owns :class:`FisherExactDetector` and its sample type :class:`Proportion`: the one place where
+the comparison runs a Fisher test (the ``integrity`` and ``accuracy`` metrics and their
+images-needed resampling). May import numpy, scipy.stats and the detector base only.
+"""
 
 from __future__ import annotations
 
