@@ -247,3 +247,16 @@ def test_a_producer_must_keep_to_its_families(profiles: tuple[Profile, Profile])
 
 def test_every_family_has_default_bands() -> None:
     assert set(visiondrift.drift.DEFAULT_BANDS) == set(visiondrift.drift.METRIC_FAMILIES)
+
+
+def test_worker_processes_measure_the_metric_alike(
+    profiles: tuple[Profile, Profile], folders: tuple[Path, Path]
+) -> None:
+    base, _ = profiles
+    parallel = visiondrift.profile(folders[0], workers=2)
+    assert parallel.config == base.config
+    order_a = np.argsort(base.reservoir.keys)
+    order_b = np.argsort(parallel.reservoir.keys)
+    assert np.array_equal(
+        base.values("white_share")[order_a], parallel.values("white_share")[order_b]
+    )
