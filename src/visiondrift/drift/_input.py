@@ -52,7 +52,6 @@ __all__ = [
     "baseline_draw",
     "category_candidates",
     "fisher_resampler",
-    "input_candidates",
     "integrity_candidates",
     "ks_resampler",
     "property_candidate",
@@ -458,12 +457,3 @@ def category_candidates(base: Profile, cur: Profile, config: DriftConfig) -> lis
         if cand is not None:
             out.append(cand)
     return out
-
-
-def input_candidates(base: Profile, cur: Profile, config: DriftConfig) -> list[Candidate]:
-    """Every built-in input metric that can be tested between two profiles."""
-    return (
-        property_candidates(base, cur, config)
-        + integrity_candidates(base, cur, config)
-        + category_candidates(base, cur, config)
-    )

@@ -50,7 +50,6 @@ __all__ = [
     "domain_candidates",
     "embedding_candidate",
     "embedding_candidates",
-    "multivariate_candidates",
 ]
 
 #: Rows of each side the MMD test keeps (seeded subsample) and its permutations. The smallest
@@ -124,9 +123,3 @@ def domain_candidates(base: Profile, cur: Profile, config: DriftConfig) -> list[
     if features is None:
         return []
     return [domain_candidate(features, config), contamination_candidate(features, config)]
-
-
-def multivariate_candidates(base: Profile, cur: Profile, config: DriftConfig) -> list[Candidate]:
-    """The embedding MMD (with embeddings on both sides), the domain classifier and the
-    contamination test (with at least ``MIN_ROWS`` images per side)."""
-    return embedding_candidates(base, cur, config) + domain_candidates(base, cur, config)

@@ -58,7 +58,6 @@ __all__ = [
     "confidence_candidates",
     "label_metrics",
     "model_summary",
-    "output_candidates",
     "outputs_candidates",
 ]
 
@@ -420,13 +419,3 @@ def accuracy_candidates(base: Profile, cur: Profile, config: DriftConfig) -> lis
     """Accuracy on labelled images (family ``accuracy``), with labels on both sides."""
     found = None if _models(base, cur) is None else _accuracy_candidate(base, cur)
     return [] if found is None else [found]
-
-
-def output_candidates(base: Profile, cur: Profile, config: DriftConfig) -> list[Candidate]:
-    """Every model-output metric that can be tested (none unless both profiles have a model)."""
-    return (
-        confidence_candidates(base, cur, config)
-        + class_mix_candidates(base, cur, config)
-        + outputs_candidates(base, cur, config)
-        + accuracy_candidates(base, cur, config)
-    )
