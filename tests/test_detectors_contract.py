@@ -19,6 +19,7 @@ from visiondrift.detectors import (
     CramerVonMisesDetector,
     Detector,
     DomainClassifierDetector,
+    FisherExactDetector,
     KSDetector,
     MMDDetector,
 )
@@ -75,6 +76,16 @@ def _labels_pair(shifted: bool) -> Callable:
         ref = rng.choice(["a", "b", "c", "d"], p=[0.55, 0.3, 0.1, 0.05], size=40)
         p_cur = [0.2, 0.3, 0.1, 0.4] if shifted else [0.55, 0.3, 0.1, 0.05]
         return ref, rng.choice(["a", "b", "c", "d"], p=p_cur, size=30)
+
+    return draw
+
+
+def _binary_pair(n_ref: int, n_cur: int, p_cur: float) -> Callable:
+    """0/1 outcomes (a file is unusable, a prediction is right) with shares 0.2 and ``p_cur``."""
+
+    def draw(rng: np.random.Generator) -> Pair:
+        ref = (rng.random(n_ref) < 0.2).astype(np.float64)
+        return ref, (rng.random(n_cur) < p_cur).astype(np.float64)
 
     return draw
 
@@ -147,6 +158,16 @@ CASES: dict[str, Case] = {
         {"n_permutations": 99, "statistic": "g"},
         _labels_pair(shifted=False),
         _labels_pair(shifted=True),
+    ),
+    "fisher": Case(
+        FisherExactDetector,
+        {},
+        _binary_pair(60, 50, 0.2),
+        _binary_pair(100, 80, 0.6),
+        invalid=[
+            ({"alternative": "up"}, "The 'alternative' parameter of FisherExactDetector must"),
+        ],
+        seeded=False,
     ),
     "mmd": Case(
         MMDDetector,

@@ -118,7 +118,7 @@ def test_embedding_shift_is_found_and_explained() -> None:
     assert emb.status == "drift"
     # The MMD's own band is large, but it is a detection metric: with no image property and no
     # model output moving, its severity is capped at "low" (tests/test_severity.py).
-    assert emb.details["band_severity"] in ("medium", "high")
+    assert emb.details.band_severity in ("medium", "high")
     assert emb.role == "detection"
     assert emb.severity == "low"
     assert emb.explanation is not None
@@ -174,7 +174,7 @@ def test_severity_never_decreases_as_the_shift_grows() -> None:
         ):
             # The metric's own band (before the caps: detection metrics, and image changes the
             # model's unchanged outputs do not feel) and the severity it reports.
-            band = str(metric.details.get("band_severity", metric.severity))
+            band = str(metric.details.band_severity or metric.severity)
             found.append((SEVERITY.index(band), SEVERITY.index(metric.severity)))
     for found in (emb_sev, dom_sev):
         assert found == sorted(found), found

@@ -176,14 +176,15 @@ def test_accuracy_is_reported_with_labels(setup: Setup, baseline: Profile) -> No
     assert acc.test.startswith("Fisher")
     summary = report.current.model
     assert summary is not None
-    labels = summary["labels"]
-    assert labels["n"] == current.n_images
-    assert labels["accuracy"] == pytest.approx(acc.current)
-    assert len(labels["confusion_matrix"]) == len(setup.class_names)
-    assert sum(map(sum, labels["confusion_matrix"])) == labels["n"]
-    assert set(labels["recall"]) == set(setup.class_names)
-    assert 0.0 <= labels["expected_calibration_error"] < 0.5
-    assert summary["predicted"] == dict(current.model.predicted.counts)  # type: ignore[union-attr]
+    labels = summary.labels
+    assert labels is not None
+    assert labels.n == current.n_images
+    assert labels.accuracy == pytest.approx(acc.current)
+    assert len(labels.confusion_matrix) == len(setup.class_names)
+    assert sum(map(sum, labels.confusion_matrix)) == labels.n
+    assert set(labels.recall) == set(setup.class_names)
+    assert 0.0 <= labels.expected_calibration_error < 0.5
+    assert summary.predicted == dict(current.model.predicted.counts)  # type: ignore[union-attr]
 
 
 def test_dataset_analyzer_runs_a_model(setup: Setup, baseline: Profile) -> None:
@@ -263,7 +264,7 @@ def test_with_a_model_image_changes_count_as_much_as_the_model_feels_them(
     for name in ("outputs", "confidence", "class_mix"):
         assert report.metric(name).status != "drift", name
     size = next(m for m in report.drifted if m.family == "size")
-    assert size.details["band_severity"] == "high"
+    assert size.details.band_severity == "high"
     assert size.severity == "low"
     assert report.overall_drift_detected
     assert report.severity == "low"

@@ -16,7 +16,7 @@ from PIL import Image
 
 import visiondrift
 from visiondrift.demo.samples import CameraChange, make_dataset
-from visiondrift.drift import AtypicalImage, DriftReport
+from visiondrift.drift import AtypicalImage, DriftReport, ModelSpecRecord
 
 SCRIPT_NAME = "<script>window.__pwned=1</script>"
 IMG_PAYLOAD = "<img src=x onerror=window.__pwned=2>"
@@ -56,7 +56,14 @@ def build_reports(root: Path, photos: list) -> tuple[DriftReport, DriftReport, P
     hostile = report.model_copy(
         update={
             "atypical_images": [evil_image, *report.atypical_images],
-            "config": {**report.config, f"note {IMG_PAYLOAD}": SCRIPT_NAME},
+            # The config is typed: the payload rides in a string field (the model's path).
+            "config": report.config.model_copy(
+                update={
+                    "profile": report.config.profile.model_copy(
+                        update={"model": ModelSpecRecord(path=f"{IMG_PAYLOAD}/{SCRIPT_NAME}")}
+                    )
+                }
+            ),
             "command": f"visiondrift monitor '{SCRIPT_NAME}' --tag '{IMG_PAYLOAD}'",
             "explanations": [*report.explanations, f"Label {SCRIPT_NAME} appeared."],
         }

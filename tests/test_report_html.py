@@ -22,7 +22,7 @@ from test_report_data import (
     build_model_report,
     build_reports,
 )
-from visiondrift.drift import DriftReport
+from visiondrift.drift import DistributionDetails, DriftReport
 from visiondrift.report import (
     _charts,
     generate_html_report,
@@ -208,7 +208,11 @@ def test_p_values() -> None:
 
 
 def _quantiled(report: DriftReport) -> list:
-    return [m for m in report.metrics if "baseline_quantiles" in m.details]
+    return [
+        m
+        for m in report.metrics
+        if isinstance(m.details, DistributionDetails) and m.details.baseline_quantiles
+    ]
 
 
 def test_property_metrics_carry_their_percentiles(report_set) -> None:
@@ -217,14 +221,14 @@ def test_property_metrics_carry_their_percentiles(report_set) -> None:
     assert {m.name for m in quantiled} >= {"brightness", "sharpness", "noise", "width"}
     for m in quantiled:
         for key in ("baseline_quantiles", "current_quantiles"):
-            q = m.details[key]
+            q = getattr(m.details, key)
             assert len(q) == 19
             assert all(isinstance(v, float) for v in q)
             assert q == sorted(q), (m.name, key)
         if m.family not in ("pixel_mean", "pixel_std") and m.unit != "share of pixels":
             # the 50th percentile is the median the metric reports
-            assert m.details["baseline_quantiles"][9] == pytest.approx(m.baseline)
-            assert m.details["current_quantiles"][9] == pytest.approx(m.current)
+            assert m.details.baseline_quantiles[9] == pytest.approx(m.baseline)
+            assert m.details.current_quantiles[9] == pytest.approx(m.current)
     # the JSON form keeps them
     again = DriftReport.from_dict(json.loads(json.dumps(plain.to_dict())))
     assert again.metric("brightness").details == plain.metric("brightness").details
@@ -265,9 +269,13 @@ def test_page_of_an_older_report_has_no_distributions(report_set) -> None:
             "metrics": [
                 m.model_copy(
                     update={
-                        "details": {
-                            k: v for k, v in m.details.items() if not k.endswith("_quantiles")
-                        }
+                        "details": type(m.details).model_validate(
+                            {
+                                k: v
+                                for k, v in m.details.model_dump().items()
+                                if not k.endswith("_quantiles")
+                            }
+                        )
                     }
                 )
                 for m in plain.metrics
@@ -288,20 +296,20 @@ def test_page_with_a_model_shows_confidence(model_report: DriftReport) -> None:
     assert 'id="confidence-summary"' in page
     assert "<td>1st percentile</td>" in page
     base, cur = model_report.baseline.model, model_report.current.model
-    mean = f'<td>mean</td><td class="num">{fmt_num(base["confidence_mean"])}</td>'
-    assert mean + f'<td class="num">{fmt_num(cur["confidence_mean"])}</td>' in page
+    mean = f'<td>mean</td><td class="num">{fmt_num(base.confidence_mean)}</td>'
+    assert mean + f'<td class="num">{fmt_num(cur.confidence_mean)}</td>' in page
     assert (
-        f'<td>50th percentile</td><td class="num">{fmt_num(base["confidence_percentiles"]["50"])}'
+        f'<td>50th percentile</td><td class="num">{fmt_num(base.confidence_percentiles["50"])}'
         in page
     )
     bars = page.split('id="class-confidence"', 1)[1].split("</section>", 1)[0]
     chart, table = bars.split("</svg>", 1)
-    classes = set(base["confidence_per_class"]) | set(cur["confidence_per_class"])
+    classes = set(base.confidence_per_class) | set(cur.confidence_per_class)
     assert table.count('<tr><td class="wrap">') == len(classes)
     for name in classes:
         assert f'<td class="wrap">{name}</td>' in table
         assert f">{name}</text>" in chart
-        b, c = base["confidence_per_class"].get(name), cur["confidence_per_class"].get(name)
+        b, c = base.confidence_per_class.get(name), cur.confidence_per_class.get(name)
         assert f">{_charts._fmt(b)} → {_charts._fmt(c)}</text>" in chart
     # property distributions are drawn for a model report too
     assert '<svg class="chart hist cdf"' in page

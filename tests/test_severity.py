@@ -115,14 +115,14 @@ def test_detection_only_drift_says_what_is_true(
     fmt = report.metric("format_mix")
     assert fmt.status == "drift"
     assert fmt.role == "detection"
-    assert fmt.details["band_severity"] == "high"
+    assert fmt.details.band_severity == "high"
     assert fmt.severity == "low"
     assert report.metric("file_size").role == "detection"
     assert report.metric("brightness").role == "effect"
     # Every effect metric that drifted is at most low; the note names the detectors that fired.
     assert all(m.severity in ("none", "low") for m in report.drifted if m.role == "effect")
     note = next(e for e in report.explanations if "nothing a person or the model" in e)
-    capped = [m for m in report.drifted if "band_severity" in m.details]
+    capped = [m for m in report.drifted if m.details.band_severity is not None]
     assert capped
     assert all(m.label in note for m in capped)
     assert note.endswith("severity low.")
@@ -141,7 +141,7 @@ def test_detection_alone_gives_low_and_a_true_sentence(
     domain = report.metric("domain")
     assert domain.status == "drift"
     assert domain.role == "detection"
-    assert domain.details["band_severity"] in ("medium", "high")
+    assert domain.details.band_severity in ("medium", "high")
     assert domain.severity == "low"
     assert report.severity == "low"
     note = next(e for e in report.explanations if domain.label in e)

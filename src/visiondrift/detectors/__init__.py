@@ -10,6 +10,8 @@ Detectors, the data they take and the unit of their effect size:
 - :class:`AndersonDarlingDetector`: 1-D per-image values, tail-sensitive; Wasserstein-1 distance
   over the reference standard deviation ("standardised shift").
 - :class:`CramerVonMisesDetector`: 1-D per-image values, whole-distribution; standardised shift.
+- :class:`FisherExactDetector`: two shares (0/1 outcomes or a :class:`Proportion`); difference
+  of the shares.
 - :class:`ChiSquareDetector`: category labels or counts; Wasserstein distance between the class
   distributions (with the default 0/1 cost: total variation, share of images).
 - :class:`MMDDetector`: vectors (probability vectors, embeddings); MMD in kernel units.
@@ -52,6 +54,7 @@ if typing.TYPE_CHECKING:
         total_variation,
     )
     from visiondrift.detectors.domain_classifier import DomainClassifierDetector, DomainPValue
+    from visiondrift.detectors.fisher import FisherAlternative, FisherExactDetector, Proportion
     from visiondrift.detectors.ks import KSDetector, KSMethod, ks_pvalues
     from visiondrift.detectors.mmd import (
         MMDDetector,
@@ -88,7 +91,10 @@ _LAZY: dict[str, str] = {
     "Detector": "visiondrift.detectors._base",
     "DomainClassifierDetector": "visiondrift.detectors.domain_classifier",
     "DomainPValue": "visiondrift.detectors.domain_classifier",
+    "FisherAlternative": "visiondrift.detectors.fisher",
+    "FisherExactDetector": "visiondrift.detectors.fisher",
     "KSDetector": "visiondrift.detectors.ks",
+    "Proportion": "visiondrift.detectors.fisher",
     "KSMethod": "visiondrift.detectors.ks",
     "MMDDetector": "visiondrift.detectors.mmd",
     "PValueMethod": "visiondrift.detectors._base",
@@ -129,10 +135,13 @@ __all__ = [
     "Detector",
     "DomainClassifierDetector",
     "DomainPValue",
+    "FisherAlternative",
+    "FisherExactDetector",
     "KSDetector",
     "KSMethod",
     "MMDDetector",
     "PValueMethod",
+    "Proportion",
     "TestResult",
     "adjust_pvalues",
     "benjamini_hochberg",

@@ -1,4 +1,10 @@
-"""Compare two profiles into a drift report."""
+"""Compare two profiles into a drift report.
+
+Owns the comparison (:func:`compare`), the saved report and its typed records
+(:class:`DriftReport`, :mod:`visiondrift.drift._details`) and the metric catalogue
+(:mod:`visiondrift.drift.catalogue`). Reading, writing and rendering a saved report imports
+pydantic only; comparing imports numpy, scipy and :mod:`visiondrift.detectors`, lazily.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,28 @@ import typing
 
 from visiondrift._lazy import lazy_attributes as _lazy_attributes
 from visiondrift.drift._config import DEFAULT_BANDS, DriftConfig, band_of
+from visiondrift.drift._details import (
+    METRIC_FAMILIES,
+    AccuracyDetails,
+    ClassMixDetails,
+    ClassShift,
+    ConfidenceDetails,
+    ConfidenceHistogram,
+    ContaminationDetails,
+    DistributionDetails,
+    DomainDetails,
+    EmbeddingDetails,
+    LabelMetrics,
+    MetricDetails,
+    MetricFamily,
+    MixDetails,
+    ModelOutputSummary,
+    ModelSpecRecord,
+    OutputsDetails,
+    ProfileSettings,
+    ReportSettings,
+    ShareDetails,
+)
 from visiondrift.drift._model import (
     REPORT_FORMAT,
     REPORT_FORMAT_VERSION,
@@ -30,15 +58,35 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "DEFAULT_BANDS",
+    "METRIC_FAMILIES",
     "REPORT_FORMAT",
     "REPORT_FORMAT_VERSION",
     "SEVERITIES",
+    "AccuracyDetails",
     "AtypicalImage",
+    "ClassMixDetails",
+    "ClassShift",
+    "ConfidenceDetails",
+    "ConfidenceHistogram",
+    "ContaminationDetails",
     "DatasetSummary",
+    "DistributionDetails",
+    "DomainDetails",
     "DriftConfig",
     "DriftReport",
+    "EmbeddingDetails",
+    "LabelMetrics",
+    "MetricDetails",
+    "MetricFamily",
     "MetricResult",
+    "MixDetails",
+    "ModelOutputSummary",
+    "ModelSpecRecord",
+    "OutputsDetails",
+    "ProfileSettings",
+    "ReportSettings",
     "Severity",
+    "ShareDetails",
     "band_of",
     "compare",
     "summarise",

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from scipy import optimize, special, stats
 
 from visiondrift.drift._config import DriftConfig
+from visiondrift.drift._details import OutputsDetails
 from visiondrift.drift._domain import (
     CONTAMINATION_GAMMA,
     DomainFeatures,
@@ -195,13 +196,19 @@ def _output_columns(base: Profile, cur: Profile, drifted: Sequence[MetricResult]
         )
     outputs = next((m for m in drifted if m.name == "outputs"), None)
     pb, pc = base.reservoir.vectors.get("probs"), cur.reservoir.vectors.get("probs")
-    if outputs is not None and pb is not None and pc is not None and base.model is not None:
-        top = str(outputs.details.get("most_shifted_class", ""))
+    details = None if outputs is None else outputs.details
+    if (
+        isinstance(details, OutputsDetails)
+        and pb is not None
+        and pc is not None
+        and base.model is not None
+    ):
+        top = details.most_shifted_class
         classes = list(base.model.class_names)
         if top in classes and pb.shape[1] == len(classes) == pc.shape[1]:
             k = classes.index(top)
-            per_class = {str(d.get("class")): d for d in outputs.details.get("per_class", [])}
-            word = str(per_class.get(top, {}).get("direction", "current larger"))
+            words = {d.class_name: d.direction for d in details.per_class}
+            word = words.get(top, "current larger")
             direction = -1.0 if word == "current smaller" else 1.0
             out.append(
                 _Column(

@@ -26,6 +26,7 @@ from typing import Final
 
 import numpy as np
 
+from visiondrift.drift._details import DistributionDetails
 from visiondrift.drift._model import MetricResult
 
 __all__ = [
@@ -80,8 +81,9 @@ def _moved_alike(lead: MetricResult, part: MetricResult) -> bool:
 def _ratio(m: MetricResult) -> float | None:
     """Typical current / baseline ratio of a property: the median ratio of its percentiles
     (robust where the median alone jumps between the modes of a mixed batch)."""
-    b = np.asarray(m.details.get("baseline_quantiles", []), dtype=np.float64)
-    c = np.asarray(m.details.get("current_quantiles", []), dtype=np.float64)
+    details = m.details if isinstance(m.details, DistributionDetails) else None
+    b = np.asarray([] if details is None else details.baseline_quantiles, dtype=np.float64)
+    c = np.asarray([] if details is None else details.current_quantiles, dtype=np.float64)
     if b.size and b.size == c.size:
         ok = (b > 0) & (c > 0)
         if ok.sum() >= max(3, b.size // 2):

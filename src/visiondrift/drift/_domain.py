@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 from visiondrift.detectors.contamination import ContaminationDetector
 from visiondrift.detectors.domain_classifier import DomainClassifierDetector
 from visiondrift.drift._config import DriftConfig
+from visiondrift.drift._details import ContaminationDetails, DomainDetails
 from visiondrift.drift._input import Candidate
 from visiondrift.measure.properties import PROPERTIES
 from visiondrift.profiles import Profile
@@ -169,6 +170,10 @@ def _top_labels(features: DomainFeatures, weights: list[float], n: int = 3) -> l
     return [features.columns[i].label for i in order]
 
 
+def _optional_int(value: object) -> int | None:
+    return None if value is None else int(str(value))
+
+
 def domain_candidate(features: DomainFeatures, config: DriftConfig) -> Candidate:
     """Can a classifier tell the batch from the baseline (cross-validated AUC)?"""
     detector = DomainClassifierDetector(
@@ -209,14 +214,14 @@ def domain_candidate(features: DomainFeatures, config: DriftConfig) -> Candidate
         n_current=result.n_current,
         standardised=None,
         sentence=sentence,
-        details={
-            "auc": auc,
-            "features": names,
-            "feature_weights": dict(zip(names, weights, strict=True)),
-            "fold_auc": list(result.details.get("fold_auc", [])),
-            "n_reference_used": result.details.get("n_reference_used"),
-            "n_current_used": result.details.get("n_current_used"),
-        },
+        details=DomainDetails(
+            auc=auc,
+            features=names,
+            feature_weights=dict(zip(names, weights, strict=True)),
+            fold_auc=[float(v) for v in result.details.get("fold_auc", [])],
+            n_reference_used=_optional_int(result.details.get("n_reference_used")),
+            n_current_used=_optional_int(result.details.get("n_current_used")),
+        ),
     )
 
 
@@ -268,17 +273,14 @@ def contamination_candidate(features: DomainFeatures, config: DriftConfig) -> Ca
         standardised=None,
         sentence=sentence,
         proportions=(share_ref, share_cur),
-        details={
-            key: d[key]
-            for key in (
-                "gamma",
-                "share_current_above",
-                "share_reference_above",
-                "n_current_above",
-                "null_mean_current_above",
-                "n_permutations",
-                "n_reference_used",
-                "n_current_used",
-            )
-        },
+        details=ContaminationDetails(
+            gamma=float(d["gamma"]),
+            share_current_above=share_cur,
+            share_reference_above=share_ref,
+            n_current_above=int(d["n_current_above"]),
+            null_mean_current_above=float(d["null_mean_current_above"]),
+            n_permutations=int(d["n_permutations"]),
+            n_reference_used=int(d["n_reference_used"]),
+            n_current_used=int(d["n_current_used"]),
+        ),
     )

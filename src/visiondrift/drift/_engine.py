@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 
@@ -30,7 +30,8 @@ from visiondrift.drift._config import (
     DriftConfig,
     band_of,
 )
-from visiondrift.drift._input import Candidate, input_candidates
+from visiondrift.drift._details import ProfileSettings, ReportSettings
+from visiondrift.drift._input import Candidate
 from visiondrift.drift._model import (
     SEVERITIES,
     BadFileEntry,
@@ -40,8 +41,8 @@ from visiondrift.drift._model import (
     MetricStatus,
     Severity,
 )
-from visiondrift.drift._multi import multivariate_candidates
-from visiondrift.drift._output import model_summary, output_candidates
+from visiondrift.drift._output import model_summary
+from visiondrift.drift.catalogue import candidates as catalogue_candidates
 from visiondrift.errors import IncompatibleProfilesError
 from visiondrift.measure.properties import CHANNELS
 from visiondrift.profiles import Profile
@@ -251,9 +252,15 @@ def compare(
             "their image properties are not comparable. Profile the current images with the "
             "baseline's settings."
         )
-    candidates = input_candidates(baseline, current, config)
-    candidates += output_candidates(baseline, current, config)
-    candidates += multivariate_candidates(baseline, current, config)
+    b_metrics, c_metrics = baseline.config.image_metrics, current.config.image_metrics
+    if b_metrics != c_metrics and measured:
+        raise IncompatibleProfilesError(
+            "The two profiles were measured with different per-image metrics (name: version): "
+            f"{dict(b_metrics)} for the baseline vs {dict(c_metrics)} for the current images. "
+            "Register the baseline's metrics and profile the current images with the "
+            "baseline's settings."
+        )
+    candidates = catalogue_candidates(baseline, current, config)
     m = len(candidates)
     adjusted = adjust_pvalues([c.p_value for c in candidates], config.correction)
     metrics: list[MetricResult] = []
@@ -285,10 +292,10 @@ def compare(
         metric_severity = band
         details = cand.details
         if band != own_band:
-            details = {**cand.details, "band_severity": own_band}
+            details = cand.details.model_copy(update={"band_severity": own_band})
         if cand.role == "detection" and SEVERITIES.index(band) > SEVERITIES.index(ceiling):
             metric_severity = ceiling
-            details = {**cand.details, "band_severity": band}
+            details = cand.details.model_copy(update={"band_severity": band})
             capped.append(cand.name)
         change = (
             cand.current - cand.baseline
@@ -355,8 +362,9 @@ def compare(
         effects = any(mr.role == "effect" for mr in drifted)
         note = _detection_note([mr for mr in drifted if mr.name in capped], ceiling, effects)
         explanations = [*explanations, note] if effects else [note, *explanations]
-    cfg: dict[str, Any] = config.to_dict()
-    cfg["profile"] = baseline.config.to_dict()
+    cfg = ReportSettings.model_validate(
+        {**config.to_dict(), "profile": ProfileSettings.model_validate(baseline.config.to_dict())}
+    )
     return DriftReport(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         mode="compare" if mode == "compare" else "monitor",

@@ -17,12 +17,21 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from visiondrift.decode import BAD_FILE_REASONS
+from visiondrift.detectors.chi_square import ChiSquareDetector
+from visiondrift.detectors.fisher import FisherExactDetector, Proportion
 from visiondrift.detectors.ks import KSDetector, ks_pvalues
 from visiondrift.drift._config import (
     ABSOLUTE_SCALE_FLOORS,
     RELATIVE_SCALE_FLOORS,
     TEXTURE_PROPERTIES,
     DriftConfig,
+)
+from visiondrift.drift._details import (
+    DistributionDetails,
+    MetricDetails,
+    MetricFamily,
+    MixDetails,
+    ShareDetails,
 )
 from visiondrift.drift._explain import (
     sentence_categorical,
@@ -41,9 +50,12 @@ __all__ = [
     "Candidate",
     "Resampler",
     "baseline_draw",
+    "category_candidates",
     "fisher_resampler",
-    "input_candidates",
+    "integrity_candidates",
     "ks_resampler",
+    "property_candidate",
+    "property_candidates",
     "repeated",
 ]
 
@@ -102,13 +114,14 @@ def repeated(test: Callable[[int, np.random.Generator], float]) -> Resampler:
 
 def fisher_resampler(share_b: float, n_b: int, share_c: float) -> Resampler:
     """Resampled Fisher exact test on two shares (unusable files, accuracy)."""
+    detector = FisherExactDetector()
 
     def run(k: int, draws: int, rng: np.random.Generator) -> NDArray[np.float64]:
         nb = baseline_draw(k, n_b)
         xb, xc = rng.binomial(nb, share_b, size=draws), rng.binomial(k, share_c, size=draws)
         return np.array(
             [
-                float(stats.fisher_exact([[b, nb - b], [c, k - c]]).pvalue)
+                detector.fit(Proportion(b, nb)).test(Proportion(c, k)).p_value
                 for b, c in zip(xb.tolist(), xc.tolist(), strict=True)
             ]
         )
@@ -134,7 +147,7 @@ class Candidate:
 
     name: str
     label: str
-    family: str
+    family: MetricFamily
     unit: str
     baseline: float | None
     current: float | None
@@ -149,7 +162,8 @@ class Candidate:
     standardised: float | None
     sentence: Callable[[], str]
     relative_change: float | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+    #: What the metric's kind of test adds (see :mod:`visiondrift.drift._details`).
+    details: MetricDetails = field(kw_only=True)
     #: Two proportions (baseline, current) for the sample-size estimate of a share.
     proportions: tuple[float, float] | None = None
     #: ``effect``: sets the severity; ``detection``: capped (see :mod:`visiondrift.drift._config`).
@@ -198,7 +212,13 @@ def _quantiles(values: NDArray[np.float64]) -> list[float]:
     return [float(q) for q in np.percentile(values, QUANTILE_LEVELS)]
 
 
-def _property_candidate(spec: PropertySpec, base: Profile, cur: Profile) -> Candidate | None:
+def property_candidate(
+    spec: PropertySpec, base: Profile, cur: Profile, *, family: MetricFamily | None = None
+) -> Candidate | None:
+    """The Kolmogorov-Smirnov metric of one per-image value (a built-in property or a
+    registered per-image metric), or ``None`` with fewer than 2 baseline or 1 current values.
+
+    ``family`` overrides the family of ``spec`` (``texture`` for sharpness and noise)."""
     b = base.values(spec.name)
     c = cur.values(spec.name)
     if b.size < 2 or c.size < 1:
@@ -241,7 +261,7 @@ def _property_candidate(spec: PropertySpec, base: Profile, cur: Profile) -> Cand
     return Candidate(
         name=spec.name,
         label=spec.label,
-        family="texture" if spec.name in TEXTURE_PROPERTIES else spec.family,
+        family=family or ("texture" if spec.name in TEXTURE_PROPERTIES else spec.family),
         unit=spec.unit,
         baseline=b_val,
         current=c_val,
@@ -258,14 +278,14 @@ def _property_candidate(spec: PropertySpec, base: Profile, cur: Profile) -> Cand
         role="detection" if spec.name in DETECTION_PROPERTIES else "effect",
         resample=ks_resampler(b, c),
         detection_effect=detection_effect,
-        details={
-            "ks_method": result.method,
-            "baseline_mean": float(b.mean()),
-            "current_mean": float(c.mean()),
+        details=DistributionDetails(
+            ks_method=result.method,
+            baseline_mean=float(b.mean()),
+            current_mean=float(c.mean()),
             # 5th..95th percentiles in steps of 5, for the report's distribution charts.
-            "baseline_quantiles": _quantiles(b),
-            "current_quantiles": _quantiles(c),
-        },
+            baseline_quantiles=_quantiles(b),
+            current_quantiles=_quantiles(c),
+        ),
     )
 
 
@@ -281,8 +301,7 @@ def _share_candidate(
 ) -> Candidate | None:
     if n_b == 0 or n_c == 0 or (bad_b == 0 and bad_c == 0):
         return None
-    table = [[bad_b, n_b - bad_b], [bad_c, n_c - bad_c]]
-    res = stats.fisher_exact(table)
+    res = FisherExactDetector().fit(Proportion(bad_b, n_b)).test(Proportion(bad_c, n_c))
     sb, sc = bad_b / n_b, bad_c / n_c
 
     def sentence() -> str:
@@ -298,8 +317,8 @@ def _share_candidate(
         baseline=sb,
         current=sc,
         test="Fisher's exact test on file counts",
-        statistic=float(res.statistic) if math.isfinite(res.statistic) else 0.0,
-        p_value=float(res.pvalue),
+        statistic=res.statistic,
+        p_value=res.p_value,
         effect_size=sc - sb,
         effect_unit="difference in the share of files",
         n_baseline=n_b,
@@ -308,31 +327,23 @@ def _share_candidate(
         sentence=sentence,
         proportions=(sb, sc),
         resample=fisher_resampler(sb, n_b, sc),
-        details={"baseline_count": bad_b, "current_count": bad_c},
+        details=ShareDetails(baseline_count=bad_b, current_count=bad_c),
     )
 
 
-def _g_statistic(table: NDArray[np.float64]) -> NDArray[np.float64]:
-    """G statistic of 2 x k tables (last two axes), vectorised over leading axes."""
-    rows = table.sum(axis=-1, keepdims=True)
-    cols = table.sum(axis=-2, keepdims=True)
-    expected = rows * cols / table.sum(axis=(-1, -2), keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(table > 0, table * np.log(table / expected), 0.0)
-    result: NDArray[np.float64] = 2.0 * terms.sum(axis=(-1, -2))
-    return result
-
-
 def _g_test(
-    b: NDArray[np.int64], c: NDArray[np.int64], permutations: int, rng: np.random.Generator
-) -> float:
-    """P-value of the G-test with a Monte-Carlo permutation null: the current sample drawn
-    without replacement from the pooled images, valid whatever the counts (no chi-square
-    approximation)."""
-    observed = _g_statistic(np.stack([b, c]).astype(np.float64))
-    sims = rng.multivariate_hypergeometric(b + c, int(c.sum()), size=permutations)
-    null = _g_statistic(np.stack([b + c - sims, sims], axis=1).astype(np.float64))
-    return (1.0 + float((null >= observed - 1e-9).sum())) / (permutations + 1.0)
+    b: NDArray[np.int64], c: NDArray[np.int64], permutations: int, seed: int
+) -> tuple[float, float]:
+    """Statistic and p-value of the G-test with a Monte-Carlo permutation null
+    (:class:`~visiondrift.detectors.chi_square.ChiSquareDetector`): the current sample drawn
+    without replacement from the pooled images, valid whatever the counts."""
+    categories = list(range(b.size))
+    detector = ChiSquareDetector(
+        statistic="g", n_permutations=permutations, categories=categories, seed=seed
+    )
+    fitted = detector.fit({i: int(v) for i, v in enumerate(b.tolist())})
+    result = fitted.test({i: int(v) for i, v in enumerate(c.tolist())})
+    return result.statistic, result.p_value
 
 
 def _category_candidate(
@@ -344,7 +355,7 @@ def _category_candidate(
         return None
     b = np.array([base.counts.get(k, 0) for k in keys], dtype=np.int64)
     c = np.array([cur.counts.get(k, 0) for k in keys], dtype=np.int64)
-    p = _g_test(b, c, config.permutations, np.random.default_rng(config.seed))
+    statistic, p = _g_test(b, c, config.permutations, config.seed)
     pb, pc = b / nb, c / nc
 
     def resample(k: int, draws: int, rng: np.random.Generator) -> NDArray[np.float64]:
@@ -352,8 +363,11 @@ def _category_candidate(
         return np.array(
             [
                 _g_test(
-                    rng.multinomial(size_b, pb), rng.multinomial(k, pc), config.permutations, rng
-                )
+                    rng.multinomial(size_b, pb),
+                    rng.multinomial(k, pc),
+                    config.permutations,
+                    int(rng.integers(2**31)),
+                )[1]
                 for _ in range(draws)
             ]
         )
@@ -373,7 +387,7 @@ def _category_candidate(
         baseline=None,
         current=None,
         test="G-test with a Monte-Carlo permutation null",
-        statistic=float(_g_statistic(np.stack([b, c]).astype(np.float64))),
+        statistic=statistic,
         p_value=p,
         effect_size=tv,
         effect_unit="total variation distance",
@@ -383,17 +397,21 @@ def _category_candidate(
         sentence=sentence,
         role="detection" if name in DETECTION_CATEGORIES else "effect",
         resample=resample,
-        details={"baseline_mix": b_mix, "current_mix": c_mix},
+        details=MixDetails(baseline_mix=b_mix, current_mix=c_mix),
     )
 
 
-def input_candidates(base: Profile, cur: Profile, config: DriftConfig) -> list[Candidate]:
-    """Every input metric that can be tested between two profiles."""
+def property_candidates(base: Profile, cur: Profile, config: DriftConfig) -> list[Candidate]:
+    """The built-in image properties (family ``pixel_mean``, ``pixel_std``, ``property``,
+    ``texture``, ``size``): Kolmogorov-Smirnov on per-image values."""
+    found = [property_candidate(spec, base, cur) for spec in PROPERTIES]
+    return [c for c in found if c is not None]
+
+
+def integrity_candidates(base: Profile, cur: Profile, config: DriftConfig) -> list[Candidate]:
+    """The share of unusable files, and (with several reasons) the share of each reason
+    (family ``integrity``): Fisher's exact test."""
     out: list[Candidate] = []
-    for spec in PROPERTIES:
-        cand = _property_candidate(spec, base, cur)
-        if cand is not None:
-            out.append(cand)
     share = _share_candidate(
         "bad_files",
         "unusable files",
@@ -423,6 +441,13 @@ def input_candidates(base: Profile, cur: Profile, config: DriftConfig) -> list[C
         )
         if cand is not None:
             out.append(cand)
+    return out
+
+
+def category_candidates(base: Profile, cur: Profile, config: DriftConfig) -> list[Candidate]:
+    """The file format, colour mode and label mixes (family ``categorical``): G-test with a
+    Monte-Carlo permutation null."""
+    out: list[Candidate] = []
     for name, what, b_counts, c_counts in (
         ("format_mix", "file formats", base.formats, cur.formats),
         ("mode_mix", "colour modes", base.modes, cur.modes),

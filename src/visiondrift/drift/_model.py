@@ -1,7 +1,12 @@
 """The drift report: one verdict, per-metric results, explanations, and what was compared.
 
 Persisted as a versioned JSON document (format ``visiondrift.report``); its JSON Schema is
-``DriftReport.model_json_schema()``.
+``DriftReport.model_json_schema()``, committed as ``docs/schema/report.schema.json``.
+
+Format versions: 2 (this release) types every nested record (see :mod:`visiondrift.drift._details`);
+1 kept metric details, the model summary and the settings as free dicts. Reports of version 1 are
+read by :func:`upgrade_v1`, which adds what version 2 names explicitly (each metric's details
+``kind``; ``class_name`` for a class of the output test).
 """
 
 from __future__ import annotations
@@ -11,10 +16,18 @@ import os
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
+from pydantic import BaseModel, ConfigDict, NonNegativeInt, ValidationError
 
 from visiondrift._io import first_non_finite, write_json_atomic
 from visiondrift._version import __version__
+from visiondrift.drift._details import (
+    DETAILS_KIND_OF_FAMILY,
+    MetricDetails,
+    MetricFamily,
+    ModelOutputSummary,
+    ReportSettings,
+    Severity,
+)
 from visiondrift.errors import ProfileFormatError, UnsupportedVersionError
 
 __all__ = [
@@ -25,17 +38,18 @@ __all__ = [
     "BadFileEntry",
     "DatasetSummary",
     "DriftReport",
+    "MetricFamily",
     "MetricResult",
     "MetricStatus",
     "Role",
     "Severity",
+    "upgrade_v1",
 ]
 
 REPORT_FORMAT: Final = "visiondrift.report"
-REPORT_FORMAT_VERSION: Final = 1
-SUPPORTED_REPORT_VERSIONS: Final = (1,)
+REPORT_FORMAT_VERSION: Final = 2
+SUPPORTED_REPORT_VERSIONS: Final = (1, 2)
 
-Severity = Literal["none", "low", "medium", "high"]
 SEVERITIES: Final[tuple[Severity, ...]] = ("none", "low", "medium", "high")
 MetricStatus = Literal["drift", "negligible", "insufficient_evidence", "stable"]
 #: ``effect``: measures something a person or the model feels, and sets the severity;
@@ -53,12 +67,14 @@ class MetricResult(_Frozen):
     ``p_value`` is the test's raw p-value and ``p_adjusted`` the one after the family-wise
     correction; ``effect_size`` (in ``effect_unit``) is what severity bands are applied to.
     A ``detection`` metric's severity is at most that of the strongest ``effect`` metric that
-    drifted (``low`` when none did); ``details["band_severity"]`` keeps its uncapped band.
+    drifted (``low`` when none did); ``details.band_severity`` keeps its uncapped band.
+    ``details`` holds what the metric's kind of test adds (see
+    :mod:`visiondrift.drift._details`).
     """
 
     name: str
     label: str
-    family: str
+    family: MetricFamily
     unit: str
     baseline: float | None
     current: float | None
@@ -78,7 +94,7 @@ class MetricResult(_Frozen):
     n_needed: NonNegativeInt | None = None
     explanation: str | None = None
     role: Role = "effect"
-    details: dict[str, Any] = Field(default_factory=dict)
+    details: MetricDetails
 
 
 class BadFileEntry(_Frozen):
@@ -105,7 +121,7 @@ class DatasetSummary(_Frozen):
     channels: dict[str, list[NonNegativeInt]]
     #: With a model: predictions, confidence and (with labels) accuracy, recall, precision,
     #: confusion matrix and calibration; ``None`` without a model.
-    model: dict[str, Any] | None = None
+    model: ModelOutputSummary | None = None
     #: What the profile recorded of file names: ``keep``, ``hash`` (keyed hashes) or ``drop``
     #: (positions); see :mod:`visiondrift.names`.
     names: Literal["keep", "hash", "drop"] = "keep"
@@ -142,7 +158,7 @@ class DriftReport(_Frozen):
     """
 
     format: Literal["visiondrift.report"] = REPORT_FORMAT
-    format_version: int = REPORT_FORMAT_VERSION
+    format_version: Literal[2] = REPORT_FORMAT_VERSION
     package_version: str = __version__
     created_at: str
     mode: Literal["monitor", "compare"]
@@ -158,7 +174,7 @@ class DriftReport(_Frozen):
     explanations: list[str]
     metrics: list[MetricResult]
     atypical_images: list[AtypicalImage]
-    config: dict[str, Any]
+    config: ReportSettings
     command: str | None = None
 
     def reaches(self, severity: Severity) -> bool:
@@ -217,6 +233,8 @@ class DriftReport(_Frozen):
                 f"'{origin}' is a damaged or edited visiondrift report: the field "
                 f"'{non_finite}' holds a NaN or infinite number."
             )
+        if data["format_version"] == 1:
+            data = upgrade_v1(data)
         try:
             return cls.model_validate(data)
         except ValidationError as err:
@@ -231,3 +249,34 @@ class DriftReport(_Frozen):
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
             raise ProfileFormatError(f"Cannot read the report file '{path}': {err}") from err
         return cls.from_dict(data, origin=str(path))
+
+
+def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """A report of format version 1 as a version-2 document (a new dict; ``data`` is kept).
+
+    Version 1 told a metric's kind of details by its family; version 2 names it (``kind``), and
+    names a class of the output test ``class_name`` instead of ``class``. Nothing else changed.
+    """
+    out = dict(data, format_version=2)
+    metrics = data.get("metrics")
+    if not isinstance(metrics, list):
+        return out
+    upgraded: list[Any] = []
+    for metric in metrics:
+        if not isinstance(metric, dict) or not isinstance(metric.get("details"), dict):
+            upgraded.append(metric)
+            continue
+        details = dict(metric["details"])
+        kind = DETAILS_KIND_OF_FAMILY.get(str(metric.get("family")))
+        if kind is not None:
+            details.setdefault("kind", kind)
+        if kind == "outputs" and isinstance(details.get("per_class"), list):
+            details["per_class"] = [
+                {("class_name" if k == "class" else k): v for k, v in row.items()}
+                if isinstance(row, dict)
+                else row
+                for row in details["per_class"]
+            ]
+        upgraded.append(dict(metric, details=details))
+    out["metrics"] = upgraded
+    return out

@@ -29,6 +29,7 @@ import numpy as np
 
 from visiondrift.detectors.mmd import MMDDetector
 from visiondrift.drift._config import DriftConfig
+from visiondrift.drift._details import EmbeddingDetails
 from visiondrift.drift._domain import (
     DOMAIN_MAX_CURRENT,
     DOMAIN_MAX_REFERENCE,
@@ -46,8 +47,9 @@ __all__ = [
     "MMD_MAX_CURRENT",
     "MMD_MAX_REFERENCE",
     "MMD_PERMUTATIONS",
+    "domain_candidates",
     "embedding_candidate",
-    "multivariate_candidates",
+    "embedding_candidates",
 ]
 
 #: Rows of each side the MMD test keeps (seeded subsample) and its permutations. The smallest
@@ -99,15 +101,25 @@ def embedding_candidate(base: Profile, cur: Profile, config: DriftConfig) -> Can
         standardised=None,
         sentence=sentence,
         role="detection",
-        details=dict(result.details),
+        details=EmbeddingDetails(
+            bandwidth=float(result.details["bandwidth"]),
+            n_reference_used=int(result.details["n_reference_used"]),
+            n_current_used=int(result.details["n_current_used"]),
+            mmd2_unbiased=float(result.details["mmd2_unbiased"]),
+        ),
     )
 
 
-def multivariate_candidates(base: Profile, cur: Profile, config: DriftConfig) -> list[Candidate]:
-    """The embedding MMD (with embeddings on both sides), the domain classifier and the
-    contamination test (with at least ``MIN_ROWS`` images per side)."""
-    found = [embedding_candidate(base, cur, config)]
+def embedding_candidates(base: Profile, cur: Profile, config: DriftConfig) -> list[Candidate]:
+    """The MMD on embeddings (family ``embedding``), with embeddings on both sides."""
+    found = embedding_candidate(base, cur, config)
+    return [] if found is None else [found]
+
+
+def domain_candidates(base: Profile, cur: Profile, config: DriftConfig) -> list[Candidate]:
+    """The domain classifier and the contamination test (families ``domain`` and
+    ``contamination``), with at least ``MIN_ROWS`` images per side."""
     features = domain_features(base, cur)
-    if features is not None:
-        found += [domain_candidate(features, config), contamination_candidate(features, config)]
-    return [c for c in found if c is not None]
+    if features is None:
+        return []
+    return [domain_candidate(features, config), contamination_candidate(features, config)]

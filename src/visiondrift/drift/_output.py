@@ -21,16 +21,25 @@ confusion matrix and expected calibration error.
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from typing import Literal
 
 import numpy as np
-from scipy import stats
 
 from visiondrift.detectors.bbsd import BBSDDetector
 from visiondrift.detectors.chi_square import ChiSquareDetector
+from visiondrift.detectors.fisher import FisherExactDetector, Proportion
 from visiondrift.detectors.ks import KSDetector
 from visiondrift.drift._config import DriftConfig
+from visiondrift.drift._details import (
+    AccuracyDetails,
+    ClassMixDetails,
+    ClassShift,
+    ConfidenceDetails,
+    ConfidenceHistogram,
+    LabelMetrics,
+    ModelOutputSummary,
+    OutputsDetails,
+)
 from visiondrift.drift._input import (
     Candidate,
     baseline_draw,
@@ -42,7 +51,15 @@ from visiondrift.errors import IncompatibleProfilesError
 from visiondrift.profiles import Profile
 from visiondrift.profiles.model_summary import CONFIDENCE_BINS, ModelSummary
 
-__all__ = ["ECE_BINS", "label_metrics", "model_summary", "output_candidates"]
+__all__ = [
+    "ECE_BINS",
+    "accuracy_candidates",
+    "class_mix_candidates",
+    "confidence_candidates",
+    "label_metrics",
+    "model_summary",
+    "outputs_candidates",
+]
 
 #: Equal-width confidence bins of the expected calibration error.
 ECE_BINS = 10
@@ -60,7 +77,7 @@ def _models(base: Profile, cur: Profile) -> tuple[ModelSummary, ModelSummary] | 
     return base.model, cur.model
 
 
-def label_metrics(profile: Profile) -> dict[str, Any] | None:
+def label_metrics(profile: Profile) -> LabelMetrics | None:
     """Accuracy, per-class recall / precision, confusion matrix and ECE from the reservoir.
 
     Only images whose label is one of the model's class names count; ``None`` when there are
@@ -92,20 +109,20 @@ def label_metrics(profile: Profile) -> dict[str, Any] | None:
         sel = bins == b
         if sel.any():
             ece += float(sel.sum()) / conf.size * abs(float(correct[sel].mean() - conf[sel].mean()))
-    return {
-        "n": int(keep.sum()),
-        "n_correct": int(correct.sum()),
-        "n_labels_not_classes": int(n_labelled - keep.sum()),
-        "accuracy": float(correct.mean()),
-        "recall": recall,
-        "precision": precision,
-        "confusion_matrix": confusion.tolist(),
-        "expected_calibration_error": ece,
-        "ece_bins": ECE_BINS,
-    }
+    return LabelMetrics(
+        n=int(keep.sum()),
+        n_correct=int(correct.sum()),
+        n_labels_not_classes=int(n_labelled - keep.sum()),
+        accuracy=float(correct.mean()),
+        recall=recall,
+        precision=precision,
+        confusion_matrix=confusion.tolist(),
+        expected_calibration_error=ece,
+        ece_bins=ECE_BINS,
+    )
 
 
-def model_summary(profile: Profile) -> dict[str, Any] | None:
+def model_summary(profile: Profile) -> ModelOutputSummary | None:
     """What the model said about one side of a comparison, for the report."""
     model = profile.model
     if model is None:
@@ -116,24 +133,24 @@ def model_summary(profile: Profile) -> dict[str, Any] | None:
         if conf.size
         else {}
     )
-    return {
-        "description": dict(model.description),
-        "class_names": list(model.class_names),
-        "n": model.n,
-        "predicted": dict(model.predicted.counts),
-        "frequencies": model.frequencies,
-        "confidence_mean": model.confidence.mean if model.n else None,
-        "confidence_std": model.confidence.std if model.n else None,
-        "confidence_percentiles": percentiles,
-        "confidence_histogram": {
-            "edges": np.linspace(0.0, 1.0, CONFIDENCE_BINS + 1).tolist(),
-            "counts": model.confidence_hist.tolist(),
-        },
-        "low_confidence_share": model.low_confidence_share,
-        "low_confidence_threshold": profile.config.low_confidence,
-        "confidence_per_class": {k: v.mean for k, v in model.class_confidence.items()},
-        "labels": label_metrics(profile),
-    }
+    return ModelOutputSummary(
+        description=dict(model.description),
+        class_names=list(model.class_names),
+        n=model.n,
+        predicted=dict(model.predicted.counts),
+        frequencies=model.frequencies,
+        confidence_mean=model.confidence.mean if model.n else None,
+        confidence_std=model.confidence.std if model.n else None,
+        confidence_percentiles=percentiles,
+        confidence_histogram=ConfidenceHistogram(
+            edges=np.linspace(0.0, 1.0, CONFIDENCE_BINS + 1).tolist(),
+            counts=model.confidence_hist.tolist(),
+        ),
+        low_confidence_share=model.low_confidence_share,
+        low_confidence_threshold=profile.config.low_confidence,
+        confidence_per_class={k: v.mean for k, v in model.class_confidence.items()},
+        labels=label_metrics(profile),
+    )
 
 
 def _confidence_candidate(
@@ -172,15 +189,15 @@ def _confidence_candidate(
         sentence=sentence,
         relative_change=(c_mean - b_mean) / b_mean if b_mean else None,
         resample=ks_resampler(b, c),
-        details={
-            "ks_method": result.method,
-            "baseline_low_confidence_share": mb.low_confidence_share,
-            "current_low_confidence_share": mc.low_confidence_share,
-            "baseline_margin_mean": mb.margin.mean,
-            "current_margin_mean": mc.margin.mean,
-            "baseline_entropy_mean": mb.entropy.mean,
-            "current_entropy_mean": mc.entropy.mean,
-        },
+        details=ConfidenceDetails(
+            ks_method=result.method,
+            baseline_low_confidence_share=mb.low_confidence_share,
+            current_low_confidence_share=mc.low_confidence_share,
+            baseline_margin_mean=mb.margin.mean,
+            current_margin_mean=mc.margin.mean,
+            baseline_entropy_mean=mb.entropy.mean,
+            current_entropy_mean=mc.entropy.mean,
+        ),
     )
 
 
@@ -267,12 +284,16 @@ def _class_mix_candidate(
         standardised=None,
         sentence=sentence,
         resample=repeated(resample_one),
-        details={
-            "baseline_mix": b_mix,
-            "current_mix": c_mix,
-            "ground_distance": "cost matrix" if cost is not None else "0/1",
-            **{k: v for k, v in result.details.items() if isinstance(v, int | float | str)},
-        },
+        details=ClassMixDetails(
+            baseline_mix=b_mix,
+            current_mix=c_mix,
+            ground_distance="cost matrix" if cost is not None else "0/1",
+            statistic_kind="g",
+            total_variation=float(result.details["total_variation"]),
+            jensen_shannon=float(result.details["jensen_shannon"]),
+            psi=float(result.details["psi"]),
+            wasserstein=float(result.details["wasserstein"]),
+        ),
     )
 
 
@@ -284,8 +305,17 @@ def _outputs_candidate(base: Profile, cur: Profile, names: tuple[str, ...]) -> C
     class_names = list(names) if len(names) == b.shape[1] else None
     result = BBSDDetector(class_names=class_names).fit(b).test(c)
     top = str(result.details["most_shifted_class"])
-    per_class = {str(d["class"]): d for d in result.details["per_class"]}
-    direction = str(per_class[top]["direction"])
+    per_class = {
+        str(d["class"]): ClassShift(
+            class_name=str(d["class"]),
+            statistic=float(d["statistic"]),
+            p_value=float(d["p_value"]),
+            p_value_adjusted=float(d["p_value_adjusted"]),
+            direction=_direction(str(d["direction"])),
+        )
+        for d in result.details["per_class"]
+    }
+    direction = per_class[top].direction
 
     def resample_one(k: int, rng: np.random.Generator) -> float:
         rows_b = b[rng.integers(0, b.shape[0], size=baseline_draw(k, b.shape[0]))]
@@ -317,7 +347,7 @@ def _outputs_candidate(base: Profile, cur: Profile, names: tuple[str, ...]) -> C
         standardised=None,
         sentence=sentence,
         resample=repeated(resample_one),
-        details={"most_shifted_class": top, "per_class": list(per_class.values())},
+        details=OutputsDetails(most_shifted_class=top, per_class=list(per_class.values())),
     )
 
 
@@ -325,16 +355,15 @@ def _accuracy_candidate(base: Profile, cur: Profile) -> Candidate | None:
     lb, lc = label_metrics(base), label_metrics(cur)
     if lb is None or lc is None:
         return None
-    nb, nc = int(lb["n"]), int(lc["n"])
-    kb, kc = int(lb["n_correct"]), int(lc["n_correct"])
-    res = stats.fisher_exact([[kb, nb - kb], [kc, nc - kc]])
+    nb, nc = lb.n, lc.n
+    kb, kc = lb.n_correct, lc.n_correct
+    res = FisherExactDetector().fit(Proportion(kb, nb)).test(Proportion(kc, nc))
     ab, ac = kb / nb, kc / nc
 
     def sentence() -> str:
         verb = "fell" if ac < ab else "rose"
         return f"Accuracy {verb} from {ab:.0%} to {ac:.0%} (on {nb} and {nc} labelled images)."
 
-    statistic = float(res.statistic)
     return Candidate(
         name="accuracy",
         label="accuracy on labelled images",
@@ -343,8 +372,8 @@ def _accuracy_candidate(base: Profile, cur: Profile) -> Candidate | None:
         baseline=ab,
         current=ac,
         test="Fisher's exact test on correct / wrong counts",
-        statistic=statistic if math.isfinite(statistic) else 0.0,
-        p_value=float(res.pvalue),
+        statistic=res.statistic,
+        p_value=res.p_value,
         effect_size=ac - ab,
         effect_unit="change of accuracy (share of labelled images)",
         n_baseline=nb,
@@ -353,20 +382,40 @@ def _accuracy_candidate(base: Profile, cur: Profile) -> Candidate | None:
         sentence=sentence,
         proportions=(ab, ac),
         resample=fisher_resampler(ab, nb, ac),
-        details={"baseline": lb, "current": lc},
+        details=AccuracyDetails(baseline=lb, current=lc),
     )
 
 
-def output_candidates(base: Profile, cur: Profile, config: DriftConfig) -> list[Candidate]:
-    """Every model-output metric that can be tested (none unless both profiles have a model)."""
+def _direction(word: str) -> Literal["current larger", "current smaller", "none"]:
+    if word == "current larger":
+        return "current larger"
+    if word == "current smaller":
+        return "current smaller"
+    return "none"
+
+
+def confidence_candidates(base: Profile, cur: Profile, config: DriftConfig) -> list[Candidate]:
+    """The model's top-1 confidence (family ``confidence``), with a model on both sides."""
     models = _models(base, cur)
-    if models is None:
-        return []
-    mb, mc = models
-    found: list[Candidate | None] = [
-        _confidence_candidate(base, cur, mb, mc),
-        _class_mix_candidate(mb, mc, config),
-        _outputs_candidate(base, cur, mb.class_names),
-        _accuracy_candidate(base, cur),
-    ]
-    return [c for c in found if c is not None]
+    found = None if models is None else _confidence_candidate(base, cur, *models)
+    return [] if found is None else [found]
+
+
+def class_mix_candidates(base: Profile, cur: Profile, config: DriftConfig) -> list[Candidate]:
+    """The predicted-class mix (family ``class_mix``), with a model on both sides."""
+    models = _models(base, cur)
+    found = None if models is None else _class_mix_candidate(*models, config)
+    return [] if found is None else [found]
+
+
+def outputs_candidates(base: Profile, cur: Profile, config: DriftConfig) -> list[Candidate]:
+    """Black-box shift detection on the output probabilities (family ``outputs``)."""
+    models = _models(base, cur)
+    found = None if models is None else _outputs_candidate(base, cur, models[0].class_names)
+    return [] if found is None else [found]
+
+
+def accuracy_candidates(base: Profile, cur: Profile, config: DriftConfig) -> list[Candidate]:
+    """Accuracy on labelled images (family ``accuracy``), with labels on both sides."""
+    found = None if _models(base, cur) is None else _accuracy_candidate(base, cur)
+    return [] if found is None else [found]

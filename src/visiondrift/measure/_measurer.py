@@ -28,6 +28,7 @@ from PIL import Image
 from visiondrift._jpeg import LOSSLESS_QUALITY
 from visiondrift.decode._image import DecodedImage
 from visiondrift.errors import ConfigError
+from visiondrift.measure.custom import ImageMetric
 from visiondrift.measure.properties import MEASURE_VERSION, PROPERTY_NAMES, MeasureConfig
 
 __all__ = ["ImageMeasurer", "measure"]
@@ -57,6 +58,8 @@ class _Pending:
     file_size: int
     factor: int
     jpeg_quality: float
+    #: Values of the registered per-image metrics (see :mod:`visiondrift.measure.custom`).
+    extra: tuple[float, ...] = ()
 
 
 def _groups(arrays: Sequence[NDArray[np.uint8]]) -> dict[tuple[int, ...], list[int]]:
@@ -187,9 +190,12 @@ class ImageMeasurer:
     ----------
     config
         Measurement settings.
+    image_metrics
+        Registered per-image metrics to measure after the built-in properties (their values
+        follow the properties' in :attr:`columns`).
     """
 
-    def __init__(self, config: MeasureConfig) -> None:
+    def __init__(self, config: MeasureConfig, image_metrics: Sequence[ImageMetric] = ()) -> None:
         if config.version != MEASURE_VERSION:
             raise ConfigError(
                 f"These measurement settings are of version {config.version}; this release "
@@ -197,6 +203,9 @@ class ImageMeasurer:
                 "this release instead of adding images to an older one."
             )
         self.config = config
+        self.image_metrics = tuple(image_metrics)
+        #: Names of the columns of :meth:`finish`'s values.
+        self.columns: tuple[str, ...] = PROPERTY_NAMES + tuple(m.name for m in self.image_metrics)
         self._pending: list[_Pending] = []
 
     def __len__(self) -> int:
@@ -239,6 +248,7 @@ class ImageMeasurer:
                 decoded.file_size,
                 factor,
                 LOSSLESS_QUALITY if quality is None else quality,
+                tuple(m.measure(np.asarray(im)) for m in self.image_metrics),
             )
         )
 
@@ -250,11 +260,12 @@ class ImageMeasurer:
         histograms
             Array of shape (n, 4, 256): counts of the R, G, B and luminance values.
         values
-            Array of shape (n, len(PROPERTY_NAMES)) of per-image properties.
+            Array of shape (n, len(columns)) of per-image properties, then the registered
+            per-image metrics.
         """
         pending, self._pending = self._pending, []
         n = len(pending)
-        values = np.empty((n, len(PROPERTY_NAMES)), dtype=np.float64)
+        values = np.empty((n, len(self.columns)), dtype=np.float64)
         if n == 0:
             return np.zeros((0, 4, 256), dtype=np.int64), values
         hists = np.array([p.histogram for p in pending], dtype=np.int64).reshape(n, 4, 256)
@@ -299,6 +310,8 @@ class ImageMeasurer:
         values[:, _INDEX["aspect"]] = width / height
         values[:, _INDEX["megapixels"]] = pixels[:, 0] / 1e6
         values[:, _INDEX["file_size"]] = [q.file_size for q in pending]
+        if self.image_metrics:
+            values[:, len(PROPERTY_NAMES) :] = [q.extra for q in pending]
         return hists, values
 
 

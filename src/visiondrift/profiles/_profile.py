@@ -221,6 +221,13 @@ class Profile:
     # ------------------------------------------------------------------ merge
     def check_mergeable(self, other: Profile) -> None:
         """Raise :class:`IncompatibleProfilesError` unless ``other`` can merge with this one."""
+        if self.config.image_metrics != other.config.image_metrics:
+            raise IncompatibleProfilesError(
+                "Cannot merge profiles measured with different per-image metrics "
+                f"(name: version): {dict(self.config.image_metrics)} vs "
+                f"{dict(other.config.image_metrics)}. Register the same metrics and rebuild one "
+                "of them with the other's settings."
+            )
         if self.config != other.config:
             raise IncompatibleProfilesError(
                 "Cannot merge profiles built with different settings: "

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from visiondrift.decode._records import BadFile
 from visiondrift.errors import ConfigError
+from visiondrift.measure.custom import resolve_image_metrics
 from visiondrift.measure.properties import CHANNELS, PROPERTY_NAMES
 from visiondrift.profiles._profile import Profile
 from visiondrift.profiles.config import ProfileConfig
@@ -113,6 +114,11 @@ class ProfileBuilder:
         self._embeddings: list[NDArray[np.float32]] = []
         self._measurer: ImageMeasurer | None = None
         self._pending: list[ImageItem] = []
+        #: Per-image values of an image: the built-in properties, then the registered metrics
+        #: the settings name (in name order, as the measurer computes them).
+        self._columns = PROPERTY_NAMES + tuple(sorted(self.config.image_metrics))
+        # Checked now, before any image: a metric the settings name must be registered here.
+        self._image_metrics = resolve_image_metrics(self.config.image_metrics)
 
     @property
     def n_images(self) -> int:
@@ -169,7 +175,7 @@ class ProfileBuilder:
         if self._measurer is None:
             from visiondrift.measure._measurer import ImageMeasurer
 
-            self._measurer = ImageMeasurer(self.config.measure)
+            self._measurer = ImageMeasurer(self.config.measure, self._image_metrics)
         self._measurer.add(decoded)
         self._pending.append(item)
         if prediction is not None:
@@ -199,7 +205,8 @@ class ProfileBuilder:
         histograms
             Its ``(4, 256)`` counts of R, G, B and luminance values.
         values
-            Its property values, in the order of :data:`~visiondrift.measure.PROPERTY_NAMES`.
+            Its property values, in the order of :data:`~visiondrift.measure.PROPERTY_NAMES`,
+            then those of the registered per-image metrics the settings name, in name order.
         format, mode
             The file's format (``"JPEG"``...) and colour mode (``"RGB"``...).
         prediction
@@ -211,10 +218,11 @@ class ProfileBuilder:
             )
         hist = np.asarray(histograms, dtype=np.int64)
         row = np.asarray(values, dtype=np.float64)
-        if hist.shape != (len(CHANNELS), 256) or row.shape != (len(PROPERTY_NAMES),):
+        if hist.shape != (len(CHANNELS), 256) or row.shape != (len(self._columns),):
             raise ConfigError(
                 f"add_measured needs histograms of shape ({len(CHANNELS)}, 256) and "
-                f"{len(PROPERTY_NAMES)} property values; got {hist.shape} and {row.shape}."
+                f"{len(self._columns)} values ({', '.join(self._columns)}); got {hist.shape} "
+                f"and {row.shape}."
             )
         self._start("images")
         self._measure_pending()
@@ -321,9 +329,9 @@ class ProfileBuilder:
         columns: dict[str, NDArray[np.float64]] = {}
         if self._kind == "images":
             table = np.vstack(self._rows)
-            columns = {name: table[:, i].copy() for i, name in enumerate(PROPERTY_NAMES)}
-            for name, col in columns.items():
-                self._moments[name] = self._moments[name].merge(Moments.of(col))
+            columns = {name: table[:, i].copy() for i, name in enumerate(self._columns)}
+            for name in PROPERTY_NAMES:
+                self._moments[name] = self._moments[name].merge(Moments.of(columns[name]))
         vectors: dict[str, NDArray[np.float32]] = {}
         if self._probs:
             vectors = self._flush_model(columns)

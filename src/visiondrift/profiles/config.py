@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from visiondrift.decode._records import DecodeLimits
 from visiondrift.errors import ConfigError
+from visiondrift.measure.custom import image_metric_versions
 from visiondrift.measure.properties import MeasureConfig
 from visiondrift.names import NamePolicy, check_policy
 
@@ -49,6 +50,9 @@ class ProfileConfig:
     names
         What is recorded of file names: ``"keep"``, ``"hash"`` (a keyed hash) or ``"drop"``
         (positions only); see :mod:`visiondrift.names`. Never the key itself.
+    image_metrics
+        Per-image metrics measured beside the built-in properties, name -> version; by default
+        every metric registered with :func:`visiondrift.measure.custom.register_image_metric`.
     """
 
     measure: MeasureConfig = field(default_factory=MeasureConfig)
@@ -60,9 +64,11 @@ class ProfileConfig:
     low_confidence: float = 0.5
     embedding_components: int = 64
     names: NamePolicy = "keep"
+    image_metrics: Mapping[str, int] = field(default_factory=image_metric_versions)
 
     def __post_init__(self) -> None:
         check_policy(self.names)
+        object.__setattr__(self, "image_metrics", dict(sorted(dict(self.image_metrics).items())))
         if self.model is not None:
             spec = self.model
             if spec.labels_file is not None:
@@ -109,6 +115,7 @@ class ProfileConfig:
             "low_confidence": self.low_confidence,
             "embedding_components": self.embedding_components,
             "names": self.names,
+            "image_metrics": dict(self.image_metrics),
         }
 
     @classmethod
@@ -130,4 +137,5 @@ class ProfileConfig:
             low_confidence=float(data.get("low_confidence", 0.5)),
             embedding_components=int(data.get("embedding_components", 64)),
             names=check_policy(data.get("names", "keep")),
+            image_metrics={str(k): int(v) for k, v in data.get("image_metrics", {}).items()},
         )

@@ -119,6 +119,8 @@ class ConfigDoc(_Strict):
     low_confidence: float = Field(ge=0, le=1)
     embedding_components: int = Field(ge=1)
     names: NamePolicy
+    #: Registered per-image metrics measured beside the built-in properties: name -> version.
+    image_metrics: dict[str, int] = Field(default_factory=dict)
 
 
 class BadFileDoc(_Strict):

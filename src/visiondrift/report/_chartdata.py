@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from visiondrift.drift import MetricResult, Severity
+from visiondrift.drift import DistributionDetails, MetricResult, Severity
 
 __all__ = [
     "BAND_SCALE_MAX",
@@ -156,8 +156,10 @@ def confidence_rows(
 
 
 def quantile_pair(m: MetricResult) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
-    b, c = m.details.get("baseline_quantiles"), m.details.get("current_quantiles")
-    if not isinstance(b, list) or not isinstance(c, list) or len(b) < 2 or len(b) != len(c):
+    if not isinstance(m.details, DistributionDetails):
+        return None
+    b, c = m.details.baseline_quantiles, m.details.current_quantiles
+    if len(b) < 2 or len(b) != len(c):
         return None
     bq = tuple(_finite(v) for v in b)
     cq = tuple(_finite(v) for v in c)

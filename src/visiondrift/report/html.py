@@ -27,7 +27,7 @@ import jinja2
 from markupsafe import Markup
 
 from visiondrift._io import write_text_atomic
-from visiondrift.drift import SEVERITIES, DriftReport, MetricResult
+from visiondrift.drift import SEVERITIES, DriftReport, MetricResult, ReportSettings
 from visiondrift.names import NamesKey, thumbnail_paths
 from visiondrift.report import _charts
 from visiondrift.report._format import fmt_num, fmt_p, fmt_share, fmt_signed
@@ -98,9 +98,9 @@ def _script() -> tuple[Markup, str]:
     return Markup(text), digest
 
 
-def _config_rows(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _config_rows(config: ReportSettings) -> list[tuple[str, str]]:
     rows = []
-    for key, value in config.items():
+    for key, value in config.model_dump(mode="json").items():
         if key == "bands":
             continue
         text = value if isinstance(value, str) else json.dumps(value, default=str)
@@ -113,14 +113,8 @@ def _bands(report: DriftReport) -> list[tuple[str, tuple[float, float, float], s
     seen: dict[str, tuple[tuple[float, float, float], str]] = {}
     for m in report.metrics:
         seen.setdefault(m.family, (m.bands, m.effect_unit))
-    configured = report.config.get("bands")
-    if isinstance(configured, Mapping):
-        for family, value in configured.items():
-            try:
-                lo, mid, hi = (float(v) for v in value)
-            except (TypeError, ValueError):
-                continue
-            seen.setdefault(str(family), ((lo, mid, hi), ""))
+    for family, bands in report.config.bands.items():
+        seen.setdefault(family, (bands, ""))
     return [(family, bands, unit) for family, (bands, unit) in sorted(seen.items())]
 
 
@@ -144,24 +138,16 @@ def _confidence_context(report: DriftReport) -> dict[str, Any] | None:
     if not base or not cur:
         return None
     context: dict[str, Any] = {"svg": None, "rows": [], "more": 0, "percentiles": []}
-    bh, ch = base.get("confidence_histogram"), cur.get("confidence_histogram")
-    if isinstance(bh, Mapping) and isinstance(ch, Mapping):
-        b_counts, c_counts = bh.get("counts"), ch.get("counts")
-        if (
-            isinstance(b_counts, list)
-            and isinstance(c_counts, list)
-            and b_counts
-            and len(b_counts) == len(c_counts)
-            and (sum(b_counts) or sum(c_counts))
-        ):
-            title = "Model confidence: share of images per top-1 probability, baseline vs current"
-            context["svg"] = _charts.confidence_histogram_svg(
-                b_counts, c_counts, title, chart_id="confidence-histogram"
-            )
-    bp, cp = base.get("confidence_percentiles") or {}, cur.get("confidence_percentiles") or {}
+    b_counts, c_counts = base.confidence_histogram.counts, cur.confidence_histogram.counts
+    if b_counts and len(b_counts) == len(c_counts) and (sum(b_counts) or sum(c_counts)):
+        title = "Model confidence: share of images per top-1 probability, baseline vs current"
+        context["svg"] = _charts.confidence_histogram_svg(
+            b_counts, c_counts, title, chart_id="confidence-histogram"
+        )
+    bp, cp = base.confidence_percentiles, cur.confidence_percentiles
     levels = sorted((k for k in bp if k in cp), key=lambda k: float(k))
     context["percentiles"] = [(_ordinal(k), bp[k], cp[k]) for k in levels]
-    bc, cc = base.get("confidence_per_class") or {}, cur.get("confidence_per_class") or {}
+    bc, cc = base.confidence_per_class, cur.confidence_per_class
     context["rows"], context["more"] = _charts.confidence_rows(bc, cc)
     context["bars"] = (
         _charts.class_confidence_svg(
