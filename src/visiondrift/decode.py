@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from visiondrift._jpeg import header_segments, quality_from_dqt, quality_from_tables
+from visiondrift.settings import DEFAULTS
 
 try:  # libjpeg-turbo without Pillow's per-file overhead; optional
     import simplejpeg as _simplejpeg
@@ -88,8 +89,8 @@ class DecodeLimits:
         Images whose shorter side is below this are rejected as ``too_small``.
     """
 
-    max_pixels: int = 89_478_485
-    min_side: int = 8
+    max_pixels: int = DEFAULTS.profile.decode.max_pixels
+    min_side: int = DEFAULTS.profile.decode.min_side
 
     def to_dict(self) -> dict[str, int]:
         return {"max_pixels": self.max_pixels, "min_side": self.min_side}

@@ -48,6 +48,7 @@ from visiondrift.model_summary import MODEL_COLUMNS, ModelSummary, model_column_
 from visiondrift.names import NamePolicy, NamesKey, check_policy, record_location, recorded_names
 from visiondrift.profiles import Profile, ProfileConfig
 from visiondrift.properties import CHANNELS, PROPERTY_NAMES
+from visiondrift.settings import DEFAULTS
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir
 from visiondrift.sources import SourceInfo, item_key
 
@@ -414,10 +415,10 @@ def profile_predictions(
     class_names: Sequence[str] | None = None,
     activation: Activation = "none",
     tolerance: float = 1e-3,
-    low_confidence: float = 0.5,
-    reservoir_size: int = 10_000,
-    seed: int = 0,
-    max_listed_bad_files: int = 1_000,
+    low_confidence: float = DEFAULTS.model.low_confidence,
+    reservoir_size: int = DEFAULTS.profile.reservoir_size,
+    seed: int = DEFAULTS.profile.seed,
+    max_listed_bad_files: int = DEFAULTS.profile.max_listed_bad_files,
     config: ProfileConfig | None = None,
     names: NamePolicy | None = None,
     names_key: NamesKey | bytes | None = None,

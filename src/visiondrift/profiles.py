@@ -39,6 +39,7 @@ from visiondrift.model_summary import (
 )
 from visiondrift.names import NamePolicy, check_policy
 from visiondrift.properties import CHANNELS, PROPERTY_NAMES, MeasureConfig
+from visiondrift.settings import DEFAULTS
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir
 from visiondrift.sources import ImageItem, SourceInfo, item_key
 
@@ -96,13 +97,13 @@ class ProfileConfig:
 
     measure: MeasureConfig = field(default_factory=MeasureConfig)
     limits: DecodeLimits = field(default_factory=DecodeLimits)
-    reservoir_size: int = 10_000
-    seed: int = 0
-    max_listed_bad_files: int = 1_000
+    reservoir_size: int = DEFAULTS.profile.reservoir_size
+    seed: int = DEFAULTS.profile.seed
+    max_listed_bad_files: int = DEFAULTS.profile.max_listed_bad_files
     model: ModelSpec | None = None
-    low_confidence: float = 0.5
-    embedding_components: int = 64
-    names: NamePolicy = "keep"
+    low_confidence: float = DEFAULTS.model.low_confidence
+    embedding_components: int = DEFAULTS.model.embedding_components
+    names: NamePolicy = DEFAULTS.profile.names
 
     def __post_init__(self) -> None:
         check_policy(self.names)

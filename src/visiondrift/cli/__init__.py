@@ -17,8 +17,10 @@ from typing import Any
 import click
 
 from visiondrift._version import __version__
+from visiondrift.cli._config import config_group
 from visiondrift.cli._edge import run_cli, set_flags
 from visiondrift.cli._names import _names_key, _names_options, _names_settings
+from visiondrift.cli._settings import config_option, profile_size_options
 from visiondrift.cli._startup import limit_blas_threads, skip_final_collection
 from visiondrift.cli._support import (
     EXIT_USAGE,
@@ -54,6 +56,7 @@ __all__ = ["main", "run"]
 @click.option(
     "--verbose", is_flag=True, help="Let third-party libraries' log lines and warnings through."
 )
+@config_option
 def cli(debug: bool, verbose: bool) -> None:
     """Calibrated drift detection for image classifiers.
 
@@ -80,29 +83,10 @@ def cli(debug: bool, verbose: bool) -> None:
 )
 @_predictions_options
 @_profile_options
-@click.option(
-    "--reservoir-size",
-    type=click.IntRange(min=10),
-    default=10_000,
-    show_default=True,
-    help="Per-image records kept for the statistical tests.",
-)
-@click.option(
-    "--max-pixels",
-    type=click.IntRange(min=1),
-    default=89_478_485,
-    show_default=True,
-    help="Reject images with more pixels (decompression-bomb guard).",
-)
-@click.option(
-    "--min-side",
-    type=click.IntRange(min=1),
-    default=8,
-    show_default=True,
-    help="Reject images whose shorter side is smaller.",
-)
+@profile_size_options
 @_model_options
 @_names_options
+@config_option
 def baseline(
     data_dir: str | None,
     output: str | None,
@@ -198,6 +182,7 @@ def baseline(
 )
 @_predictions_options
 @_names_options
+@config_option
 def monitor(
     data_dir: str | None,
     predictions: str | None,
@@ -293,6 +278,7 @@ def monitor(
 @_report_options
 @_model_options
 @_names_options
+@config_option
 def compare_cmd(
     reference: str,
     current: str,
@@ -480,6 +466,8 @@ def inspect_model(
         _fail(err)
     click.echo(text, nl=False)
 
+
+cli.add_command(config_group)
 
 _LEGACY_VALUE_OPTIONS = {"--data-dir", "--baseline", "--output", "--model", "--mode"}
 

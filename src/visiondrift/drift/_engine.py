@@ -45,6 +45,7 @@ from visiondrift.drift._output import model_summary, output_candidates
 from visiondrift.errors import IncompatibleProfilesError
 from visiondrift.profiles import Profile
 from visiondrift.properties import CHANNELS
+from visiondrift.settings import DEFAULTS
 
 __all__ = ["compare", "summarise"]
 
@@ -208,8 +209,8 @@ def compare(
     baseline: Profile,
     current: Profile,
     *,
-    alpha: float = 0.05,
-    correction: str = "holm",
+    alpha: float = DEFAULTS.drift.alpha,
+    correction: str = DEFAULTS.drift.correction,
     config: DriftConfig | None = None,
     mode: str = "monitor",
     command: str | None = None,
