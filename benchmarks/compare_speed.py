@@ -38,12 +38,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 import visiondrift
+from visiondrift.demo.model import build_demo_models
+from visiondrift.demo.samples import make_dataset
 from visiondrift.model_summary import ModelSummary, model_column_values
 from visiondrift.models import ModelSpec
-from visiondrift.models.demo_model import build_demo_models
 from visiondrift.profiles import Profile
 from visiondrift.properties import PROPERTY_NAMES
-from visiondrift.samples import make_dataset
 from visiondrift.sketches import Moments, Reservoir
 
 TARGET_S = 2.0

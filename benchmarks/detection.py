@@ -49,10 +49,10 @@ from scipy import stats
 
 import visiondrift
 from visiondrift.decode import DecodedImage
+from visiondrift.demo.model import build_demo_models, load_demo_dataset
 from visiondrift.measure import ImageMeasurer
 from visiondrift.model_summary import ModelSummary, model_column_values
 from visiondrift.models import ModelSpec
-from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
 from visiondrift.profiles import Profile, ProfileConfig
 from visiondrift.properties import PROPERTY_NAMES
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir

@@ -9,7 +9,7 @@ Usage::
 Two cases, each timed over the same files in the same run (median of --repeat, interleaved):
 
 ``demo``
-    The demo classifier (animal silhouettes, ``visiondrift.models.demo_model``, input 28x28x1
+    The demo classifier (animal silhouettes, ``visiondrift.demo.model``, input 28x28x1
     uint8), trained and exported to ONNX once, over N held-out silhouettes written as 64x64 PNGs
     (cached in --work).
 ``cnn``
@@ -19,7 +19,7 @@ Two cases, each timed over the same files in the same run (median of --repeat, i
     beside it (checked on real photos by the export: shorter side to 224 + centre crop,
     bilinear, RGB scaled to -1..1, NCHW float32). Images: --cnn-n JPEGs (quality 90) of
     --cnn-size, random crops of the real photos shipped in pip packages
-    (``visiondrift.samples.make_dataset``). Runs when the model file exists (or with --cnn).
+    (``visiondrift.demo.samples.make_dataset``). Runs when the model file exists (or with --cnn).
 
 The timings of each case:
 
@@ -100,8 +100,8 @@ import numpy as np
 from PIL import Image
 
 from visiondrift.decode import DecodedImage, DecodeLimits, decode_image
+from visiondrift.demo.model import build_demo_models, load_demo_dataset
 from visiondrift.models import ModelSpec
-from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
 from visiondrift.models.preprocessing import preprocess, presizer
 from visiondrift.profiler import _chunks, _profile_chunk, default_workers, profile
 from visiondrift.profiles import ProfileConfig
@@ -132,7 +132,7 @@ def ensure_demo_data(work: Path, n: int) -> tuple[Path, Path]:
 
 def ensure_photo_data(work: Path, n: int, size: tuple[int, int]) -> Path:
     """A folder of ``n`` JPEGs of ``size`` (width, height) cropped from real photos (cached)."""
-    from visiondrift.samples import make_dataset
+    from visiondrift.demo.samples import make_dataset
 
     folder = work / f"photos_{size[0]}x{size[1]}_{n}"
     if not folder.is_dir() or len(list(folder.iterdir())) != n:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from visiondrift.samples import make_dataset, real_photos
+from visiondrift.demo.samples import make_dataset, real_photos
 
 MEMORY_PROBE = """
 import json, resource, sys, visiondrift

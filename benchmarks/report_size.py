@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from visiondrift import compare, generate_html_report, profile
-from visiondrift.demo import _pick, _write_animals
+from visiondrift.demo._run import _pick, _write_animals
+from visiondrift.demo.model import build_demo_models, load_demo_dataset
+from visiondrift.demo.samples import CameraChange
 from visiondrift.drift import DriftReport
-from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
-from visiondrift.samples import CameraChange
 
 BUDGET = 2_000_000
 

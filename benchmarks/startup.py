@@ -8,9 +8,9 @@ Usage::
     python benchmarks/startup.py [--work DIR] [--repeat 7]
 
 Makes (once, cached in --work) 300 baseline and 100 batch JPEGs of 224x224 from random crops of
-the real photos shipped in pip packages (``visiondrift.samples.make_dataset``, different seeds, no
-drift between them), then profiles the baseline with ``visiondrift baseline`` (every run, so the
-file matches the code under test). Then, in the same run:
+the real photos shipped in pip packages (``visiondrift.demo.samples.make_dataset``, different
+seeds, no drift between them), then profiles the baseline with ``visiondrift baseline`` (every
+run, so the file matches the code under test). Then, in the same run:
 
 1. the three commands are run ``--repeat`` times each, interleaved (so that the load of a shared
    machine falls on all three alike), and the median and the fastest run are printed with their
@@ -103,7 +103,7 @@ print(json.dumps({"cold": cold, "warm": warm}))
 
 def ensure_data(work: Path) -> tuple[Path, Path]:
     """The baseline and batch folders of real photo crops (made once)."""
-    from visiondrift.samples import make_dataset, real_photos
+    from visiondrift.demo.samples import make_dataset, real_photos
 
     base, batch = work / "baseline", work / "batch"
     photos = None

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from visiondrift.demo.model import build_demo_models, load_demo_dataset
 from visiondrift.errors import MissingExtraError
-from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
 
 
 def _check_exports(out_dir: Path, test_indices: np.ndarray, dataset: str) -> None:

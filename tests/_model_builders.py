@@ -1,6 +1,6 @@
 """Build real small ONNX and TFLite models for the model-adapter tests (no mocks).
 
-The dense classifiers come from the package's own writers (``visiondrift.models._onnx_builder``
+The dense classifiers come from the package's own writers (``visiondrift.demo._onnx_builder``
 and ``_tflite_builder``); this module adds the weights, layout permutations and the deliberately
 broken models the error tests need.
 """
@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from visiondrift.models._onnx_builder import dense_classifier_onnx
-from visiondrift.models._tflite_builder import DenseLayer, TFLiteGraph, dense_classifier_tflite
+from visiondrift.demo._onnx_builder import dense_classifier_onnx
+from visiondrift.demo._tflite_builder import DenseLayer, TFLiteGraph, dense_classifier_tflite
 
 HEIGHT, WIDTH, CHANNELS = 8, 8, 3
 HIDDEN = 16

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from visiondrift.samples import CameraChange, make_dataset, real_photos
+from visiondrift.demo.samples import CameraChange, make_dataset, real_photos
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Atypical images point at the change, and a part of the batch that is new is detected.
 
-Real photo crops (``visiondrift.samples``): the baseline holds naturally dark photos (crops of
+Real photo crops (``visiondrift.demo.samples``): the baseline holds naturally dark photos (crops of
 the Hubble deep field), which a ranking by absolute rarity picks whatever the batch did; the
 domain score picks the images the change made unusual.
 """
@@ -17,12 +17,12 @@ from scipy import stats
 
 import visiondrift
 from visiondrift.decode import decode_image
+from visiondrift.demo.samples import CameraChange, make_dataset
 from visiondrift.detectors import ContaminationDetector, beyond_quantile
 from visiondrift.drift import compare
 from visiondrift.drift._atypical import by_rarity
 from visiondrift.drift._domain import CONTAMINATION_GAMMA, domain_features
 from visiondrift.profiles import Profile, ProfileBuilder, ProfileConfig
-from visiondrift.samples import CameraChange, make_dataset
 from visiondrift.sources import FolderSource
 
 SIZE = (96, 96)

@@ -1,4 +1,5 @@
-"""The README's demo end to end: real photos, then the demo classifier, through the real CLI."""
+"""The README's demo end to end: real photos, then the demo classifier, through the application
+core (the same Monitor as ``visiondrift monitor``), in the demo's own process."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ def test_demo_runs_and_catches_camera_and_class_mix(tmp_path: Path) -> None:
     assert "same camera: no drift" in text
     assert "new camera:  DRIFT" in text
     # The model part: baseline with the ONNX model, both batches monitored.
-    assert "$ visiondrift baseline" in text
-    assert "--model" in text
+    assert f"Profiling the baseline {out / 'animals' / 'val'} with the model" in text
+    assert f"Monitoring {out / 'animals' / 'prod_same'} against" in text
     assert (out / "model" / "demo.onnx").is_file()
     assert (out / "animals" / "val" / "cat").is_dir()
     assert "unchanged batch:  no drift" in text
@@ -48,8 +49,8 @@ def test_profiler_hands_the_model_the_same_pixels(tmp_path: Path) -> None:
     from PIL import Image
 
     from visiondrift.decode import DecodedImage, DecodeLimits, decode_image
+    from visiondrift.demo.model import build_demo_models, load_demo_dataset
     from visiondrift.models import ModelSpec
-    from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
     from visiondrift.models.preprocessing import presizer
 
     models = build_demo_models(tmp_path / "model", epochs=2)

@@ -18,9 +18,9 @@ import pytest
 from PIL import Image, ImageFilter
 
 import visiondrift
+from visiondrift.demo.samples import CameraChange, Transform, make_dataset
 from visiondrift.drift import DriftReport, compare
 from visiondrift.profiles import Profile
-from visiondrift.samples import CameraChange, Transform, make_dataset
 
 N = 200
 SIZE = (96, 96)

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from visiondrift.cli import run
-from visiondrift.samples import CameraChange, make_dataset
+from visiondrift.demo.samples import CameraChange, make_dataset
 
 #: Seed of every random choice below.
 SEED = 20_240_401

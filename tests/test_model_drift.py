@@ -15,10 +15,10 @@ from PIL import Image
 
 import visiondrift
 from visiondrift.compat import DatasetAnalyzer
+from visiondrift.demo.model import build_demo_models, load_demo_dataset
 from visiondrift.errors import IncompatibleProfilesError
 from visiondrift.model_summary import MODEL_COLUMNS
 from visiondrift.models import ModelSpec
-from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
 from visiondrift.profiles import Profile, ProfileConfig
 
 

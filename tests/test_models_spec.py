@@ -150,7 +150,7 @@ def test_describe_model_that_needs_options(tmp_path: Path) -> None:
 
 
 def test_demo_model(tmp_path: Path) -> None:
-    from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
+    from visiondrift.demo.model import build_demo_models, load_demo_dataset
 
     pytest.importorskip("animal_mnist", reason="needs the demo extra")
     demo = build_demo_models(tmp_path, epochs=4)  # the script trains longer

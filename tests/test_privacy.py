@@ -18,9 +18,9 @@ import pytest
 from PIL import Image
 
 import visiondrift
+from visiondrift.demo.samples import CameraChange, make_dataset
 from visiondrift.names import REDACTED, NamesKey, hash_name
 from visiondrift.profiles import Profile
-from visiondrift.samples import CameraChange, make_dataset
 
 KEY = "3f1c9a7be2d84f60a1b5c3e7d9f20486"
 OTHER_KEY = "a0b1c2d3e4f5061728394a5b6c7d8e9f"

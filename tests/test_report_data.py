@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 import visiondrift
+from visiondrift.demo.samples import CameraChange, make_dataset
 from visiondrift.drift import AtypicalImage, DriftReport
-from visiondrift.samples import CameraChange, make_dataset
 
 SCRIPT_NAME = "<script>window.__pwned=1</script>"
 IMG_PAYLOAD = "<img src=x onerror=window.__pwned=2>"
@@ -66,7 +66,7 @@ def build_reports(root: Path, photos: list) -> tuple[DriftReport, DriftReport, P
 
 def build_model_report(root: Path) -> DriftReport:
     """A real report with a (demo) model on both sides, whose current batch leans to one class."""
-    from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
+    from visiondrift.demo.model import build_demo_models, load_demo_dataset
 
     models = build_demo_models(root / "model")
     data = load_demo_dataset()

@@ -25,8 +25,8 @@ from visiondrift.cli import run
 from visiondrift.cli._edge import run_cli, set_flags
 from visiondrift.cli._support import EXIT_INTERNAL
 from visiondrift.decode import DecodedImage, DecodeLimits, decode_image
+from visiondrift.demo.samples import make_dataset
 from visiondrift.profiles import Profile
-from visiondrift.samples import make_dataset
 
 
 def cli(*args: str) -> tuple[int, str, str]:

@@ -18,11 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 import visiondrift
 from visiondrift.decode import DecodeLimits
+from visiondrift.demo.samples import make_dataset
 from visiondrift.drift import DriftConfig
 from visiondrift.errors import ConfigError
 from visiondrift.profiles import ProfileConfig
 from visiondrift.properties import MeasureConfig
-from visiondrift.samples import make_dataset
 from visiondrift.settings import (
     DEFAULTS,
     MASK,

@@ -1,6 +1,6 @@
 """Severity measures consequence, not detectability; "images needed" comes from the real test.
 
-Real photo crops (``visiondrift.samples``) written as real files. Harmless shifts (a JPEG round
+Real photo crops (``visiondrift.demo.samples``) written as real files. Harmless shifts (a JPEG round
 trip at quality 95, a gain of x1.02, a 1% resize, PNG re-encoded as JPEG) may be *detected* by
 the sensitive detectors (domain classifier, format and file-size mix), but their severity stays
 none or low; a real darkening stays medium or high.
@@ -17,10 +17,10 @@ import pytest
 from PIL import Image
 
 import visiondrift
+from visiondrift.demo.samples import make_dataset
 from visiondrift.detectors.ks import KSDetector
 from visiondrift.drift import DriftReport, compare
 from visiondrift.profiles import Profile
-from visiondrift.samples import make_dataset
 
 SIZE = (96, 96)
 #: Words that would claim a change of brightness or colour, which the harmless shifts do not make

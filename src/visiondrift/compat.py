@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from visiondrift.drift import DriftConfig, DriftReport, compare
+from visiondrift.app import Monitor
+from visiondrift.drift import DriftConfig, DriftReport
 from visiondrift.errors import ConfigError
 from visiondrift.profiler import profile
 from visiondrift.profiles import Profile
@@ -109,8 +110,8 @@ class DriftDetector:
 
     def detect(self, baseline: ProfileLike, current: ProfileLike) -> dict[str, Any]:
         """Drift report as a dict with ``overall_drift_detected``, ``severity`` and ``alerts``."""
-        report = compare(_as_profile(baseline), _as_profile(current), config=self.config)
-        return _legacy_dict(report)
+        monitor = Monitor(_as_profile(baseline), config=self.config)
+        return _legacy_dict(monitor.run(_as_profile(current)).report)
 
 
 class DatasetAnalyzer:
@@ -155,12 +156,13 @@ class DatasetAnalyzer:
 
     def detect_drift(self, baseline: ProfileLike, *, alpha: float = 0.05) -> dict[str, Any]:
         """Compare this dataset with ``baseline`` (dict, Profile or path of a saved profile)."""
-        base = _as_profile(baseline)
-        current = profile(
+        monitor = Monitor(_as_profile(baseline), alpha=alpha, model=self.model_path)
+        kept = ("workers", "max_images", "labels")
+        result = monitor.run(
             self.data_dir,
-            config=base.config,
-            model=self.model_path,
-            **{k: v for k, v in self.options.items() if k in ("workers", "max_images", "labels")},
+            predictions=False,
+            allow_empty=False,
+            **{k: v for k, v in self.options.items() if k in kept},
         )
-        self._profile = current
-        return _legacy_dict(compare(base, current, alpha=alpha))
+        self._profile = result.profile
+        return _legacy_dict(result.report)

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from visiondrift._version import __version__
+from visiondrift.app import open_batch
 from visiondrift.cli._config import config_group
 from visiondrift.cli._edge import run_cli, set_flags
 from visiondrift.cli._names import _names_key, _names_options, _names_settings
@@ -24,26 +25,28 @@ from visiondrift.cli._settings import config_option, profile_size_options
 from visiondrift.cli._startup import limit_blas_threads, skip_final_collection
 from visiondrift.cli._support import (
     EXIT_USAGE,
-    _baseline_predictions_defaults,
+    _activation,
     _check_model_given,
     _check_outputs,
+    _check_predictions_usage,
+    _class_names,
     _command_line,
     _data_source,
     _decision_options,
-    _exit_code,
     _fail,
-    _load_or_profile,
+    _finish,
     _model_options,
     _model_path_option,
     _model_spec,
+    _outputs,
     _parse_size,
     _predictions_options,
-    _print_report,
     _print_source_notes,
     _profile_options,
+    _Progress,
     _report_options,
+    _sinks,
     _timestamp,
-    _write_extras,
 )
 from visiondrift.errors import VisionDriftError
 
@@ -116,20 +119,23 @@ def baseline(
         if not is_predictions:
             _check_model_given(spec, low_confidence)
         names = _names_settings(options)
-        result = _load_or_profile(
-            source,
-            label="profiling baseline",
-            predictions=is_predictions,
-            class_names=class_names,
-            activation=activation,
-            reservoir_size=reservoir_size,
-            max_pixels=max_pixels,
-            min_side=min_side,
-            model=spec,
-            low_confidence=low_confidence,
-            **names,
-            **options,
-        )
+        _check_predictions_usage(is_predictions, {**options, "model": spec})
+        quiet = bool(options.pop("quiet"))
+        with _Progress("profiling baseline", quiet) as progress:
+            result = open_batch(
+                source,
+                predictions=is_predictions,
+                class_names=_class_names(class_names),
+                activation=_activation(activation),
+                progress=progress,
+                reservoir_size=reservoir_size,
+                max_pixels=max_pixels,
+                min_side=min_side,
+                model=spec,
+                low_confidence=low_confidence,
+                **names,
+                **options,
+            )
         result.save(out)
     except VisionDriftError as err:
         _fail(err)
@@ -206,61 +212,43 @@ def monitor(
     With --predictions FILE (or a predictions file as DATA_DIR) the batch's probabilities are
     read from the file; class names and activation default to the baseline's.
     """
+    from visiondrift.app import Monitor
     from visiondrift.profiles import Profile
 
     out = Path(output) if output else Path(f"monitor_report_{_timestamp()}.json")
-    quiet = bool(options["quiet"])
+    quiet = bool(options.pop("quiet"))
     source, is_predictions = _data_source(data_dir, predictions)
     try:
         base = Profile.load(baseline_path)
         options.pop("seed")
         names = _names_settings(options, default=base.config.names)
-        if options["labels"] == "auto" and not base.labels.counts:
-            options["labels"] = "none"  # folder names are classes only if they were in the baseline
-        if is_predictions:
-            default_names, default_activation = _baseline_predictions_defaults(base)
-            class_names = class_names or default_names
-            activation = activation or default_activation
-        current = _load_or_profile(
-            source,
-            config=base.config,
-            label="profiling batch",
-            model=model_path,
-            predictions=is_predictions,
-            class_names=class_names,
-            activation=activation,
-            **names,
-            allow_empty=True,  # a batch of unusable files is reported (integrity drift)
-            **options,
+        _check_predictions_usage(is_predictions, {**options, "model": model_path})
+        monitor = Monitor(
+            base, alpha=alpha, correction=correction, model=model_path, sinks=_sinks()
         )
-        if save_profile:
-            current.save(save_profile)
-        # Imported after profiling: workers fork faster from a process without scipy.
-        from visiondrift.drift import compare
-
-        report = compare(
-            base,
-            current,
-            alpha=alpha,
-            correction=correction,
-            mode="monitor",
-            command=_command_line(base, current),
-        )
-        report.save(out)
-        extras = _write_extras(
-            report,
-            out,
-            html=html,
-            summary_md=summary_md,
-            no_thumbnails=no_thumbnails,
-            image_root=None if is_predictions else source,
-            names_key=names["names_key"],
-        )
+        with _Progress("profiling batch", quiet) as progress:
+            result = monitor.run(
+                source,
+                predictions=is_predictions,
+                class_names=_class_names(class_names),
+                activation=_activation(activation),
+                outputs=_outputs(
+                    out,
+                    html=html,
+                    summary_md=summary_md,
+                    profile=save_profile,
+                    no_thumbnails=no_thumbnails,
+                    image_root=None if is_predictions else source,
+                    names_key=names["names_key"],
+                ),
+                command=_command_line(base),
+                progress=progress,
+                **names,
+                **options,
+            )
     except VisionDriftError as err:
         _fail(err)
-    _print_source_notes(current)
-    _print_report(report, out, quiet, extras)
-    sys.exit(_exit_code(report, fail_on))
+    _finish(result, out, quiet=quiet, fail_on=fail_on, saved_profile=save_profile)
 
 
 @cli.command(name="compare")
@@ -276,6 +264,7 @@ def monitor(
 @_profile_options
 @_decision_options
 @_report_options
+@profile_size_options
 @_model_options
 @_names_options
 @config_option
@@ -297,60 +286,57 @@ def compare_cmd(
     With --model, the model runs on the folders; a REFERENCE profile made with a model runs its
     model on a CURRENT folder (--model then replaces its model file).
     """
+    from visiondrift.app import Monitor
+
     out = Path(output) if output else Path(f"compare_report_{_timestamp()}.json")
-    quiet = bool(options["quiet"])
+    quiet = bool(options.pop("quiet"))
     try:
         spec = _model_spec(options)
         _check_model_given(spec, low_confidence)
         given = {k: options.pop(k) for k in ("names", "names_key_env", "names_key_file")}
         given["names_root"] = options.pop("names_root")
-        ref = _load_or_profile(
-            reference,
-            label="profiling reference",
-            model=spec,
-            low_confidence=low_confidence,
-            **_names_settings(dict(given)),
-            **dict(options),
-        )
+        with _Progress("profiling reference", quiet) as progress:
+            ref = open_batch(
+                reference,
+                model=spec,
+                low_confidence=low_confidence,
+                progress=progress,
+                **_names_settings(dict(given)),
+                **dict(options),
+            )
         # A reference profile's names setting carries over, as the baseline's does in monitor.
         names = _names_settings(given, default=ref.config.names)
         options.pop("seed")
-        if options["labels"] == "auto" and not ref.labels.counts:
-            options["labels"] = "none"  # folder names are classes only if the reference has them
         from_file = Path(reference).suffix.lower() == ".json" and Path(reference).is_file()
-        cur = _load_or_profile(
-            current,
-            config=ref.config,
-            label="profiling current",
-            model=spec if from_file else None,
-            **names,
-            **options,
-        )
-        from visiondrift.drift import compare  # after profiling (see monitor)
-
-        report = compare(
+        monitor = Monitor(
             ref,
-            cur,
             alpha=alpha,
             correction=correction,
+            model=spec if from_file else None,
             mode="compare",
-            command=_command_line(ref, cur),
+            sinks=_sinks(),
         )
-        report.save(out)
-        extras = _write_extras(
-            report,
-            out,
-            html=html,
-            summary_md=summary_md,
-            no_thumbnails=no_thumbnails,
-            image_root=current,
-            names_key=names["names_key"],
-        )
+        with _Progress("profiling current", quiet) as progress:
+            result = monitor.run(
+                current,
+                outputs=_outputs(
+                    out,
+                    html=html,
+                    summary_md=summary_md,
+                    profile=None,
+                    no_thumbnails=no_thumbnails,
+                    image_root=current,
+                    names_key=names["names_key"],
+                ),
+                command=_command_line(ref),
+                progress=progress,
+                **names,
+                **options,
+            )
     except VisionDriftError as err:
         _fail(err)
     _print_source_notes(ref)
-    _print_report(report, out, quiet, extras)
-    sys.exit(_exit_code(report, fail_on))
+    _finish(result, out, quiet=quiet, fail_on=fail_on)
 
 
 @cli.command(name="report")
@@ -408,14 +394,19 @@ def report_cmd(
     _check_outputs(Path(report_json), [out, *([Path(summary_md)] if summary_md else [])], force)
     try:
         report = DriftReport.load(report_json)
-        written = _write_extras(
+        from visiondrift.app import Outputs, write_outputs
+
+        written = write_outputs(
             report,
-            out.with_suffix(".json"),
-            html=str(out),
-            summary_md=summary_md,
-            no_thumbnails=images is None,
-            image_root=images,
-            names_key=_names_key(names_key_env, names_key_file, required=False) if images else None,
+            Outputs(
+                html=out,
+                markdown=Path(summary_md) if summary_md else None,
+                thumbnails=images is not None,
+                image_root=Path(images) if images else None,
+                names_key=(
+                    _names_key(names_key_env, names_key_file, required=False) if images else None
+                ),
+            ),
         )
     except VisionDriftError as err:
         _fail(err)

@@ -30,7 +30,6 @@ __all__ = [
     "config_option",
     "profile_size_options",
     "setting_option",
-    "tree_profile_options",
 ]
 
 #: Click parameter name -> dotted key of the settings tree, for every option that sets one.
@@ -43,6 +42,12 @@ OPTION_KEYS: Final[dict[str, str]] = {
     "reservoir_size": "profile.reservoir_size",
     "max_pixels": "profile.decode.max_pixels",
     "min_side": "profile.decode.min_side",
+    "max_listed_bad_files": "profile.max_listed_bad_files",
+    "work_size": "profile.measure.work_size",
+    "colour_size": "profile.measure.colour_size",
+    "noise_size": "profile.measure.noise_size",
+    "clip_dark": "profile.measure.clip_dark",
+    "clip_bright": "profile.measure.clip_bright",
     "model_path": "model.path",
     "model_config": "model.config",
     "model_size": "model.size",
@@ -115,12 +120,19 @@ def setting_option(*param_decls: str, setting: str, **attrs: Any) -> Callable[[A
 
 
 def profile_size_options(func: Any) -> Any:
-    """``--reservoir-size``, ``--max-pixels`` and ``--min-side`` (the baseline's profile size)."""
+    """The options of ``[profile]``, ``[profile.decode]`` and ``[profile.measure]`` that only a
+    freshly profiled reference takes (a monitor run takes the baseline's)."""
     for decls, key, kind in reversed(
         (
             ("--reservoir-size", "profile.reservoir_size", click.IntRange(min=10)),
+            ("--max-listed-bad-files", "profile.max_listed_bad_files", click.IntRange(min=0)),
             ("--max-pixels", "profile.decode.max_pixels", click.IntRange(min=1)),
             ("--min-side", "profile.decode.min_side", click.IntRange(min=1)),
+            ("--work-size", "profile.measure.work_size", click.IntRange(8, 4096)),
+            ("--colour-size", "profile.measure.colour_size", click.IntRange(4, 4096)),
+            ("--noise-size", "profile.measure.noise_size", click.IntRange(8, 4096)),
+            ("--clip-dark", "profile.measure.clip_dark", click.IntRange(0, 255)),
+            ("--clip-bright", "profile.measure.clip_bright", click.IntRange(0, 255)),
         )
     ):
         func = setting_option(decls, setting=key, type=kind)(func)
@@ -196,22 +208,3 @@ def cli_settings(ctx: click.Context | None = None) -> Any:
 def _option_name(param: click.Parameter) -> str:
     longs = [o for o in param.opts if o.startswith("--")]
     return (longs or list(param.opts))[0]
-
-
-def tree_profile_options() -> dict[str, Any]:
-    """``profile()`` keywords of the settings that have no command-line option (the
-    measurements, how many unusable files are listed), from the file and environment."""
-    ctx = click.get_current_context(silent=True)
-    loaded = ctx.meta.get(_META_KEY) if ctx is not None else None
-    if loaded is None:
-        return {}
-    tree = loaded.settings.profile
-    measure = tree.measure
-    return {
-        "work_size": measure.work_size,
-        "colour_size": measure.colour_size,
-        "noise_size": measure.noise_size,
-        "clip_dark": measure.clip_dark,
-        "clip_bright": measure.clip_bright,
-        "max_listed_bad_files": tree.max_listed_bad_files,
-    }

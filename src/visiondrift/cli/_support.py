@@ -12,13 +12,12 @@ from typing import Any, NoReturn
 
 import click
 
-from visiondrift.cli._settings import setting_option, tree_profile_options
+from visiondrift.cli._settings import setting_option
 from visiondrift.errors import VisionDriftError
 
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 #: The shell's code for a run ended by Ctrl-C (128 + SIGINT).
 EXIT_INTERRUPTED = 130
-SEVERITY_ORDER = ("none", "low", "medium", "high")
 
 
 class InputError(click.ClickException):
@@ -253,33 +252,51 @@ def _report_options(func: Any) -> Any:
     return func
 
 
-def _write_extras(
-    report: Any,
+def _outputs(
     out: Path,
     *,
     html: str | None,
     summary_md: str | None,
+    profile: str | None,
     no_thumbnails: bool,
     image_root: str | None,
     names_key: Any = None,
-) -> list[Path]:
-    written: list[Path] = []
-    if html is not None:
-        from visiondrift.report import generate_html_report  # jinja2; matplotlib when drawing
+) -> Any:
+    """The files of a run: the JSON report ``out``; ``--html ''`` puts the page beside it."""
+    from visiondrift.app import Outputs
 
-        page = Path(html) if html else out.with_suffix(".html")
-        root = image_root if image_root and Path(image_root).is_dir() else None
-        written.append(
-            generate_html_report(
-                report, page, image_root=root, thumbnails=not no_thumbnails, names_key=names_key
-            )
-        )
-    if summary_md:
-        from visiondrift._io import write_text_atomic
-        from visiondrift.report.markdown import render_markdown
+    return Outputs(
+        report=out,
+        html=None if html is None else (Path(html) if html else out.with_suffix(".html")),
+        markdown=Path(summary_md) if summary_md else None,
+        profile=Path(profile) if profile else None,
+        thumbnails=not no_thumbnails,
+        image_root=Path(image_root) if image_root else None,
+        names_key=names_key,
+    )
 
-        written.append(write_text_atomic(summary_md, render_markdown(report)))
-    return written
+
+def _sinks() -> list[Any]:
+    """The sinks the settings turn on (registered factories; none are built in yet)."""
+    from visiondrift.app import build_sinks
+
+    return build_sinks()
+
+
+def _activation(value: str | None) -> Any:
+    return None if value is None else ("softmax" if value == "softmax" else "none")
+
+
+def _finish(
+    result: Any, out: Path, *, quiet: bool, fail_on: str, saved_profile: str | None = None
+) -> NoReturn:
+    """Print what a run found and wrote, its failed sinks, and exit with the verdict's code."""
+    _print_source_notes(result.profile)
+    skip = {out, *([Path(saved_profile)] if saved_profile else [])}
+    _print_report(result.report, out, quiet, [p for p in result.files if p not in skip])
+    for failure in result.failures:
+        click.echo(f"Warning: the {failure.sink} sink failed: {failure.error}", err=True)
+    sys.exit(_exit_code(result.report, fail_on))
 
 
 def _timestamp() -> str:
@@ -340,6 +357,18 @@ def _data_source(data_dir: str | None, predictions: str | None) -> tuple[str, bo
     return data_dir, is_predictions_file(data_dir)
 
 
+def _check_predictions_usage(is_predictions: bool, options: dict[str, Any]) -> None:
+    """Options that make no sense with a predictions file, named as on the command line."""
+    if not is_predictions:
+        return
+    if options.get("max_images") is not None:
+        raise click.UsageError("--max-images applies to images, not to a predictions file.")
+    if options.get("model") is not None or options.get("model_path") is not None:
+        raise click.UsageError(
+            "--model runs a model on images; a predictions file already holds its outputs."
+        )
+
+
 def _class_names(text: str | None) -> list[str] | None:
     if text is None:
         return None
@@ -354,92 +383,6 @@ def _class_names(text: str | None) -> list[str] | None:
             "expected comma-separated class names.", param_hint="--class-names"
         )
     return names
-
-
-def _profile_predictions(
-    path: str,
-    *,
-    config: Any,
-    class_names: str | None,
-    activation: str | None,
-    options: dict[str, Any],
-) -> Any:
-    """Profile a predictions file with the CLI options (or a baseline's ``config``)."""
-    from visiondrift.predictions import profile_predictions
-
-    if options.get("max_images") is not None:
-        raise click.UsageError("--max-images applies to images, not to a predictions file.")
-    if options.get("model") is not None:
-        raise click.UsageError(
-            "--model runs a model on images; a predictions file already holds its outputs."
-        )
-    names = _class_names(class_names)
-    kwargs: dict[str, Any] = {
-        k: options[k] for k in ("names", "names_key", "names_root") if options.get(k) is not None
-    }
-    if config is None:
-        from visiondrift.settings import setting_default
-
-        kwargs |= {
-            name: options.get(name, setting_default(key))
-            for name, key in (
-                ("reservoir_size", "profile.reservoir_size"),
-                ("seed", "profile.seed"),
-                ("low_confidence", "model.low_confidence"),
-            )
-        }
-    return profile_predictions(
-        path,
-        class_names=names,
-        activation="softmax" if activation == "softmax" else "none",
-        config=config,
-        **kwargs,
-    )
-
-
-def _baseline_predictions_defaults(base: Any) -> tuple[str | None, str | None]:
-    """Class names (comma-separated) and activation recorded in a baseline profile."""
-    names = ",".join(base.model.class_names) if base.model is not None else None
-    recorded = base.extra.get("predictions") if isinstance(base.extra, dict) else None
-    activation = recorded.get("activation") if isinstance(recorded, dict) else None
-    return names, activation
-
-
-def _load_or_profile(
-    path: str,
-    *,
-    config: Any = None,
-    label: str,
-    predictions: bool | None = None,
-    class_names: str | None = None,
-    activation: str | None = None,
-    **options: Any,
-) -> Any:
-    """A saved profile (.json), a predictions file, or a profile of the images at ``path``.
-
-    ``predictions`` None means: auto-detect
-    (:func:`visiondrift.predictions.is_predictions_file`).
-    """
-    from visiondrift.predictions import is_predictions_file
-    from visiondrift.profiler import profile
-    from visiondrift.profiles import Profile
-
-    p = Path(path)
-    if p.is_file() and p.suffix.lower() == ".json":
-        return Profile.load(p)
-    if predictions is None:
-        predictions = is_predictions_file(p)
-    if predictions:
-        return _profile_predictions(
-            path, config=config, class_names=class_names, activation=activation, options=options
-        )
-    if class_names is not None or activation is not None:
-        raise click.UsageError("--class-names and --activation apply to a predictions file.")
-    quiet = options.pop("quiet")
-    if config is None:  # the settings without a command-line option (file, environment)
-        options = tree_profile_options() | options
-    with _Progress(label, quiet) as progress:
-        return profile(p, progress=progress, config=config, **options)
 
 
 def _print_report(report: Any, path: Path, quiet: bool, extras: Sequence[Path] = ()) -> None:
@@ -516,7 +459,6 @@ def _print_source_notes(result: Any) -> None:
 
 
 def _exit_code(report: Any, fail_on: str) -> int:
-    if fail_on == "never" or not report.overall_drift_detected:
+    if fail_on == "never":
         return EXIT_OK
-    hit = SEVERITY_ORDER.index(report.severity) >= SEVERITY_ORDER.index(fail_on)
-    return EXIT_DRIFT if hit else EXIT_OK
+    return EXIT_DRIFT if report.reaches(fail_on) else EXIT_OK

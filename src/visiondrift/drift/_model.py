@@ -161,6 +161,24 @@ class DriftReport(_Frozen):
     config: dict[str, Any]
     command: str | None = None
 
+    def reaches(self, severity: Severity) -> bool:
+        """Whether drift was found at ``severity`` or above.
+
+        The one place where severities are ordered (``none < low < medium < high``): the CLI's
+        ``--fail-on`` and alert routing use it. ``reaches("none")`` is true for any drift.
+
+        Examples
+        --------
+        >>> report = DriftReport.model_construct(overall_drift_detected=True, severity="medium")
+        >>> report.reaches("low"), report.reaches("medium"), report.reaches("high")
+        (True, True, False)
+        """
+        if severity not in SEVERITIES:
+            raise ValueError(f"Unknown severity {severity!r}; expected one of {list(SEVERITIES)}.")
+        if not self.overall_drift_detected:
+            return False
+        return SEVERITIES.index(self.severity) >= SEVERITIES.index(severity)
+
     @property
     def drifted(self) -> list[MetricResult]:
         """The metrics with status ``drift``, most severe first."""

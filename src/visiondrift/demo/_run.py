@@ -4,25 +4,25 @@
    matplotlib.
 2. Builds two "production" batches: one from the same camera (fresh crops of the same photos)
    and one where the camera changed: darker, softer and noisier.
-3. Runs ``visiondrift baseline`` on the validation set and ``visiondrift monitor`` on each batch,
-   through the real command line, and prints what was found and where the reports are.
+3. Profiles the validation set into a baseline and runs the monitor (the application core that
+   ``visiondrift monitor`` uses, :class:`visiondrift.app.Monitor`) on each batch, in this process,
+   and prints what was found and where the reports and dashboards are.
 
 4. With the model (skip with ``--no-model``): trains the small demo classifier on real labelled
    animal silhouettes (``animal-mnist``, a pip package), exports it to ONNX, writes held-out
    silhouettes as 64x64 PNGs in ImageFolder layout (one folder per class) for a validation set
    and two batches: one unchanged, and one where both the camera changed (darker, softer,
-   noisier) and the class mix changed (one class 3x as frequent). Runs ``visiondrift baseline
-   --model demo.onnx`` and ``visiondrift monitor`` on each batch and prints what was found:
+   noisier) and the class mix changed (one class 3x as frequent). Profiles the baseline with the
+   model and monitors each batch the same way, and prints what was found:
    the camera change, the class-mix change, the model's confidence and accuracy.
 
-Exit code 0 when the changed batches are flagged and the unchanged ones are not; 1 otherwise.
+Exit code 0 when the changed batches are flagged and the unchanged ones are not; 1 otherwise;
+2 when an input is unusable (with the error's message).
 """
 
 from __future__ import annotations
 
 import argparse
-import shlex
-import subprocess
 import sys
 from pathlib import Path
 from typing import Final
@@ -31,29 +31,42 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from visiondrift.demo.samples import CameraChange, Transform, make_dataset, real_photos
 from visiondrift.drift import DriftReport
-from visiondrift.samples import CameraChange, Transform, make_dataset, real_photos
 
 __all__ = ["main"]
-
-
-def _run(args: list[str]) -> int:
-    print(f"\n$ visiondrift {' '.join(shlex.quote(a) for a in args)}", flush=True)
-    cmd = [sys.executable, "-c", "from visiondrift.cli import main; main()", *args]
-    return subprocess.run(cmd, check=False).returncode
 
 
 _CAMERA_METRICS = ("brightness", "sharpness", "noise", "contrast")
 _MODEL_METRICS = ("class_mix", "confidence", "low_confidence", "accuracy")
 
 
-def _monitor(out: Path, batch_dir: Path, baseline: Path, name: str) -> DriftReport | None:
-    """``visiondrift monitor`` with the JSON report and the HTML dashboard; the report, or
-    ``None`` when the command failed (exit code other than 0 or 1)."""
+def _baseline(folder: Path, out: Path, model: Path | None = None) -> Path:
+    """Profile ``folder`` (with ``model`` run on every image) and save it as a baseline."""
+    from visiondrift.profiler import profile
+
+    print(f"\nProfiling the baseline {folder}" + (f" with the model {model}" if model else ""))
+    baseline = profile(folder, model=model)
+    baseline.save(out)
+    print(f"  {baseline.n_images} images profiled, {baseline.n_bad} unusable -> {out}")
+    return out
+
+
+def _monitor(out: Path, batch_dir: Path, baseline: Path, name: str) -> DriftReport:
+    """Monitor ``batch_dir`` against ``baseline`` (the application core, in this process),
+    writing the JSON report and the HTML dashboard."""
+    from visiondrift.app import Monitor, Outputs
+
     report = out / f"report_{name}.json"
-    args = ["monitor", str(batch_dir), "--baseline", str(baseline), "-o", str(report), "--html"]
-    code = _run([*args, "--fail-on", "low"])
-    return DriftReport.load(report) if code in (0, 1) else None
+    print(f"\nMonitoring {batch_dir} against {baseline}")
+    result = Monitor(baseline).run(
+        batch_dir,
+        dataset=name,
+        outputs=Outputs(report=report, html=report.with_suffix(".html"), image_root=batch_dir),
+    )
+    verdict = "DRIFT" if result.report.overall_drift_detected else "no drift"
+    print(f"  {verdict} (severity {result.report.severity}) -> {_paths(report)}")
+    return result.report
 
 
 def _paths(report: Path) -> str:
@@ -122,7 +135,7 @@ def model_demo(out: Path, n_baseline: int, n_batch: int, boost: str | None = Non
     Trains on animal-mnist's silhouettes when that package is installed (``make demo`` installs
     it), else on scikit-learn's digits.
     """
-    from visiondrift.models.demo_model import (
+    from visiondrift.demo.model import (
         build_demo_models,
         default_demo_dataset,
         load_demo_dataset,
@@ -173,14 +186,9 @@ def model_demo(out: Path, n_baseline: int, n_batch: int, boost: str | None = Non
         f"  animals/prod_new_camera_and_mix/  {len(shifted)} silhouettes, new camera "
         f"({change.describe()}) and '{boost}' 3x as frequent ({share_val:.0%} -> {share_new:.0%})"
     )
-    baseline = out / "baseline_model.json"
-    code = _run(["baseline", str(root / "val"), "--model", str(models.onnx), "-o", str(baseline)])
-    if code != 0:
-        return False
+    baseline = _baseline(root / "val", out / "baseline_model.json", model=models.onnx)
     same_report = _monitor(out, root / "prod_same", baseline, "animals_same")
     new_report = _monitor(out, root / "prod_new_camera_and_mix", baseline, "animals_new")
-    if same_report is None or new_report is None:
-        return False
     print("\nSummary (model)")
     runs = (
         ("unchanged batch:", same_report, "animals_same"),
@@ -223,6 +231,17 @@ def model_demo(out: Path, n_baseline: int, n_batch: int, boost: str | None = Non
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the demo; the exit code says whether it caught what it should (see the module)."""
+    from visiondrift.errors import VisionDriftError
+
+    try:
+        return _main(argv)
+    except VisionDriftError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--out", default="demo-output", help="Folder for data and reports.")
     parser.add_argument("--n-baseline", type=int, default=400)
@@ -247,15 +266,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  prod_same_camera/  {args.n_batch} images, same camera (should not drift)")
     print(f"  prod_new_camera/   {args.n_batch} images, new camera: {change.describe()}")
 
-    baseline = out / "baseline_metrics.json"
-    if _run(["baseline", str(out / "data" / "val"), "-o", str(baseline)]) != 0:
-        return 1
-    results = {}
-    for batch in ("prod_same_camera", "prod_new_camera"):
-        loaded = _monitor(out, out / "data" / batch, baseline, batch)
-        if loaded is None:
-            return 1
-        results[batch] = loaded
+    baseline = _baseline(out / "data" / "val", out / "baseline_metrics.json")
+    results = {
+        batch: _monitor(out, out / "data" / batch, baseline, batch)
+        for batch in ("prod_same_camera", "prod_new_camera")
+    }
 
     same, new = results["prod_same_camera"], results["prod_new_camera"]
     print("\nSummary")
@@ -297,7 +312,3 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     return 0 if ok and model_ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

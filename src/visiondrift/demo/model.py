@@ -241,8 +241,8 @@ def build_demo_models(
     DemoModels
         The paths, the class names, train and held-out accuracy, and the held-out indices.
     """
-    from visiondrift.models._onnx_builder import dense_classifier_onnx
-    from visiondrift.models._tflite_builder import DenseLayer, dense_classifier_tflite
+    from visiondrift.demo._onnx_builder import dense_classifier_onnx
+    from visiondrift.demo._tflite_builder import DenseLayer, dense_classifier_tflite
 
     if not 0.0 < test_fraction < 1.0:
         raise ConfigError(

@@ -1,7 +1,7 @@
 """Write small ONNX classifiers with ``onnx.helper``, the ONNX twin of ``_tflite_builder``.
 
 :func:`dense_classifier_onnx` takes the same :class:`DenseLayer` list and options as
-:func:`~visiondrift.models._tflite_builder.dense_classifier_tflite`, so the same weights can be
+:func:`~visiondrift.demo._tflite_builder.dense_classifier_tflite`, so the same weights can be
 exported to both formats and their predictions compared.
 """
 
@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from visiondrift.models._tflite_builder import DenseLayer
+from visiondrift.demo._tflite_builder import DenseLayer
 from visiondrift.models.onnx import import_onnx
 
 __all__ = ["dense_classifier_onnx"]

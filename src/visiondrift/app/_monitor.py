@@ -1,0 +1,298 @@
+"""The monitor workflow: profile a batch with the baseline's settings, compare, write, notify."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from visiondrift.app._inputs import open_batch, prediction_defaults
+from visiondrift.app._result import RunResult, SinkFailure
+from visiondrift.app._sinks import Sink
+from visiondrift.errors import ConfigError
+
+if TYPE_CHECKING:
+    from visiondrift.drift import DriftConfig, DriftReport
+    from visiondrift.names import NamesKey
+    from visiondrift.profiler import ProgressCallback
+    from visiondrift.profiles import Profile
+
+__all__ = ["Monitor", "Outputs", "write_outputs"]
+
+logger = logging.getLogger("visiondrift.app")
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """The files a run writes (each atomically); ``None`` skips that file.
+
+    Attributes
+    ----------
+    report
+        The JSON report.
+    html
+        The self-contained HTML dashboard.
+    markdown
+        The short Markdown summary.
+    profile
+        The batch's profile (to merge later or to compare again).
+    thumbnails
+        Whether the HTML page embeds thumbnails of the atypical images.
+    image_root
+        The folder the batch's images were read from (where thumbnails come from).
+    names_key
+        The key of hashed file names, to find the images behind them for thumbnails.
+    """
+
+    report: Path | None = None
+    html: Path | None = None
+    markdown: Path | None = None
+    profile: Path | None = None
+    thumbnails: bool = True
+    image_root: Path | None = None
+    names_key: NamesKey | None = None
+
+
+class Monitor:
+    """Compares batches of images with a baseline and hands every result to its sinks.
+
+    Parameters
+    ----------
+    baseline
+        The baseline: a :class:`~visiondrift.profiles.Profile` or the path of a saved one.
+    config
+        Drift settings (bands, correction, permutations...); default :class:`DriftConfig`.
+    alpha, correction
+        Shortcuts that override ``config``'s family-wise error rate and correction.
+    sinks
+        Called after every run, in order (see :class:`~visiondrift.app.Sink`).
+    model
+        A model file that replaces the baseline's (same preprocessing and options), or a
+        :class:`~visiondrift.models.ModelSpec`; default: the baseline's own model.
+    mode
+        ``"monitor"`` (a production batch against a baseline: a batch of only unusable files is
+        reported as integrity drift) or ``"compare"`` (any two sets: such a batch is an error).
+
+    A run, as the CLI's ``monitor`` does it::
+
+        result = Monitor("baseline.json").run(
+            "prod/20261129", dataset="skin", outputs=Outputs(report=Path("report.json"))
+        )
+        result.report.reaches("medium"), result.files, result.failures
+    """
+
+    def __init__(
+        self,
+        baseline: Profile | str | os.PathLike[str],
+        *,
+        config: DriftConfig | None = None,
+        alpha: float | None = None,
+        correction: str | None = None,
+        sinks: Sequence[Sink] = (),
+        model: Any = None,
+        mode: Literal["monitor", "compare"] = "monitor",
+    ) -> None:
+        from visiondrift.drift import DriftConfig
+        from visiondrift.profiles import Profile
+
+        self.baseline = baseline if isinstance(baseline, Profile) else Profile.load(baseline)
+        drift = config or DriftConfig()
+        if alpha is not None:
+            drift = replace(drift, alpha=alpha)  # replace validates, as the constructor does
+        if correction is not None:
+            drift = replace(drift, correction=correction)  # type: ignore[arg-type]
+        self.config = drift
+        for sink in sinks:
+            if not isinstance(sink, Sink):
+                raise ConfigError(
+                    f"A sink must have a 'name' and a 'handle(result)' method; got "
+                    f"{type(sink).__name__}."
+                )
+        self.sinks = tuple(sinks)
+        self.model = model
+        if mode not in ("monitor", "compare"):
+            raise ConfigError(f"The 'mode' must be 'monitor' or 'compare'. Got {mode!r} instead.")
+        self.mode = mode
+
+    # ----------------------------------------------------------------- steps
+    def profile(
+        self,
+        source: Any,
+        *,
+        predictions: bool | None = None,
+        class_names: Sequence[str] | None = None,
+        activation: Literal["none", "softmax"] | None = None,
+        progress: ProgressCallback | None = None,
+        **options: Any,
+    ) -> Profile:
+        """The profile of ``source`` made with the baseline's settings.
+
+        ``source`` is anything :func:`~visiondrift.app.open_batch` reads. Folder names become
+        labels only if the baseline has labels; a predictions file takes the baseline's class
+        names and activation unless given. ``options`` are those of :func:`visiondrift.profile`
+        that do not shape the profile (``workers``, ``max_images``, ``labels``, ``names_key``,
+        ``names_root``...).
+        """
+        base = self.baseline
+        if options.get("labels", "auto") == "auto" and not base.labels.counts:
+            options["labels"] = "none"  # folder names are classes only if they were in the baseline
+        is_predictions = predictions
+        if is_predictions is None and isinstance(source, str | os.PathLike):
+            from visiondrift.predictions import is_predictions_file
+
+            is_predictions = Path(source).suffix.lower() != ".json" and is_predictions_file(source)
+        if is_predictions:
+            default_names, default_activation = prediction_defaults(base)
+            class_names = class_names or default_names
+            activation = activation or default_activation
+            for key in ("labels", "workers", "allow_empty"):
+                options.pop(key, None)
+        else:
+            options.setdefault("allow_empty", self.mode == "monitor")
+            if self.model is not None:
+                options["model"] = self.model
+        return open_batch(
+            source,
+            config=base.config,
+            predictions=is_predictions,
+            class_names=class_names,
+            activation=activation,
+            progress=progress,
+            **options,
+        )
+
+    def compare(self, current: Profile, *, command: str | None = None) -> DriftReport:
+        """Compare ``current`` with the baseline under the monitor's drift settings."""
+        from visiondrift.drift import compare
+
+        return compare(self.baseline, current, config=self.config, mode=self.mode, command=command)
+
+    def run(
+        self,
+        source: Any,
+        *,
+        dataset: str | None = None,
+        window: tuple[datetime, datetime] | None = None,
+        outputs: Outputs | None = None,
+        command: str | None = None,
+        **options: Any,
+    ) -> RunResult:
+        """Profile ``source``, compare it with the baseline, write ``outputs``, notify the sinks.
+
+        Parameters
+        ----------
+        source
+            A folder, list file, predictions file, saved profile, source object or profile.
+        dataset
+            The dataset the batch belongs to (recorded in the result and the sinks' records).
+        window
+            The time the batch covers, ``(start, end)``, timezone-aware.
+        outputs
+            Files to write; writing fails the run (raises) only for these files, never for a
+            sink.
+        command
+            The command line that started the run, kept in the report.
+        **options
+            Passed to :meth:`profile`.
+
+        Returns
+        -------
+        RunResult
+            The report, the batch profile, the files written and the sinks that failed.
+        """
+        started = datetime.now(UTC)
+        _check_window(window)
+        current = self.profile(source, **options)
+        report = self.compare(current, command=command)
+        files = self.write(report, current, outputs or Outputs())
+        result = RunResult(
+            run_id=uuid.uuid4().hex,
+            dataset=dataset,
+            window=window,
+            report=report,
+            profile=current,
+            baseline=self.baseline,
+            files=files,
+            failures=(),
+            started_at=started,
+            finished_at=started,
+        )
+        return self.notify(result)
+
+    def write(self, report: DriftReport, current: Profile, outputs: Outputs) -> tuple[Path, ...]:
+        """Write the run's files (each atomically); returns their paths."""
+        return write_outputs(report, outputs, profile=current)
+
+    def notify(self, result: RunResult) -> RunResult:
+        """Hand ``result`` to every sink; a sink that raises is recorded, not fatal."""
+        failures: list[SinkFailure] = []
+        for sink in self.sinks:
+            name = str(getattr(sink, "name", type(sink).__name__))
+            try:
+                sink.handle(replace(result, failures=tuple(failures)))
+            except Exception as err:  # a sink never fails the run
+                failure = SinkFailure(sink=name, error=f"{type(err).__name__}: {err}")
+                failures.append(failure)
+                logger.warning(
+                    "The sink %r failed on run %s: %s", name, result.run_id, failure.error
+                )
+        return replace(result, failures=tuple(failures), finished_at=datetime.now(UTC))
+
+
+def write_outputs(
+    report: DriftReport, outputs: Outputs, *, profile: Profile | None = None
+) -> tuple[Path, ...]:
+    """Write a report's files (each atomically), in the order JSON, profile, HTML, Markdown.
+
+    Used by :meth:`Monitor.run` and to re-render a saved report.
+    """
+    written: list[Path] = []
+    if outputs.report is not None:
+        written.append(report.save(outputs.report))
+    if outputs.profile is not None:
+        if profile is None:
+            raise ConfigError("Outputs.profile is set but there is no profile to save.")
+        written.append(profile.save(outputs.profile))
+    if outputs.html is not None:
+        from visiondrift.report import generate_html_report  # jinja2; matplotlib when drawing
+
+        root = outputs.image_root
+        written.append(
+            generate_html_report(
+                report,
+                outputs.html,
+                image_root=root if root is not None and Path(root).is_dir() else None,
+                thumbnails=outputs.thumbnails,
+                names_key=outputs.names_key,
+            )
+        )
+    if outputs.markdown is not None:
+        from visiondrift._io import write_text_atomic
+        from visiondrift.report.markdown import render_markdown
+
+        written.append(write_text_atomic(outputs.markdown, render_markdown(report)))
+    return tuple(written)
+
+
+def _check_window(window: tuple[datetime, datetime] | None) -> None:
+    if window is None:
+        return
+    if (
+        not isinstance(window, tuple)
+        or len(window) != 2
+        or not all(isinstance(t, datetime) and t.tzinfo is not None for t in window)
+    ):
+        raise ConfigError(
+            "The 'window' must be a (start, end) pair of timezone-aware datetimes. "
+            f"Got {window!r} instead."
+        )
+    if window[0] > window[1]:
+        raise ConfigError(
+            f"The window starts ({window[0].isoformat()}) after it ends "
+            f"({window[1].isoformat()}); give (start, end)."
+        )
