@@ -403,6 +403,15 @@ def test_cli_drift_settings_from_file_environment_and_options(
     assert (from_env_file["alpha"], from_env_file["correction"]) == (0.02, "bonferroni")
     from_cli = report("--config", str(settings), "--alpha", "0.03", VISIONDRIFT_DRIFT__ALPHA="0.02")
     assert from_cli["alpha"] == 0.03
+    rest = report(
+        VISIONDRIFT_DRIFT__PERMUTATIONS="499",
+        VISIONDRIFT_DRIFT__N_ATYPICAL="3",
+        VISIONDRIFT_DRIFT__BANDS='{"pixel_mean": [0.01, 0.02, 0.04]}',
+    )
+    config = rest["config"]
+    assert isinstance(config, dict)
+    assert (config["permutations"], config["n_atypical"]) == (499, 3)
+    assert config["bands"]["pixel_mean"] == [0.01, 0.02, 0.04]
 
 
 def test_config_show_says_where_each_value_came_from(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from visiondrift.app import open_batch
 from visiondrift.cli._config import config_group
 from visiondrift.cli._edge import run_cli, set_flags
 from visiondrift.cli._names import _names_key, _names_options, _names_settings
-from visiondrift.cli._settings import config_option, profile_size_options
+from visiondrift.cli._settings import config_option, drift_config, profile_size_options
 from visiondrift.cli._startup import limit_blas_threads, skip_final_collection
 from visiondrift.cli._support import (
     EXIT_USAGE,
@@ -224,7 +224,12 @@ def monitor(
         names = _names_settings(options, default=base.config.names)
         _check_predictions_usage(is_predictions, {**options, "model": model_path})
         monitor = Monitor(
-            base, alpha=alpha, correction=correction, model=model_path, sinks=_sinks()
+            base,
+            config=drift_config(),  # the [drift] settings; --alpha, --correction win
+            alpha=alpha,
+            correction=correction,
+            model=model_path,
+            sinks=_sinks(),
         )
         with _Progress("profiling batch", quiet) as progress:
             result = monitor.run(
@@ -310,6 +315,7 @@ def compare_cmd(
         from_file = Path(reference).suffix.lower() == ".json" and Path(reference).is_file()
         monitor = Monitor(
             ref,
+            config=drift_config(),  # the [drift] settings; --alpha, --correction win
             alpha=alpha,
             correction=correction,
             model=spec if from_file else None,

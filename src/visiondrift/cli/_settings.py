@@ -28,6 +28,7 @@ __all__ = [
     "SettingOption",
     "cli_settings",
     "config_option",
+    "drift_config",
     "profile_size_options",
     "setting_option",
 ]
@@ -203,6 +204,12 @@ def cli_settings(ctx: click.Context | None = None) -> Any:
         return load_settings(file, cli=given)
     except VisionDriftError as err:
         raise InputError(str(err)) from err
+
+
+def drift_config(ctx: click.Context | None = None) -> Any:
+    """The :class:`~visiondrift.drift.DriftConfig` of this command's effective ``[drift]``
+    settings (options over environment over file over defaults)."""
+    return cli_settings(ctx).settings.drift.to_config()
 
 
 def _option_name(param: click.Parameter) -> str:
