@@ -110,6 +110,58 @@ def test_the_api_keyword_defaults_are_the_tree() -> None:
     assert compare.parameters["correction"].default == DEFAULTS.drift.correction
 
 
+def test_the_plain_copy_of_the_defaults_is_current() -> None:
+    from visiondrift import _defaults
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "settings_defaults.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for key in settings_keys():
+        value: object = _defaults.DEFAULTS
+        for part in key.split("."):
+            value = getattr(value, part)
+        assert value == setting_default(key), key
+
+
+def test_profiling_and_the_baseline_command_import_no_pydantic(
+    small_dir: Path, tmp_path: Path
+) -> None:
+    """The defaults come from the plain copy: profiling starts as fast as before the tree."""
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('PYDANTIC', 'pydantic' in sys.modules, file=sys.stderr))\n"
+        "from visiondrift.cli import main\n"
+        f"main(['baseline', {str(small_dir)!r}, '-o', {str(tmp_path / 'b.json')!r}, '-q'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean_environ(),
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "PYDANTIC False" in done.stderr
+    with_file = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean_environ(VISIONDRIFT_PROFILE__SEED="2"),
+        timeout=300,
+        check=False,
+    )
+    assert with_file.returncode == 0, with_file.stderr
+    assert "PYDANTIC True" in with_file.stderr  # settings to read: the tree validates them
+    assert json.loads((tmp_path / "b.json").read_text())["config"]["seed"] == 2
+
+
 def test_building_the_tree_in_code_reads_no_file_and_no_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

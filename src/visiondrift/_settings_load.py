@@ -2,8 +2,9 @@
 of every value; and showing the result with secrets masked.
 
 The tree itself and its defaults live in :mod:`visiondrift.settings`, which re-exports what is
-public here. May import: the standard library, pydantic and :mod:`visiondrift.errors`;
-:mod:`visiondrift.settings` only inside functions (it imports this module).
+public here. May import: the standard library and :mod:`visiondrift.errors`; pydantic and
+:mod:`visiondrift.settings` only inside functions (settings imports this module, and finding the
+settings file must not import pydantic: see :func:`has_settings_sources`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
-
-from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from visiondrift.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
 
 __all__ = [
     "CONFIG_ENV",
@@ -31,6 +33,7 @@ __all__ = [
     "LoadedSettings",
     "Origin",
     "find_settings_file",
+    "has_settings_sources",
     "load_settings",
     "render_settings",
     "settings_keys",
@@ -61,12 +64,16 @@ def _tree(model: type[BaseModel] | None) -> type[BaseModel]:
 
 def _section_type(annotation: Any) -> type[BaseModel] | None:
     """The model class of a sub-section field, or ``None`` for a value."""
+    from pydantic import BaseModel
+
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     return None
 
 
 def _is_secret(annotation: Any) -> bool:
+    from pydantic import SecretBytes, SecretStr
+
     if isinstance(annotation, type) and issubclass(annotation, SecretStr | SecretBytes):
         return True
     args = typing.get_args(annotation)
@@ -179,6 +186,18 @@ class LoadedSettings:
                     value = getattr(value, part)
                 out[key] = value
         return out
+
+
+def has_settings_sources(config: str | os.PathLike[str] | None = None) -> bool:
+    """Whether a run has anything to read besides the defaults: a settings file or a
+    ``VISIONDRIFT_<SECTION>__<KEY>`` variable. Imports no pydantic."""
+    if config is not None or find_settings_file(config) is not None:
+        return True
+    return any(
+        name.upper().startswith(ENV_PREFIX)
+        and ENV_NESTED_DELIMITER in name.upper()[len(ENV_PREFIX) :]
+        for name in os.environ
+    )
 
 
 def find_settings_file(
@@ -423,6 +442,8 @@ def load_settings(
     >>> str(loaded.origin("drift.correction"))
     'default'
     """
+    from pydantic import ValidationError
+
     model = _tree(model)
     path = find_settings_file(config, cwd=cwd)
     values: dict[str, tuple[Any, Origin]] = {}
@@ -446,6 +467,8 @@ def load_settings(
 
 def _shown(value: Any) -> Any:
     """A value as shown: secrets masked, paths as text, tuples as lists."""
+    from pydantic import SecretBytes, SecretStr
+
     if isinstance(value, SecretStr | SecretBytes):
         return MASK
     if isinstance(value, Path):

@@ -25,8 +25,8 @@ from typing import BinaryIO, Final, Literal
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from visiondrift._defaults import DEFAULTS
 from visiondrift._jpeg import header_segments, quality_from_dqt, quality_from_tables
-from visiondrift.settings import DEFAULTS
 
 try:  # libjpeg-turbo without Pillow's per-file overhead; optional
     import simplejpeg as _simplejpeg

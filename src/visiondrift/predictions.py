@@ -42,13 +42,13 @@ from typing import Any, Final, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from visiondrift._defaults import DEFAULTS
 from visiondrift.decode import BadFile
 from visiondrift.errors import ConfigError, MissingExtraError, NoReadableImagesError, SourceError
 from visiondrift.model_summary import MODEL_COLUMNS, ModelSummary, model_column_values
 from visiondrift.names import NamePolicy, NamesKey, check_policy, record_location, recorded_names
 from visiondrift.profiles import Profile, ProfileConfig
 from visiondrift.properties import CHANNELS, PROPERTY_NAMES
-from visiondrift.settings import DEFAULTS
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir
 from visiondrift.sources import SourceInfo, item_key
 

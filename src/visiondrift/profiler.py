@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from visiondrift._defaults import DEFAULTS
 from visiondrift.decode import BadFile, DecodedImage, DecodeLimits, decode_image
 from visiondrift.errors import ConfigError, NoReadableImagesError
 from visiondrift.names import (
@@ -37,7 +38,6 @@ from visiondrift.names import (
 )
 from visiondrift.profiles import Profile, ProfileBuilder, ProfileConfig
 from visiondrift.properties import MeasureConfig
-from visiondrift.settings import DEFAULTS
 from visiondrift.sources import FileListSource, FolderSource, ImageItem, LabelMode, open_source
 
 if TYPE_CHECKING:

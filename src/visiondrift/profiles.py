@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
+from visiondrift._defaults import DEFAULTS
 from visiondrift._io import first_non_finite, write_json_atomic
 from visiondrift._profile_checks import check_profile, missing_key
 from visiondrift._version import __version__
@@ -39,7 +40,6 @@ from visiondrift.model_summary import (
 )
 from visiondrift.names import NamePolicy, check_policy
 from visiondrift.properties import CHANNELS, PROPERTY_NAMES, MeasureConfig
-from visiondrift.settings import DEFAULTS
 from visiondrift.sketches import CategoryCounts, Moments, Reservoir
 from visiondrift.sources import ImageItem, SourceInfo, item_key
 

@@ -32,8 +32,8 @@ from typing import Final, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from visiondrift._defaults import DEFAULTS
 from visiondrift.errors import ConfigError
-from visiondrift.settings import DEFAULTS
 
 __all__ = [
     "CHANNELS",

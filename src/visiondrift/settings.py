@@ -4,7 +4,10 @@ This module is where visiondrift's defaults are written, once. :data:`DEFAULTS` 
 from them; the configuration objects (``ProfileConfig``, ``MeasureConfig``, ``DecodeLimits``,
 ``DriftConfig``), the keyword defaults of :func:`visiondrift.profile` and
 :func:`visiondrift.compare`, and the command line's option defaults and help texts all read
-their defaults from here. Change a default here and nowhere else.
+their defaults from here. Change a default here and nowhere else, then run
+``python scripts/settings_defaults.py``: it copies the defaults into the generated, pydantic-free
+``visiondrift/_defaults.py`` that the profiling path and the command line's option parsing read
+(so that they start without importing pydantic); a test fails while the copy differs.
 
 The tree (:class:`Settings`) has one section per part of the pipeline::
 

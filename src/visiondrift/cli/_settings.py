@@ -29,6 +29,7 @@ __all__ = [
     "cli_settings",
     "config_option",
     "drift_config",
+    "plain_default",
     "profile_size_options",
     "setting_option",
 ]
@@ -100,9 +101,7 @@ class SettingOption(click.Option):
 
     def get_default(self, ctx: click.Context, call: bool = True) -> Any:
         if self.tree_default and not ctx._default_map_has(self.name):
-            from visiondrift.settings import setting_default
-
-            return _click_value(setting_default(self.setting))
+            return _click_value(plain_default(self.setting))
         return super().get_default(ctx, call=call)
 
     def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
@@ -112,6 +111,16 @@ class SettingOption(click.Option):
             suffix = self.help_suffix.format(default=setting_default(self.setting))
             self.help = " ".join(p for p in (setting_description(self.setting), suffix) if p)
         return super().get_help_record(ctx)
+
+
+def plain_default(key: str) -> Any:
+    """The default of a dotted key, from the generated plain copy of the tree (no pydantic)."""
+    from visiondrift._defaults import DEFAULTS
+
+    value: Any = DEFAULTS
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
 
 
 def setting_option(*param_decls: str, setting: str, **attrs: Any) -> Callable[[Any], Any]:
@@ -149,10 +158,14 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
     """Read the settings file and the environment; make them the commands' option defaults."""
     if value is None and _META_KEY in ctx.meta:
         return  # already read by the group
+    from visiondrift._settings_load import has_settings_sources
     from visiondrift.cli._support import InputError
-    from visiondrift.settings import load_settings
 
     try:
+        if not has_settings_sources(value):
+            return  # the defaults only: the options have them (and pydantic is not imported)
+        from visiondrift.settings import load_settings
+
         loaded = load_settings(value)
     except VisionDriftError as err:
         raise InputError(str(err)) from err

@@ -217,9 +217,9 @@ def _model_spec(options: dict[str, Any]) -> Any:
 
 
 def _check_model_given(spec: Any, low_confidence: float) -> None:
-    from visiondrift.settings import setting_default
+    from visiondrift._defaults import DEFAULTS
 
-    if spec is None and low_confidence != setting_default("model.low_confidence"):
+    if spec is None and low_confidence != DEFAULTS.model.low_confidence:
         raise click.UsageError("--low-confidence needs --model or --model-config.")
 
 

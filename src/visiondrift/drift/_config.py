@@ -25,10 +25,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from visiondrift._defaults import DEFAULTS
 from visiondrift.detectors.multitest import Correction
 from visiondrift.drift._model import Role, Severity
 from visiondrift.errors import ConfigError
-from visiondrift.settings import DEFAULTS
 
 __all__ = [
     "ABSOLUTE_SCALE_FLOORS",

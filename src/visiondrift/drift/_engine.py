@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from visiondrift._defaults import DEFAULTS
 from visiondrift.detectors.multitest import adjust_pvalues
 from visiondrift.drift._atypical import atypical_images
 from visiondrift.drift._causes import explain_causes
@@ -45,7 +46,6 @@ from visiondrift.drift._output import model_summary, output_candidates
 from visiondrift.errors import IncompatibleProfilesError
 from visiondrift.profiles import Profile
 from visiondrift.properties import CHANNELS
-from visiondrift.settings import DEFAULTS
 
 __all__ = ["compare", "summarise"]
 
