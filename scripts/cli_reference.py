@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
 from visiondrift.cli import cli
@@ -21,7 +22,12 @@ def render() -> str:
         "# Command-line reference\n",
         "Generated from `--help` by `python scripts/cli_reference.py`; do not edit by hand.\n",
     ]
-    commands = [[]] + [[name] for name in sorted(cli.commands)]
+    commands: list[list[str]] = [[]]
+    for name in sorted(cli.commands):
+        commands.append([name])
+        group = cli.commands[name]
+        if isinstance(group, click.Group):  # e.g. 'config show'
+            commands.extend([name, sub] for sub in sorted(group.commands))
     for args in commands:
         title = " ".join(["visiondrift", *args])
         result = runner.invoke(cli, [*args, "--help"], prog_name="visiondrift", terminal_width=100)

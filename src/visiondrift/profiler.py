@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from visiondrift._defaults import DEFAULTS
 from visiondrift.decode import BadFile, DecodedImage, DecodeLimits, decode_image
 from visiondrift.errors import ConfigError, NoReadableImagesError
 from visiondrift.measure.properties import MeasureConfig
@@ -299,20 +300,20 @@ def profile(
     source: str | os.PathLike[str] | FolderSource | FileListSource,
     *,
     model: ModelSpec | str | os.PathLike[str] | None = None,
-    low_confidence: float = 0.5,
+    low_confidence: float = DEFAULTS.model.low_confidence,
     workers: int | None = None,
     max_images: int | None = None,
-    seed: int = 0,
-    labels: LabelMode = "auto",
-    reservoir_size: int = 10_000,
-    work_size: int = 128,
-    colour_size: int = 32,
-    noise_size: int = 64,
-    clip_dark: int = 5,
-    clip_bright: int = 250,
-    max_pixels: int = 89_478_485,
-    min_side: int = 8,
-    max_listed_bad_files: int = 1_000,
+    seed: int = DEFAULTS.profile.seed,
+    labels: LabelMode = DEFAULTS.profile.labels,
+    reservoir_size: int = DEFAULTS.profile.reservoir_size,
+    work_size: int = DEFAULTS.profile.measure.work_size,
+    colour_size: int = DEFAULTS.profile.measure.colour_size,
+    noise_size: int = DEFAULTS.profile.measure.noise_size,
+    clip_dark: int = DEFAULTS.profile.measure.clip_dark,
+    clip_bright: int = DEFAULTS.profile.measure.clip_bright,
+    max_pixels: int = DEFAULTS.profile.decode.max_pixels,
+    min_side: int = DEFAULTS.profile.decode.min_side,
+    max_listed_bad_files: int = DEFAULTS.profile.max_listed_bad_files,
     progress: ProgressCallback | None = None,
     config: ProfileConfig | None = None,
     names: NamePolicy | None = None,

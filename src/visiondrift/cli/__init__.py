@@ -18,8 +18,10 @@ import click
 
 from visiondrift._version import __version__
 from visiondrift.app import open_batch
+from visiondrift.cli._config import config_group
 from visiondrift.cli._edge import run_cli, set_flags
 from visiondrift.cli._names import _names_key, _names_options, _names_settings
+from visiondrift.cli._settings import config_option, drift_config, profile_size_options
 from visiondrift.cli._startup import limit_blas_threads, skip_final_collection
 from visiondrift.cli._support import (
     EXIT_USAGE,
@@ -57,6 +59,7 @@ __all__ = ["main", "run"]
 @click.option(
     "--verbose", is_flag=True, help="Let third-party libraries' log lines and warnings through."
 )
+@config_option
 def cli(debug: bool, verbose: bool) -> None:
     """Calibrated drift detection for image classifiers.
 
@@ -83,29 +86,10 @@ def cli(debug: bool, verbose: bool) -> None:
 )
 @_predictions_options
 @_profile_options
-@click.option(
-    "--reservoir-size",
-    type=click.IntRange(min=10),
-    default=10_000,
-    show_default=True,
-    help="Per-image records kept for the statistical tests.",
-)
-@click.option(
-    "--max-pixels",
-    type=click.IntRange(min=1),
-    default=89_478_485,
-    show_default=True,
-    help="Reject images with more pixels (decompression-bomb guard).",
-)
-@click.option(
-    "--min-side",
-    type=click.IntRange(min=1),
-    default=8,
-    show_default=True,
-    help="Reject images whose shorter side is smaller.",
-)
+@profile_size_options
 @_model_options
 @_names_options
+@config_option
 def baseline(
     data_dir: str | None,
     output: str | None,
@@ -204,6 +188,7 @@ def baseline(
 )
 @_predictions_options
 @_names_options
+@config_option
 def monitor(
     data_dir: str | None,
     predictions: str | None,
@@ -239,7 +224,12 @@ def monitor(
         names = _names_settings(options, default=base.config.names)
         _check_predictions_usage(is_predictions, {**options, "model": model_path})
         monitor = Monitor(
-            base, alpha=alpha, correction=correction, model=model_path, sinks=_sinks()
+            base,
+            config=drift_config(),  # the [drift] settings; --alpha, --correction win
+            alpha=alpha,
+            correction=correction,
+            model=model_path,
+            sinks=_sinks(),
         )
         with _Progress("profiling batch", quiet) as progress:
             result = monitor.run(
@@ -279,8 +269,10 @@ def monitor(
 @_profile_options
 @_decision_options
 @_report_options
+@profile_size_options
 @_model_options
 @_names_options
+@config_option
 def compare_cmd(
     reference: str,
     current: str,
@@ -323,6 +315,7 @@ def compare_cmd(
         from_file = Path(reference).suffix.lower() == ".json" and Path(reference).is_file()
         monitor = Monitor(
             ref,
+            config=drift_config(),  # the [drift] settings; --alpha, --correction win
             alpha=alpha,
             correction=correction,
             model=spec if from_file else None,
@@ -470,6 +463,8 @@ def inspect_model(
         _fail(err)
     click.echo(text, nl=False)
 
+
+cli.add_command(config_group)
 
 _LEGACY_VALUE_OPTIONS = {"--data-dir", "--baseline", "--output", "--model", "--mode"}
 

@@ -7,19 +7,19 @@ from typing import Any
 
 import click
 
+from visiondrift.cli._settings import setting_option
 from visiondrift.names import DEFAULT_KEY_ENV
 
 
 def _names_options(func: Any) -> Any:
     options = [
-        click.option(
+        setting_option(
             "--names",
             type=click.Choice(["keep", "hash", "drop"]),
-            default=None,
-            help="What profiles and reports record of file names: keep them, hash them "
-            "(keyed HMAC-SHA256, needs a key; the same file keeps its hash across runs) or drop "
-            "them (positions only). Locations are then redacted unless --names-root is given. "
-            "[default: keep; monitor: the baseline's]",
+            setting="profile.names",
+            tree_default=False,
+            show_default=False,
+            help_suffix="[default: {default}; monitor: the baseline's]",
         ),
         click.option(
             "--names-key-env",

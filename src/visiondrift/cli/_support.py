@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 import click
 
+from visiondrift.cli._settings import setting_option
 from visiondrift.errors import VisionDriftError
 
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -81,31 +82,11 @@ class _Progress:
 
 def _profile_options(func: Any) -> Any:
     options = [
-        click.option(
-            "--workers",
-            type=click.IntRange(min=1),
-            default=None,
-            help="Worker processes (default: the number of CPU cores).",
-        ),
-        click.option(
-            "--max-images",
-            type=click.IntRange(min=1),
-            default=None,
-            help="Profile at most N images, sampled reproducibly with --seed.",
-        ),
-        click.option(
-            "--seed",
-            type=int,
-            default=0,
-            show_default=True,
-            help="Seed of the sampling, the reservoir and the resampling tests.",
-        ),
-        click.option(
-            "--labels",
-            type=click.Choice(["auto", "imagefolder", "none"]),
-            default="auto",
-            show_default=True,
-            help="Read labels from sub-folder names (ImageFolder layout).",
+        setting_option("--workers", type=click.IntRange(min=1), setting="profile.workers"),
+        setting_option("--max-images", type=click.IntRange(min=1), setting="profile.max_images"),
+        setting_option("--seed", type=int, setting="profile.seed"),
+        setting_option(
+            "--labels", type=click.Choice(["auto", "imagefolder", "none"]), setting="profile.labels"
         ),
         click.option("--quiet", "-q", is_flag=True, help="No progress output."),
     ]
@@ -116,26 +97,20 @@ def _profile_options(func: Any) -> Any:
 
 def _decision_options(func: Any) -> Any:
     options = [
-        click.option(
+        setting_option(
             "--alpha",
             type=click.FloatRange(0, 1, min_open=True, max_open=True),
-            default=0.05,
-            show_default=True,
-            help="Family-wise false-alarm rate of the whole comparison.",
+            setting="drift.alpha",
         ),
-        click.option(
+        setting_option(
             "--correction",
             type=click.Choice(["holm", "bh", "bonferroni"]),
-            default="holm",
-            show_default=True,
-            help="Multiple-testing correction.",
+            setting="drift.correction",
         ),
-        click.option(
+        setting_option(
             "--fail-on",
             type=click.Choice(["low", "medium", "high", "never"]),
-            default="low",
-            show_default=True,
-            help="Exit with code 1 when drift of this severity or higher is found.",
+            setting="drift.fail_on",
         ),
     ]
     for option in reversed(options):
@@ -143,67 +118,33 @@ def _decision_options(func: Any) -> Any:
     return func
 
 
-def _model_path_option(help_text: str) -> Callable[[Any], Any]:
-    return click.option(
+def _model_path_option(help_text: str = "") -> Callable[[Any], Any]:
+    return setting_option(
         "--model",
         "model_path",
         type=click.Path(dir_okay=False),
-        default=None,
+        setting="model.path",
         help=help_text,
     )
 
 
 def _model_options(func: Any) -> Any:
     options = [
-        _model_path_option(
-            "ONNX or TFLite classifier to run on every image (predictions, confidence, class "
-            "mix and output drift). See 'visiondrift inspect-model MODEL'."
+        _model_path_option(),
+        setting_option("--model-config", type=click.Path(dir_okay=False), setting="model.config"),
+        setting_option("--model-size", metavar="HxW", setting="model.size"),
+        setting_option("--model-output", metavar="NAME", setting="model.output"),
+        setting_option(
+            "--labels-file", type=click.Path(dir_okay=False), setting="model.labels_file"
         ),
-        click.option(
-            "--model-config",
-            type=click.Path(dir_okay=False),
-            default=None,
-            help="JSON or TOML file of model options (path, preprocessing, output, labels_file, "
-            "embedding); the options below override it.",
-        ),
-        click.option(
-            "--model-size",
-            default=None,
-            metavar="HxW",
-            help="Resize images to HEIGHTxWIDTH (e.g. 224x224) for the model; default: read "
-            "from the model.",
-        ),
-        click.option(
-            "--model-output",
-            default=None,
-            metavar="NAME",
-            help="Name of the output holding class scores (models with several outputs).",
-        ),
-        click.option(
-            "--labels-file",
-            type=click.Path(dir_okay=False),
-            default=None,
-            help="File of class names in output order, one per line or a JSON list (not to be "
-            "confused with --labels, which reads labels from folder names).",
-        ),
-        click.option(
-            "--embedding",
-            default=None,
-            metavar="NAME",
-            help="Tensor to keep as an embedding (projected to at most 64 dimensions).",
-        ),
-        click.option(
+        setting_option("--embedding", metavar="NAME", setting="model.embedding"),
+        setting_option(
             "--scaling",
             type=click.Choice(["auto", "raw", "0-1", "-1-1", "imagenet"]),
-            default=None,
-            help="Pixel value scaling the model was trained with [default: auto].",
+            setting="model.scaling",
         ),
-        click.option(
-            "--low-confidence",
-            type=click.FloatRange(0, 1),
-            default=0.5,
-            show_default=True,
-            help="Top-1 probability below which a prediction counts as low-confidence.",
+        setting_option(
+            "--low-confidence", type=click.FloatRange(0, 1), setting="model.low_confidence"
         ),
     ]
     for option in reversed(options):
@@ -276,7 +217,9 @@ def _model_spec(options: dict[str, Any]) -> Any:
 
 
 def _check_model_given(spec: Any, low_confidence: float) -> None:
-    if spec is None and low_confidence != 0.5:
+    from visiondrift._defaults import DEFAULTS
+
+    if spec is None and low_confidence != DEFAULTS.model.low_confidence:
         raise click.UsageError("--low-confidence needs --model or --model-config.")
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from visiondrift._defaults import DEFAULTS
+
 __all__ = ["BAD_FILE_REASONS", "BadFile", "BadFileReason", "DecodeLimits"]
 
 BadFileReason = Literal[
@@ -51,8 +53,8 @@ class DecodeLimits:
         Images whose shorter side is below this are rejected as ``too_small``.
     """
 
-    max_pixels: int = 89_478_485
-    min_side: int = 8
+    max_pixels: int = DEFAULTS.profile.decode.max_pixels
+    min_side: int = DEFAULTS.profile.decode.min_side
 
     def to_dict(self) -> dict[str, int]:
         return {"max_pixels": self.max_pixels, "min_side": self.min_side}

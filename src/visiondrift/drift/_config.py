@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from visiondrift._defaults import DEFAULTS
 from visiondrift.detectors.multitest import Correction
 from visiondrift.drift._model import Role, Severity
 from visiondrift.errors import ConfigError
@@ -151,13 +152,13 @@ class DriftConfig:
         distance in cost units instead of the total variation (0/1 ground distance).
     """
 
-    alpha: float = 0.05
-    correction: Correction = "holm"
+    alpha: float = DEFAULTS.drift.alpha
+    correction: Correction = DEFAULTS.drift.correction
     bands: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
-    power: float = 0.8
-    permutations: int = 2000
-    n_atypical: int = 12
-    seed: int = 0
+    power: float = DEFAULTS.drift.power
+    permutations: int = DEFAULTS.drift.permutations
+    n_atypical: int = DEFAULTS.drift.n_atypical
+    seed: int = DEFAULTS.drift.seed
     class_cost: tuple[tuple[float, ...], ...] | None = None
 
     def __post_init__(self) -> None:

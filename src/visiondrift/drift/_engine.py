@@ -20,6 +20,7 @@ from typing import Final
 
 import numpy as np
 
+from visiondrift._defaults import DEFAULTS
 from visiondrift.detectors.multitest import adjust_pvalues
 from visiondrift.drift._atypical import atypical_images
 from visiondrift.drift._causes import explain_causes
@@ -209,8 +210,8 @@ def compare(
     baseline: Profile,
     current: Profile,
     *,
-    alpha: float = 0.05,
-    correction: str = "holm",
+    alpha: float = DEFAULTS.drift.alpha,
+    correction: str = DEFAULTS.drift.correction,
     config: DriftConfig | None = None,
     mode: str = "monitor",
     command: str | None = None,

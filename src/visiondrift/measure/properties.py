@@ -33,6 +33,7 @@ from typing import Final, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from visiondrift._defaults import DEFAULTS
 from visiondrift.errors import ConfigError
 
 __all__ = [
@@ -356,11 +357,11 @@ class MeasureConfig:
         the version it was measured with, and only the current one can measure new images.
     """
 
-    work_size: int = 128
-    colour_size: int = 32
-    noise_size: int = 64
-    clip_dark: int = 5
-    clip_bright: int = 250
+    work_size: int = DEFAULTS.profile.measure.work_size
+    colour_size: int = DEFAULTS.profile.measure.colour_size
+    noise_size: int = DEFAULTS.profile.measure.noise_size
+    clip_dark: int = DEFAULTS.profile.measure.clip_dark
+    clip_bright: int = DEFAULTS.profile.measure.clip_bright
     version: int = MEASURE_VERSION
 
     def __post_init__(self) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from visiondrift._defaults import DEFAULTS
 from visiondrift.decode._records import DecodeLimits
 from visiondrift.errors import ConfigError
 from visiondrift.measure.custom import image_metric_versions
@@ -57,13 +58,13 @@ class ProfileConfig:
 
     measure: MeasureConfig = field(default_factory=MeasureConfig)
     limits: DecodeLimits = field(default_factory=DecodeLimits)
-    reservoir_size: int = 10_000
-    seed: int = 0
-    max_listed_bad_files: int = 1_000
+    reservoir_size: int = DEFAULTS.profile.reservoir_size
+    seed: int = DEFAULTS.profile.seed
+    max_listed_bad_files: int = DEFAULTS.profile.max_listed_bad_files
     model: ModelSpec | None = None
-    low_confidence: float = 0.5
-    embedding_components: int = 64
-    names: NamePolicy = "keep"
+    low_confidence: float = DEFAULTS.model.low_confidence
+    embedding_components: int = DEFAULTS.model.embedding_components
+    names: NamePolicy = DEFAULTS.profile.names
     image_metrics: Mapping[str, int] = field(default_factory=image_metric_versions)
 
     def __post_init__(self) -> None:

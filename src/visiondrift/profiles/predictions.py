@@ -44,6 +44,7 @@ from typing import Any, Final, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from visiondrift._defaults import DEFAULTS
 from visiondrift.decode._records import BadFile
 from visiondrift.errors import ConfigError, MissingExtraError, NoReadableImagesError, SourceError
 from visiondrift.names import NamePolicy, NamesKey, check_policy, record_location, recorded_names
@@ -371,10 +372,10 @@ def profile_predictions(
     class_names: Sequence[str] | None = None,
     activation: Activation = "none",
     tolerance: float = 1e-3,
-    low_confidence: float = 0.5,
-    reservoir_size: int = 10_000,
-    seed: int = 0,
-    max_listed_bad_files: int = 1_000,
+    low_confidence: float = DEFAULTS.model.low_confidence,
+    reservoir_size: int = DEFAULTS.profile.reservoir_size,
+    seed: int = DEFAULTS.profile.seed,
+    max_listed_bad_files: int = DEFAULTS.profile.max_listed_bad_files,
     config: ProfileConfig | None = None,
     names: NamePolicy | None = None,
     names_key: NamesKey | bytes | None = None,

@@ -1,0 +1,94 @@
+"""The defaults of the settings tree as plain values: GENERATED, do not edit.
+
+Written by ``python scripts/settings_defaults.py`` from :mod:`visiondrift.settings`, where every
+default is written (a test fails when this file differs from it). The configuration objects and
+keyword defaults of the profiling path read their defaults here, so that profiling imports no
+pydantic; :data:`visiondrift.settings.DEFAULTS` is the same tree as a validated pydantic model.
+
+May import: the standard library only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Literal
+
+__all__ = ["DEFAULTS"]
+
+
+@dataclass(frozen=True, slots=True)
+class _DefaultsProfileMeasure:
+    """Defaults of MeasureSettings."""
+
+    work_size: int = 128
+    colour_size: int = 32
+    noise_size: int = 64
+    clip_dark: int = 5
+    clip_bright: int = 250
+
+
+@dataclass(frozen=True, slots=True)
+class _DefaultsProfileDecode:
+    """Defaults of DecodeSettings."""
+
+    max_pixels: int = 89478485
+    min_side: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class _DefaultsProfile:
+    """Defaults of ProfileSettings."""
+
+    reservoir_size: int = 10000
+    seed: int = 0
+    max_listed_bad_files: int = 1000
+    labels: Literal["auto", "imagefolder", "none"] = "auto"
+    names: Literal["keep", "hash", "drop"] = "keep"
+    workers: int | None = None
+    max_images: int | None = None
+    measure: _DefaultsProfileMeasure = field(default_factory=_DefaultsProfileMeasure)
+    decode: _DefaultsProfileDecode = field(default_factory=_DefaultsProfileDecode)
+
+
+@dataclass(frozen=True, slots=True)
+class _DefaultsModel:
+    """Defaults of ModelSettings."""
+
+    path: Path | None = None
+    config: Path | None = None
+    size: str | None = None
+    output: str | None = None
+    labels_file: Path | None = None
+    embedding: str | None = None
+    scaling: Literal["auto", "raw", "0-1", "-1-1", "imagenet"] | None = None
+    low_confidence: float = 0.5
+    embedding_components: int = 64
+
+
+@dataclass(frozen=True, slots=True)
+class _DefaultsDrift:
+    """Defaults of DriftSettings."""
+
+    alpha: float = 0.05
+    correction: Literal["holm", "bh", "bonferroni"] = "holm"
+    fail_on: Literal["low", "medium", "high", "never"] = "low"
+    power: float = 0.8
+    permutations: int = 2000
+    n_atypical: int = 12
+    seed: int = 0
+    bands: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    class_cost: tuple[tuple[float, ...], ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Defaults:
+    """Defaults of Settings."""
+
+    profile: _DefaultsProfile = field(default_factory=_DefaultsProfile)
+    model: _DefaultsModel = field(default_factory=_DefaultsModel)
+    drift: _DefaultsDrift = field(default_factory=_DefaultsDrift)
+
+
+#: The settings tree's defaults (``DEFAULTS.profile.reservoir_size``...).
+DEFAULTS: Final = _Defaults()

@@ -1,0 +1,377 @@
+"""The one settings tree: every default of profiling, the model options and drift, in one place.
+
+This module is where visiondrift's defaults are written, once. :data:`DEFAULTS` is the tree built
+from them; the configuration objects (``ProfileConfig``, ``MeasureConfig``, ``DecodeLimits``,
+``DriftConfig``), the keyword defaults of :func:`visiondrift.profile` and
+:func:`visiondrift.compare`, and the command line's option defaults and help texts all read
+their defaults from here. Change a default here and nowhere else, then run
+``python scripts/settings_defaults.py``: it copies the defaults into the generated, pydantic-free
+``visiondrift/_defaults.py`` that the profiling path and the command line's option parsing read
+(so that they start without importing pydantic); a test fails while the copy differs.
+
+The tree (:class:`Settings`) has one section per part of the pipeline::
+
+    Settings
+    ├── profile      ProfileSettings   how a profile is made (reservoir, seed, labels, names...)
+    │   ├── measure  MeasureSettings   the per-image measurements
+    │   └── decode   DecodeSettings    limits applied before decoding
+    ├── model        ModelSettings     the classifier run on every image, and its summaries
+    └── drift        DriftSettings     how a comparison decides (alpha, correction, bands...)
+
+The next issues add ``store``, ``alerts`` and ``service`` sections beside these; secrets in them
+(webhook URLs, passwords) are ``SecretStr`` fields, which :func:`render_settings` and every
+error message mask.
+
+Where values come from (:func:`load_settings`), each one overriding the one before:
+
+1. the defaults written below;
+2. a settings file: ``--config FILE`` or the ``VISIONDRIFT_CONFIG`` variable, else
+   ``visiondrift.toml`` in the working directory, else the ``[tool.visiondrift]`` table of
+   ``pyproject.toml`` there (relative paths in a file are relative to the file's folder);
+3. ``VISIONDRIFT_*`` environment variables, one per key, nested keys joined with ``__``
+   (``VISIONDRIFT_DRIFT__ALPHA=0.01``, ``VISIONDRIFT_PROFILE__MEASURE__WORK_SIZE=96``);
+4. command-line options (``--alpha 0.01``).
+
+An unknown key or a bad value is a :class:`~visiondrift.errors.ConfigError` naming where it was
+read (file, variable or option), the key, what is allowed and what was given. Building a
+:class:`Settings` in code (``Settings()``) reads neither files nor the environment: only
+:func:`load_settings` does.
+
+May import: the standard library, pydantic, pydantic-settings, :mod:`visiondrift.errors` and
+:mod:`visiondrift._settings_load` (the reading and showing, re-exported here) only, so that
+every other module can read its defaults from here without a cycle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from visiondrift._settings_load import (
+    CONFIG_ENV,
+    ENV_NESTED_DELIMITER,
+    ENV_PREFIX,
+    FILE_NAME,
+    MASK,
+    LoadedSettings,
+    Origin,
+    field_info,
+    find_settings_file,
+    load_settings,
+    render_settings,
+    settings_keys,
+)
+
+if TYPE_CHECKING:
+    from visiondrift.drift._config import DriftConfig
+
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULTS",
+    "ENV_PREFIX",
+    "FILE_NAME",
+    "MASK",
+    "DecodeSettings",
+    "DriftSettings",
+    "LoadedSettings",
+    "MeasureSettings",
+    "ModelSettings",
+    "Origin",
+    "ProfileSettings",
+    "Settings",
+    "find_settings_file",
+    "load_settings",
+    "render_settings",
+    "setting_default",
+    "setting_description",
+    "settings_keys",
+]
+
+LabelMode = Literal["auto", "imagefolder", "none"]
+NamePolicy = Literal["keep", "hash", "drop"]
+Correction = Literal["holm", "bh", "bonferroni"]
+FailOn = Literal["low", "medium", "high", "never"]
+Scaling = Literal["auto", "raw", "0-1", "-1-1", "imagenet"]
+
+
+class _Section(BaseModel):
+    """A section of the tree: unknown keys are errors, values are validated and frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class MeasureSettings(_Section):
+    """Settings of the per-image measurements; profiles built with different ones don't mix."""
+
+    work_size: int = Field(
+        128,
+        ge=8,
+        le=4096,
+        description="Target shorter side, in pixels, of the grey working copy on which "
+        "sharpness and noise are measured.",
+    )
+    colour_size: int = Field(
+        32,
+        ge=4,
+        le=4096,
+        description="Samples along the shorter side of the pixel grid on which saturation and "
+        "colourfulness are measured.",
+    )
+    noise_size: int = Field(
+        64,
+        ge=8,
+        le=4096,
+        description="Side of the central crop, at native resolution, on which noise is estimated.",
+    )
+    clip_dark: int = Field(
+        5,
+        ge=0,
+        le=255,
+        description="Luminance at or below which a pixel counts as crushed to black (0-255).",
+    )
+    clip_bright: int = Field(
+        250,
+        ge=0,
+        le=255,
+        description="Luminance at or above which a pixel counts as blown to white (0-255).",
+    )
+
+    @model_validator(mode="after")
+    def _dark_below_bright(self) -> MeasureSettings:
+        if self.clip_dark >= self.clip_bright:
+            raise ValueError(
+                "clip_dark must be smaller than clip_bright; got "
+                f"clip_dark={self.clip_dark}, clip_bright={self.clip_bright}"
+            )
+        return self
+
+
+class DecodeSettings(_Section):
+    """Limits applied before an image is decoded."""
+
+    max_pixels: int = Field(
+        89_478_485,
+        ge=1,
+        description="Reject images with more pixels (decompression-bomb guard; the default is "
+        "Pillow's own limit).",
+    )
+    min_side: int = Field(8, ge=1, description="Reject images whose shorter side is smaller.")
+
+
+class ProfileSettings(_Section):
+    """How a profile is made. Profiles merge only when their settings match."""
+
+    reservoir_size: int = Field(
+        10_000, ge=10, description="Per-image records kept for the statistical tests."
+    )
+    seed: int = Field(
+        0,
+        ge=-(2**63),
+        lt=2**63,
+        description="Seed of the sampling, the reservoir and the resampling tests.",
+    )
+    max_listed_bad_files: int = Field(
+        1_000, ge=0, description="Most unusable files listed by name (all are counted)."
+    )
+    labels: LabelMode = Field(
+        "auto", description="Read labels from sub-folder names (ImageFolder layout)."
+    )
+    names: NamePolicy = Field(
+        "keep",
+        description="What profiles and reports record of file names: keep them, hash them "
+        "(keyed HMAC-SHA256, needs a key; the same file keeps its hash across runs) or drop "
+        "them (positions only). Locations are then redacted unless --names-root is given.",
+    )
+    workers: int | None = Field(
+        None, ge=1, description="Worker processes (default: the number of CPU cores)."
+    )
+    max_images: int | None = Field(
+        None, ge=1, description="Profile at most N images, sampled reproducibly with --seed."
+    )
+    measure: MeasureSettings = Field(default_factory=MeasureSettings)
+    decode: DecodeSettings = Field(default_factory=DecodeSettings)
+
+
+class ModelSettings(_Section):
+    """The classifier run on every image (none by default) and how its outputs are summarised."""
+
+    path: Path | None = Field(
+        None,
+        description="ONNX or TFLite classifier to run on every image (predictions, confidence, "
+        "class mix and output drift). See 'visiondrift inspect-model MODEL'.",
+    )
+    config: Path | None = Field(
+        None,
+        description="JSON or TOML file of model options (path, preprocessing, output, "
+        "labels_file, embedding); the options below override it.",
+    )
+    size: str | None = Field(
+        None,
+        pattern=r"^\s*\d+\s*([xX]\s*\d+\s*)?$",
+        description="Resize images to HEIGHTxWIDTH (e.g. 224x224) for the model; default: read "
+        "from the model.",
+    )
+    output: str | None = Field(
+        None,
+        description="Name of the output holding class scores (models with several outputs).",
+    )
+    labels_file: Path | None = Field(
+        None,
+        description="File of class names in output order, one per line or a JSON list (not to "
+        "be confused with --labels, which reads labels from folder names).",
+    )
+    embedding: str | None = Field(
+        None,
+        description="Tensor to keep as an embedding (randomly projected to at most "
+        "model.embedding_components dimensions).",
+    )
+    scaling: Scaling | None = Field(
+        None,
+        description="Pixel value scaling the model was trained with [default: auto].",
+    )
+    low_confidence: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Top-1 probability below which a prediction counts as low-confidence.",
+    )
+    embedding_components: int = Field(
+        64,
+        ge=1,
+        description="Most dimensions kept of the model's embedding (seeded random projection).",
+    )
+
+
+class DriftSettings(_Section):
+    """How a comparison decides: significance, correction, severity bands, exit status."""
+
+    alpha: float = Field(
+        0.05, gt=0.0, lt=1.0, description="Family-wise false-alarm rate of the whole comparison."
+    )
+    correction: Correction = Field("holm", description="Multiple-testing correction.")
+    fail_on: FailOn = Field(
+        "low", description="Exit with code 1 when drift of this severity or higher is found."
+    )
+    power: float = Field(
+        0.8,
+        gt=0.0,
+        lt=1.0,
+        description="Power used to estimate the sample size that would settle an inconclusive "
+        "large effect.",
+    )
+    permutations: int = Field(
+        2000, ge=99, description="Resamples of the Monte-Carlo null of the categorical tests."
+    )
+    n_atypical: int = Field(
+        12,
+        ge=0,
+        description="How many of the current images most responsible for the drift the report "
+        "lists.",
+    )
+    seed: int = Field(
+        0, description="Seed of every resampling, so that a comparison is reproducible."
+    )
+    bands: dict[str, tuple[float, float, float]] = Field(
+        default_factory=dict,
+        description="Severity bands (low, medium, high) per metric family, overriding the "
+        "built-in bands family by family, e.g. {pixel_mean = [0.02, 0.04, 0.08]}.",
+    )
+    class_cost: tuple[tuple[float, ...], ...] | None = Field(
+        None,
+        description="Square matrix of the cost of mistaking one class for another, in the order "
+        "of the model's class names (zero diagonal).",
+    )
+
+    def to_config(self) -> DriftConfig:
+        """These settings as the :class:`~visiondrift.drift.DriftConfig` of ``compare``."""
+        from visiondrift.drift._config import DriftConfig
+
+        return DriftConfig(
+            alpha=self.alpha,
+            correction=self.correction,
+            bands=dict(self.bands),
+            power=self.power,
+            permutations=self.permutations,
+            n_atypical=self.n_atypical,
+            seed=self.seed,
+            class_cost=self.class_cost,
+        )
+
+    @field_validator("bands")
+    @classmethod
+    def _known_families(
+        cls, bands: dict[str, tuple[float, float, float]]
+    ) -> dict[str, tuple[float, float, float]]:
+        if not bands:
+            return bands
+        from visiondrift.drift._config import DEFAULT_BANDS  # the metric families (lazy: cycle)
+
+        for family, values in bands.items():
+            if family not in DEFAULT_BANDS:
+                raise ValueError(
+                    f"unknown metric family {family!r}; expected one of {sorted(DEFAULT_BANDS)}"
+                )
+            if not 0 <= values[0] <= values[1] <= values[2]:
+                raise ValueError(
+                    f"the bands of {family!r} must be three increasing non-negative numbers "
+                    f"(low, medium, high); got {list(values)}"
+                )
+        return bands
+
+
+class Settings(BaseSettings):
+    """The whole settings tree; ``Settings()`` is the defaults (it reads no file, no variable).
+
+    Read the effective settings of a run with :func:`load_settings`.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        case_sensitive=False,
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+    )
+
+    profile: ProfileSettings = Field(default_factory=ProfileSettings)
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    drift: DriftSettings = Field(default_factory=DriftSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the values given in code: files and variables are read by load_settings."""
+        return (init_settings,)
+
+
+#: The defaults, built once. Every default of visiondrift is read from this tree.
+DEFAULTS: Final = Settings()
+
+
+def setting_default(key: str) -> Any:
+    """The default of a dotted key of :class:`Settings` (``setting_default("drift.alpha")``)."""
+    value: Any = DEFAULTS
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def setting_description(key: str) -> str:
+    """The documented meaning of a dotted key of :class:`Settings`."""
+    return str(field_info(key).description or "")
