@@ -9,10 +9,10 @@ from pathlib import Path
 
 import fsspec
 import pytest
-from _source_helpers import assert_same_content, file_bytes, write_tree
 from PIL import Image
 
 import visiondrift
+from _source_helpers import assert_same_content, file_bytes, write_tree
 from visiondrift.decode import BadFile, DecodedImage, decode_image
 from visiondrift.errors import ConfigError, SourceError
 from visiondrift.sources import (

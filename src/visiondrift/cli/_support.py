@@ -489,7 +489,8 @@ def _load_or_profile(
         raise click.UsageError("--class-names and --activation apply to a predictions file.")
     quiet = options.pop("quiet")
     with _Progress(label, quiet) as progress:
-        return profile(p, progress=progress, config=config, **options)
+        # A URL (s3://, https://...) goes to the sources as given: Path() would fold its '//'.
+        return profile(path if "://" in path else p, progress=progress, config=config, **options)
 
 
 def _print_report(report: Any, path: Path, quiet: bool, extras: Sequence[Path] = ()) -> None:

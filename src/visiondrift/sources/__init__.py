@@ -38,6 +38,7 @@ from visiondrift.sources._base import (
     SourceKind,
     item_key,
     looks_like_sequence,
+    redact_error,
     redact_url,
 )
 from visiondrift.sources.folder import FileListSource, FolderSource
@@ -63,6 +64,7 @@ __all__ = [
     "item_key",
     "looks_like_sequence",
     "open_source",
+    "redact_error",
     "redact_url",
     "register_source",
     "registered_sources",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
@@ -28,6 +28,7 @@ __all__ = [
     "check_max_images",
     "item_key",
     "looks_like_sequence",
+    "redact_error",
     "redact_url",
     "select",
 ]
@@ -52,7 +53,9 @@ Opener = Callable[[], bytes]
 _SEQUENCE_NAME: re.Pattern[str] = re.compile(r"[0-9][0-9\-_.:T ]*")
 
 #: The user-information part of a URL (``scheme://user:password@``).
-_USERINFO: re.Pattern[str] = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<info>[^/@\s]*)@")
+_USERINFO: re.Pattern[str] = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<info>[^/@\s]*)@"
+)
 
 
 def looks_like_sequence(name: str) -> bool:
@@ -81,6 +84,20 @@ def redact_url(text: str) -> str:
         return f"{match.group('scheme')}{user}@" if user else match.group("scheme")
 
     return _USERINFO.sub(user_only, text)
+
+
+def redact_error(err: BaseException) -> BaseException:
+    """``err`` itself, or a copy of it whose message has no URL password (for ``raise ... from``:
+    a chained traceback must not print what the message hides)."""
+    text = str(err)
+    safe = redact_url(text)
+    if safe == text:
+        return err
+    try:
+        copy = type(err)(safe)
+    except Exception:  # an exception class that takes other arguments
+        copy = RuntimeError(f"{type(err).__name__}: {safe}")
+    return copy
 
 
 def item_key(seed: int, path: str) -> int:
@@ -127,7 +144,7 @@ class Item:
     path: str = ""
     label: str | None = None
     metadata: Mapping[str, str] | None = None
-    opener: Opener | None = None
+    opener: Opener | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.path:

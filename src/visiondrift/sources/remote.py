@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from visiondrift.errors import MissingExtraError, SourceError
-from visiondrift.sources._base import Item, LabelMode, redact_url
+from visiondrift.sources._base import Item, LabelMode, redact_error, redact_url
 from visiondrift.sources._tree import Entry, TreeSource
 
 __all__ = ["FsspecSource"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class _RemoteFile:
     """Reads one object through its file system (picklable: fsspec file systems pickle by the
     arguments that made them, so a worker process opens its own connection)."""
@@ -37,8 +37,17 @@ class _RemoteFile:
     path: str
 
     def __call__(self) -> bytes:
-        data = self.fs.cat_file(self.path)
+        try:
+            data = self.fs.cat_file(self.path)
+        except Exception as err:  # the file system's own error, whose message may hold the URL
+            safe = redact_error(err)
+            if safe is err:
+                raise
+            raise safe from None  # the original names the URL with its password
         return bytes(data)
+
+    def __repr__(self) -> str:
+        return f"_RemoteFile({redact_url(self.path)!r})"
 
 
 def _message(err: BaseException) -> str:
@@ -96,9 +105,11 @@ class FsspecSource(TreeSource):
                 f"Reading '{self._location}' needs the file system of its protocol: "
                 f"{redact_url(str(err))} (pip install 'visiondrift[remote]' gives s3:// and "
                 "https://)."
-            ) from err
+            ) from redact_error(err)
         except (ValueError, TypeError) as err:
-            raise SourceError(f"Cannot read the URL '{self._location}': {_message(err)}") from err
+            raise SourceError(
+                f"Cannot read the URL '{self._location}': {_message(err)}"
+            ) from redact_error(err)
         self._fs = fs
         self._root = str(root).rstrip("/") or str(root)
         protocols = fs.protocol if isinstance(fs.protocol, tuple | list) else (fs.protocol,)
@@ -122,11 +133,11 @@ class FsspecSource(TreeSource):
                     raise SourceError(
                         f"Nothing found at '{self._location}': check the URL and the bucket or "
                         "prefix."
-                    ) from err
+                    ) from redact_error(err)
                 raise SourceError(
                     f"Cannot list '{self._location}': {_message(err)}. Check the URL and the "
                     "credentials in the environment."
-                ) from err
+                ) from redact_error(err)
             self.unreadable.append((f"{rel_dir}/", f"cannot list the folder: {_message(err)}"))
             return None
         prefix = directory.rstrip("/") + "/"
