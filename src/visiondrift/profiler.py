@@ -263,8 +263,9 @@ class _LockedModel:
 class _ModelRef:
     """The model of a run as it travels to the chunks.
 
-    In the calling process (serially, or to threads) it carries the loaded model. Pickled to
-    another process it carries only the spec and a token naming the model file's state; that
+    In the calling process (serially, to threads, or to an executor that does not pickle) it
+    carries the loaded model, or loads it on the first chunk and keeps it for the run. Pickled
+    to another process it carries only the spec and a token naming the model file's state; that
     process loads the model on its first chunk and keeps it for the later chunks of the same
     token (a worker of a long-lived pool reloads only when the file changes).
     """
@@ -272,6 +273,7 @@ class _ModelRef:
     def __init__(self, spec: ModelSpec, model: Model | None = None) -> None:
         self.spec = spec
         self.model: Model | None = None if model is None else _LockedModel(model)
+        self._lock: threading.Lock | None = threading.Lock()
         try:
             st = os.stat(spec.path)
             stamp = f"{st.st_size}:{st.st_mtime_ns}"
@@ -286,10 +288,16 @@ class _ModelRef:
         self.spec = state["spec"]
         self.token = state["token"]
         self.model = None
+        self._lock = None  # a copy in another process: the worker keeps the model
 
     def get(self) -> Model:
         if self.model is not None:
             return self.model
+        if self._lock is not None:  # the run's own object, in the calling process
+            with self._lock:
+                if self.model is None:
+                    self.model = _LockedModel(self.spec.load())
+                return self.model
         model = _WORKER_MODEL.get(self.token)
         if model is None:
             _WORKER_MODEL.clear()
