@@ -397,9 +397,9 @@ class _PoolExecutor:
 
 
 def _chunk_size(listed: int, workers: int) -> int:
-    """Chunks grow with the listing: small first (the first image is decoded at once), at most
-    256 images, about 8 chunks per worker of what is listed so far."""
-    return max(16, min(256, listed // (workers * 8) or 16))
+    """Chunks grow with the listing: 16 images first (the first image is decoded at once), then
+    half of what is listed so far per worker (so few chunks overall), at most 256 images."""
+    return max(16, min(256, listed // (workers * 2)))
 
 
 def _stream_chunks(items: Iterator[Item], workers: int) -> Iterator[list[Item]]:
