@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 import visiondrift
-from visiondrift import profiler
+from visiondrift import _model_ref, profiler
 from visiondrift.profiles import Profile, ProfileConfig
 from visiondrift.sources import FolderSource
 
@@ -84,7 +84,7 @@ def test_every_executor_gives_the_serial_profile(data: tuple[Path, Path], with_m
         # A second run on the same pool: its workers keep the model of the same file.
         _same(visiondrift.profile(images, model=model, executor=processes, workers=2), serial)
     _same(visiondrift.profile(images, model=model, workers=2), serial)  # the default pool
-    assert profiler._WORKER_MODEL == {}  # filled in workers only, never in this process
+    assert _model_ref._WORKER_MODEL == {}  # filled in workers only, never in this process
     assert not hasattr(profiler, "_MODEL_CACHE")
 
 

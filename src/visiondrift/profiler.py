@@ -18,22 +18,26 @@ adapters only when a model is used.
 from __future__ import annotations
 
 import itertools
-import json
 import multiprocessing as mp
 import multiprocessing.pool
 import os
-import signal
-import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from visiondrift._executors import (
+    ChunkExecutor,
+    ChunkFuture,
+    PoolExecutor,
+    SerialExecutor,
+    start_pool,
+)
+from visiondrift._model_ref import ModelLike, ModelRef, preload_runtime, resolve_model
 from visiondrift.decode import BadFile, DecodedImage, DecodeLimits, decode_image
 from visiondrift.errors import ConfigError, NoReadableImagesError, SourceError
 from visiondrift.names import (
@@ -52,11 +56,7 @@ from visiondrift.properties import MeasureConfig
 from visiondrift.sources import Item, LabelMode, ListingChanged, Source, open_source, redact_url
 
 if TYPE_CHECKING:
-    from visiondrift.models import Model, ModelInfo, ModelOutput, ModelSpec
-    from visiondrift.models.preprocessing import InputTarget
-
-#: What the ``model`` option takes: a spec, a model file's path, or a loaded model.
-ModelLike: TypeAlias = "ModelSpec | str | os.PathLike[str] | Model"
+    from visiondrift.models import Model, ModelInfo
 
 __all__ = [
     "ChunkExecutor",
@@ -232,168 +232,9 @@ def profile_chunk(
     return builder.build()
 
 
-# ------------------------------------------------------------------------------ the model
-#: The model a worker process loaded for the run whose token it holds (one entry at most). It
-#: is filled only where a :class:`_ModelRef` was unpickled, i.e. in worker processes: the
-#: calling process never keeps a model between runs.
-_WORKER_MODEL: dict[str, Model] = {}
-
-
-class _LockedModel:
-    """A loaded model shared by threads: one ``predict`` at a time (LiteRT's interpreter is not
-    thread-safe); decoding and measuring still run in parallel."""
-
-    def __init__(self, model: Model) -> None:
-        self._model = model
-        self._lock = threading.Lock()
-
-    @property
-    def info(self) -> ModelInfo:
-        return self._model.info
-
-    @property
-    def input_target(self) -> InputTarget:
-        return self._model.input_target
-
-    def predict(self, images: Sequence[NDArray[np.uint8]]) -> ModelOutput:
-        with self._lock:
-            return self._model.predict(images)
-
-
-class _ModelRef:
-    """The model of a run as it travels to the chunks.
-
-    In the calling process (serially, to threads, or to an executor that does not pickle) it
-    carries the loaded model, or loads it on the first chunk and keeps it for the run. Pickled
-    to another process it carries only the spec and a token naming the model file's state; that
-    process loads the model on its first chunk and keeps it for the later chunks of the same
-    token (a worker of a long-lived pool reloads only when the file changes).
-    """
-
-    def __init__(self, spec: ModelSpec, model: Model | None = None) -> None:
-        self.spec = spec
-        self.model: Model | None = None if model is None else _LockedModel(model)
-        self._lock: threading.Lock | None = threading.Lock()
-        try:
-            st = os.stat(spec.path)
-            stamp = f"{st.st_size}:{st.st_mtime_ns}"
-        except OSError:
-            stamp = ""
-        self.token = f"{json.dumps(spec.to_dict(), sort_keys=True, default=str)}@{stamp}"
-
-    def __getstate__(self) -> dict[str, object]:
-        return {"spec": self.spec, "token": self.token}  # a loaded model never crosses
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.spec = state["spec"]
-        self.token = state["token"]
-        self.model = None
-        self._lock = None  # a copy in another process: the worker keeps the model
-
-    def get(self) -> Model:
-        if self.model is not None:
-            return self.model
-        if self._lock is not None:  # the run's own object, in the calling process
-            with self._lock:
-                if self.model is None:
-                    self.model = _LockedModel(self.spec.load())
-                return self.model
-        model = _WORKER_MODEL.get(self.token)
-        if model is None:
-            _WORKER_MODEL.clear()
-            model = self.spec.load()
-            _WORKER_MODEL[self.token] = model
-        return model
-
-
-def _run_chunk(items: Sequence[Item], config: ProfileConfig, ref: _ModelRef | None) -> Profile:
+def _run_chunk(items: Sequence[Item], config: ProfileConfig, ref: ModelRef | None) -> Profile:
     """What an executor runs: :func:`profile_chunk` with the run's model."""
     return profile_chunk(items, config, None if ref is None else ref.get())
-
-
-def _resolve_model(
-    model: ModelLike | None, base: ModelSpec | None
-) -> tuple[ModelSpec | None, Model | None]:
-    """The spec to use and the loaded model if one was given.
-
-    ``model`` is a spec, a path replacing ``base``'s path, or a loaded model carrying its spec
-    (visiondrift's adapters do, as ``.spec``); else ``base``.
-    """
-    if model is None:
-        return base, None
-    from visiondrift.models import ModelSpec
-
-    if isinstance(model, ModelSpec):
-        return model, None
-    if isinstance(model, str | os.PathLike):
-        spec = ModelSpec(Path(model)) if base is None else replace(base, path=Path(model))
-        return spec, None
-    carried = getattr(model, "spec", None)
-    if isinstance(carried, ModelSpec) and callable(getattr(model, "predict", None)):
-        return carried, model
-    raise ConfigError(
-        "The 'model' option must be a ModelSpec, the path of an ONNX or TFLite model, or a "
-        "model loaded with ModelSpec.load() (it carries its spec as .spec). "
-        f"Got {type(model).__name__} instead."
-    )
-
-
-# ------------------------------------------------------------------------- the executor seam
-class ChunkFuture(Protocol):
-    """What an executor's ``submit`` returns: ``concurrent.futures.Future``, a Dask future."""
-
-    def result(self) -> Any: ...
-
-    def done(self) -> bool: ...
-
-
-class ChunkExecutor(Protocol):
-    """Runs chunks: any ``concurrent.futures.Executor``, or a Dask ``Client`` (its ``submit``
-    has the same shape). The profiler submits ``fn(items, config, model_ref)`` per chunk, with
-    module-level functions and picklable arguments."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any) -> ChunkFuture: ...
-
-
-class _Done:
-    """A future that is already done (the serial executor's)."""
-
-    def __init__(self, value: Profile) -> None:
-        self._value = value
-
-    def result(self) -> Profile:
-        return self._value
-
-    def done(self) -> bool:
-        return True
-
-
-class _SerialExecutor:
-    """Runs each chunk at once in the calling process."""
-
-    def submit(self, fn: Callable[..., Profile], /, *args: Any) -> _Done:
-        return _Done(fn(*args))
-
-
-class _PoolFuture:
-    def __init__(self, result: mp.pool.AsyncResult[Profile]) -> None:
-        self._result = result
-
-    def result(self) -> Profile:
-        return self._result.get()
-
-    def done(self) -> bool:
-        return self._result.ready()
-
-
-class _PoolExecutor:
-    """The default executor: a pool of forked worker processes that leave Ctrl-C to the parent."""
-
-    def __init__(self, pool: mp.pool.Pool) -> None:
-        self.pool = pool
-
-    def submit(self, fn: Callable[..., Profile], /, *args: Any) -> _PoolFuture:
-        return _PoolFuture(self.pool.apply_async(fn, args))
 
 
 def _chunk_size(listed: int, workers: int) -> int:
@@ -435,7 +276,7 @@ def _map_chunks(
     items: Iterator[Item],
     config: ProfileConfig,
     executor: ChunkExecutor,
-    ref: _ModelRef | None,
+    ref: ModelRef | None,
     workers: int,
     progress: ProgressCallback | None,
     rename: _Renamer,
@@ -484,56 +325,20 @@ def _check_workers(workers: int | None) -> int:
     return n_workers
 
 
-def _preload_runtime(spec: ModelSpec) -> None:
-    """Import the model's runtime in this process before the workers are forked.
-
-    Importing onnxruntime and onnx (or LiteRT) takes a few tenths of a second; done once here,
-    forked workers inherit the modules instead of each importing them again. Only modules are
-    imported: each worker still opens its own session (a session must not cross a fork). A
-    missing runtime is reported later, by the worker's load, with the usual message.
-    """
-    from visiondrift.errors import VisionDriftError
-
-    try:
-        if spec.resolved_format == "onnx":
-            from visiondrift.models.onnx import import_onnx, import_onnxruntime
-
-            import_onnxruntime()
-            import_onnx()
-        else:
-            from visiondrift.models.tflite import import_interpreter
-
-            import_interpreter()
-    except (VisionDriftError, ImportError):
-        return
-
-
-def _ignore_interrupt() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them (no traceback from each worker)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _start_pool(n_workers: int) -> mp.pool.Pool:
-    # fork starts workers in milliseconds; elsewhere fall back to the platform default.
-    methods = mp.get_all_start_methods()
-    context = mp.get_context("fork" if "fork" in methods else None)
-    return context.Pool(processes=n_workers, initializer=_ignore_interrupt)
-
-
 def _in_process(executor: ChunkExecutor | None) -> bool:
     """Whether chunks run in this process (so a loaded model can be shared, not pickled)."""
-    return executor is None or isinstance(executor, ThreadPoolExecutor | _SerialExecutor)
+    return executor is None or isinstance(executor, ThreadPoolExecutor | SerialExecutor)
 
 
 def _model_ref(
     config: ProfileConfig, loaded: Model | None, executor: ChunkExecutor | None
-) -> _ModelRef | None:
+) -> ModelRef | None:
     """The run's model: loaded once here when chunks run in this process (unless given)."""
     if config.model is None:
         return None
     if loaded is None and _in_process(executor):
         loaded = config.model.load()
-    return _ModelRef(config.model, loaded)
+    return ModelRef(config.model, loaded)
 
 
 def profile_items(
@@ -573,14 +378,14 @@ def profile_items(
     if executor is not None:
         chosen = executor
     elif pool is not None:
-        chosen = _PoolExecutor(pool)
+        chosen = PoolExecutor(pool)
     elif n_workers > 1:
-        own = _start_pool(n_workers)
-        chosen = _PoolExecutor(own)
+        own = start_pool(n_workers)
+        chosen = PoolExecutor(own)
     else:
-        chosen = _SerialExecutor()
+        chosen = SerialExecutor()
     try:
-        ref = _model_ref(config, model, None if isinstance(chosen, _SerialExecutor) else chosen)
+        ref = _model_ref(config, model, None if isinstance(chosen, SerialExecutor) else chosen)
         result = _map_chunks(
             iter(items), config, chosen, ref, n_workers, progress, _Renamer("keep", None)
         )
@@ -696,7 +501,7 @@ min_side, max_listed_bad_files
     """
     loaded: Model | None
     if config is None:
-        spec, loaded = _resolve_model(model, None)
+        spec, loaded = resolve_model(model, None)
         config = ProfileConfig(
             measure=MeasureConfig(work_size, colour_size, noise_size, clip_dark, clip_bright),
             limits=DecodeLimits(max_pixels=max_pixels, min_side=min_side),
@@ -707,7 +512,7 @@ min_side, max_listed_bad_files
             low_confidence=low_confidence,
         )
     else:
-        spec, loaded = _resolve_model(model, config.model)
+        spec, loaded = resolve_model(model, config.model)
         if model is not None:
             config = replace(config, model=spec)
     if names is not None and check_policy(names) != config.names:
@@ -781,12 +586,12 @@ def _profile_stream(
     if executor is not None:
         chosen = executor
     elif n_workers == 1 or len(head) < SERIAL_THRESHOLD:
-        chosen = _SerialExecutor()
+        chosen = SerialExecutor()
     else:
         if config.model is not None:
-            _preload_runtime(config.model)
-        own = _start_pool(n_workers)
-        chosen = _PoolExecutor(own)
+            preload_runtime(config.model)
+        own = start_pool(n_workers)
+        chosen = PoolExecutor(own)
     try:
         ref = _model_ref(config, loaded, chosen)
         return _map_chunks(items, config, chosen, ref, n_workers, progress, rename)
