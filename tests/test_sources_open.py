@@ -94,10 +94,15 @@ def test_the_first_image_is_decoded_before_the_listing_ends(tmp_path: Path) -> N
     assert isinstance(Listing(), Source)
     register_source("listing", lambda spec, options: Listing() if spec == "listing://" else None)
     assert registered_sources()[0] == "listing"
-    prof = visiondrift.profile("listing://", workers=1)
+    calls: list[tuple[int, int]] = []
+    prof = visiondrift.profile("listing://", workers=1, progress=lambda d, t: calls.append((d, t)))
     assert prof.n_images == 300
     assert events.index("read 0") < events.index("listed 299")
     assert prof.sources[0].location == "listing://"
+    # Progress: 'listed' grows while listing and meets 'done' only at the end.
+    assert calls[-1] == (300, 300)
+    assert all(done < listed for done, listed in calls[:-1])
+    assert [listed for _, listed in calls] == sorted(listed for _, listed in calls)
 
 
 def test_auto_labels_are_taken_back_when_the_tree_says_otherwise(tmp_path: Path) -> None:

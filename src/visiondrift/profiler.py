@@ -284,7 +284,9 @@ def _map_chunks(
     """Map :func:`profile_chunk` over the chunks of ``items`` and merge the partial profiles.
 
     At most two chunks per worker are in flight, so neither the listing nor the parent's memory
-    runs ahead of the workers. ``None`` when there were no items.
+    runs ahead of the workers. The next chunk is listed before the current one is submitted, so
+    ``progress`` sees ``done == listed`` only once, at the end. ``None`` when there were no
+    items.
     """
     inflight: deque[tuple[ChunkFuture, dict[str, tuple[str, str]]]] = deque()
     result: Profile | None = None
@@ -303,12 +305,17 @@ def _map_chunks(
             progress(done, listed)
 
     try:
-        for chunk in _stream_chunks(items, workers):
-            listed += len(chunk)
+        chunks = _stream_chunks(items, workers)
+        chunk = next(chunks, None)
+        listed = 0 if chunk is None else len(chunk)
+        while chunk is not None:
+            following = next(chunks, None)
+            listed += 0 if following is None else len(following)
             renamed, originals = rename(chunk)
             inflight.append((executor.submit(_run_chunk, renamed, config, ref), originals))
             while inflight and (len(inflight) >= window or inflight[0][0].done()):
                 collect()
+            chunk = following
     except ListingChanged:
         for future, _ in inflight:  # let the workers finish before the listing starts over
             future.result()
