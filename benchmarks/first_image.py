@@ -13,7 +13,7 @@ a fresh process profiles the whole folder and reports:
 - ``first``: seconds from calling ``profile()`` to the end of the first image's decode (in
   whichever process decodes it: the decoder is wrapped to write the time once);
 - ``total``: seconds for the whole profile;
-- ``peak``: the peak resident memory of the parent process (``ru_maxrss``; workers excluded).
+- ``peak``: the peak resident memory of the parent process (``VmHWM``; workers excluded).
 
 Before measuring, every file is read once (so neither version pays for a cold page cache);
 each measurement is repeated ``--repeat`` times in alternating order (old, new, new, old...)
@@ -57,7 +57,10 @@ start = time.perf_counter()
 p = visiondrift.profile(sys.argv[1], workers=int(sys.argv[2]))
 total = time.perf_counter() - start
 first = float(open(stamp).read()) - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM: this process's own peak (ru_maxrss would carry the launcher's over execve).
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")]
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = (int(hwm[0].split()[1]) if hwm else own) / 1024
 print(json.dumps({"n": p.n_images, "first": first, "total": total, "peak_mb": peak}))
 """
 
