@@ -4,6 +4,8 @@ fsspec memory:// and file://, a user's own source registered like the built-ins.
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -188,3 +190,16 @@ def test_a_missing_url_is_a_clear_error(tmp_path: Path) -> None:
         visiondrift.profile(f"file://{tmp_path}/nope", workers=1)
     with pytest.raises(SourceError, match="Protocol not known: nosuchprotocol"):
         visiondrift.profile("nosuchprotocol://bucket/x", workers=1)
+
+
+def test_importing_the_sources_imports_nothing_heavy() -> None:
+    """A profile names its sources; reading one must not pull in Pillow, numpy or fsspec."""
+    code = (
+        "import sys, visiondrift.sources; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'PIL', 'numpy', 'fsspec', 's3fs', 'aiohttp'}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"
