@@ -4,6 +4,7 @@ model in every run (``model=path``) against passing the model loaded once (``mod
 Usage::
 
     python benchmarks/model_reuse.py [--work benchmarks/_work] [--images 100] [--runs 7]
+                                     [--model OTHER.onnx]
 
 Builds (once, under --work, git-ignored) the demo classifier and writes ``--images`` of its
 held-out images as PNG files. Each run profiles them in this process (``workers=1``: the case of
@@ -48,8 +49,10 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / "_work" / "model_reuse")
     parser.add_argument("--images", type=int, default=100)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--model", type=Path, default=None, help="another ONNX/TFLite file")
     args = parser.parse_args()
     model, images = ensure_data(args.work, args.images)
+    model = args.model or model
     spec = ModelSpec(model)
     loaded = spec.load()
     visiondrift.profile(images, model=loaded, workers=1)  # warm the caches of both ways
@@ -69,7 +72,7 @@ def main() -> None:
         assert a.n_images == b.n_images == args.images
     slow, fast = statistics.median(per_run), statistics.median(once)
     print(
-        f"{args.images} images, demo ONNX model, workers=1, median of {args.runs} runs: "
+        f"{args.images} images, {model.name}, workers=1, median of {args.runs} runs: "
         f"load per run {slow * 1000:.0f} ms, loaded once {fast * 1000:.0f} ms "
         f"(saves {(slow - fast) * 1000:.0f} ms per run, ratio {slow / fast:.2f}); "
         f"ModelSpec.load() alone {statistics.median(load) * 1000:.0f} ms"
