@@ -72,7 +72,7 @@ Printed ratios:
   (start-up, session creation, scheduling, cache effects);
 - ``with model vs without model``.
 
-``--breakdown`` then profiles one worker's code path (``visiondrift.profiler._profile_chunk``) in
+``--breakdown`` then profiles one worker's code path (``visiondrift.profiler.profile_chunk``) in
 this process, serially, under cProfile over the case's files, and prints where the time goes per
 image (decode, measurement, the model's resize and scaling, ``session.run``), with
 ``session.run`` in a tight loop over the same batches, the session creation time and the first
@@ -103,7 +103,7 @@ from visiondrift.decode import DecodedImage, DecodeLimits, decode_image
 from visiondrift.demo.model import build_demo_models, load_demo_dataset
 from visiondrift.models import ModelSpec
 from visiondrift.models.preprocessing import preprocess, presizer
-from visiondrift.profiler import _chunks, _profile_chunk, default_workers, profile
+from visiondrift.profiler import _stream_chunks, default_workers, profile, profile_chunk
 from visiondrift.profiles import ProfileConfig
 from visiondrift.sources import open_source
 
@@ -175,7 +175,7 @@ def preprocessed_batches(
     raw: list[list[np.ndarray[Any, Any]]] = []
     step = spec.batch_size
     model_input = presizer(model.info.preprocessing, model.input_target)
-    for chunk in _chunks(items, workers):  # the profiler's chunks, then batch_size images
+    for chunk in _stream_chunks(iter(items), workers):  # the profiler's chunks, then batches
         arrays = []
         for item in chunk:
             decoded = decode_image(item.path, item.name, limits)
@@ -346,11 +346,13 @@ def breakdown(spec: ModelSpec, folder: Path, workers: int) -> None:
         model._run(batch)
     tight = time.perf_counter() - start
     del model
-    _profile_chunk(items[:32], config)  # load the model and warm up outside the measurement
+    assert config.model is not None
+    loaded = config.model.load()  # load the model and warm up outside the measurement
+    profile_chunk(items[:32], config, loaded)
     profiler = cProfile.Profile()
     start = time.perf_counter()
     profiler.enable()
-    _profile_chunk(items, config)
+    profile_chunk(items, config, loaded)
     profiler.disable()
     total = time.perf_counter() - start
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
@@ -373,7 +375,7 @@ def breakdown(spec: ModelSpec, folder: Path, workers: int) -> None:
             cumulative[wanted[key]] = cumulative.get(wanted[key], 0.0) + ct
     n = len(items)
     print(
-        f"\n  breakdown: one worker's code path (_profile_chunk) over the {n} images, 1 process, "
+        f"\n  breakdown: one worker's code path (profile_chunk) over the {n} images, 1 process, "
         f"under cProfile: {total:.3f} s = {1e3 * total / n:.2f} ms per image"
     )
     for label in wanted.values():

@@ -233,10 +233,14 @@ def thumbnail_paths(
 
 
 def anonymise(
-    items: Sequence[ImageItem], policy: NamePolicy, key: NamesKey | None
+    items: Sequence[ImageItem], policy: NamePolicy, key: NamesKey | None, *, start: int = 0
 ) -> list[ImageItem]:
-    """``items`` with their names replaced as ``policy`` says (paths unchanged)."""
+    """``items`` with their names replaced as ``policy`` says (paths unchanged); ``start`` is the
+    listing position of the first item (positions number a whole listing read in chunks)."""
     if policy == "keep":
         return list(items)
-    new = recorded_names([i.name for i in items], policy, key)
-    return [replace(item, name=name) for item, name in zip(items, new, strict=True)]
+    if policy == "drop":
+        new = [_position(start + i) for i in range(len(items))]
+    else:
+        new = recorded_names([i.name for i in items], policy, key)
+    return [replace(item, key=name) for item, name in zip(items, new, strict=True)]

@@ -1,30 +1,46 @@
 """Profile a source of images in parallel: one decode per image, partial profiles that merge.
 
-The parent process lists the files and cuts them into chunks; worker processes decode and measure
-each chunk into a partial :class:`~visiondrift.profiles.Profile`; the parent merges the partial
-profiles as they arrive. Because merging is exact, the result does not depend on the number of
-workers or the order in which chunks finish.
+The parent process consumes the source as a stream and cuts it into chunks while it is being
+listed; an executor maps one public chunk function, :func:`profile_chunk` (items in, partial
+:class:`~visiondrift.profiles.Profile` out), over the chunks; the parent merges the partial
+profiles as they arrive. Because merging is exact and the reservoir is keyed by a hash, the
+result does not depend on the number of workers, the executor, or the order of the items.
+
+The executor is a seam: the default pool of forked processes, any
+``concurrent.futures.Executor`` (threads or processes), or a Dask client (its ``submit`` has
+the same shape). There is no model cache in the calling process: a run loads its model once (or
+uses a loaded model it is given); a worker process keeps the model of the chunks it is sent.
+
+Imports: numpy, the decoder, the profile builder, the sources, the names policy; model
+adapters only when a model is used.
 """
 
 from __future__ import annotations
 
-import json
+import itertools
 import multiprocessing as mp
 import multiprocessing.pool
 import os
-import signal
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from visiondrift._defaults import DEFAULTS
+from visiondrift._executors import (
+    ChunkExecutor,
+    ChunkFuture,
+    PoolExecutor,
+    SerialExecutor,
+    start_pool,
+)
+from visiondrift._model_ref import ModelLike, ModelRef, preload_runtime, resolve_model
 from visiondrift.decode import BadFile, DecodedImage, DecodeLimits, decode_image
-from visiondrift.errors import ConfigError, NoReadableImagesError
+from visiondrift.errors import ConfigError, NoReadableImagesError, SourceError
 from visiondrift.measure.properties import MeasureConfig
 from visiondrift.names import (
     REDACTED,
@@ -38,22 +54,31 @@ from visiondrift.names import (
     scrub_detail,
 )
 from visiondrift.profiles import Profile, ProfileBuilder, ProfileConfig
-from visiondrift.sources import FileListSource, FolderSource, ImageItem, LabelMode, open_source
+from visiondrift.sources import Item, LabelMode, ListingChanged, Source, open_source, redact_url
 
 if TYPE_CHECKING:
-    from visiondrift.models import Model, ModelInfo, ModelSpec
+    from visiondrift.models import Model, ModelInfo
 
-__all__ = ["ProgressCallback", "default_workers", "model_description", "profile", "profile_items"]
+__all__ = [
+    "ChunkExecutor",
+    "ChunkFuture",
+    "ModelLike",
+    "ProgressCallback",
+    "default_workers",
+    "model_description",
+    "profile",
+    "profile_chunk",
+    "profile_items",
+]
 
-#: Called in the parent process with (files done, files in total) after each chunk.
+#: Called in the parent process with (files done, files listed so far) after each chunk.
 ProgressCallback = Callable[[int, int], None]
 
 #: Below this many files the work is done in the calling process. Workers are forked (a few
 #: milliseconds each); starting and stopping the pool costs about 10 ms, which parallel decoding
 #: pays back only after a few dozen images (``benchmarks/RESULTS.md``, "Start-up"). The profile is
-#: the same either way: partial profiles merge exactly. ``profile`` starts its pool before
-#: listing the source (so that workers do not inherit the file list), so it skips the pool up
-#: front only when ``max_images`` is below this threshold.
+#: the same either way: partial profiles merge exactly. ``profile`` reads this many items of
+#: the source before it decides (the parent never holds more of the listing than that).
 SERIAL_THRESHOLD = 64
 
 
@@ -63,21 +88,6 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
-
-
-#: The model loaded in this process, keyed by process id and spec (one model at a time).
-_MODEL_CACHE: dict[str, Model] = {}
-
-
-def _load_model(spec: ModelSpec) -> Model:
-    """The model of ``spec``, loaded once per process and kept for every later chunk."""
-    key = f"{os.getpid()}:{json.dumps(spec.to_dict(), sort_keys=True, default=str)}"
-    model = _MODEL_CACHE.get(key)
-    if model is None:
-        _MODEL_CACHE.clear()
-        model = spec.load()
-        _MODEL_CACHE[key] = model
-    return model
 
 
 def model_description(info: ModelInfo) -> dict[str, Any]:
@@ -98,16 +108,35 @@ def model_description(info: ModelInfo) -> dict[str, Any]:
     }
 
 
-def _profile_chunk_with_model(
-    items: Sequence[ImageItem], config: ProfileConfig, builder: ProfileBuilder
+def _read(item: Item) -> bytes | str | BadFile:
+    """What the decoder takes for ``item``: its local path, its bytes, or why it cannot be read.
+
+    A source's opener may raise anything (an HTTP error, a denied S3 request): the image is then
+    ``unreadable`` and the run goes on. The message keeps no URL password (:func:`redact_url`).
+    """
+    if item.opener is None:
+        return item.path
+    try:
+        return item.opener()
+    except Exception as err:  # any opener's own error: one image never stops a run
+        return BadFile(item.key, "unreadable", redact_url(f"{type(err).__name__}: {err}"))
+
+
+def _decode(item: Item, limits: DecodeLimits) -> DecodedImage | BadFile:
+    data = _read(item)
+    if isinstance(data, BadFile):
+        return data
+    return decode_image(data, item.key, limits)
+
+
+def _chunk_with_model(
+    items: Iterable[Item], config: ProfileConfig, builder: ProfileBuilder, model: Model
 ) -> None:
     """Decode each image once; measure it and run the model on batches of the same arrays."""
     from visiondrift.models import EmbeddingProjection
-
-    assert config.model is not None
     from visiondrift.models.preprocessing import presizer
 
-    model = _load_model(config.model)
+    assert config.model is not None
     info = model.info
     # Each decoded image is resized for the model here when that gives the same batch, so the
     # adapter only copies it (see presizer).
@@ -124,7 +153,7 @@ def _profile_chunk_with_model(
         model_description(info),
         None if projection is None else projection.to_dict(),
     )
-    pending: list[tuple[ImageItem, DecodedImage, NDArray[np.uint8]]] = []
+    pending: list[tuple[Item, DecodedImage, NDArray[np.uint8]]] = []
 
     def run() -> None:
         nonlocal projection
@@ -140,18 +169,18 @@ def _profile_chunk_with_model(
             try:
                 builder.add_image(item, decoded, (out.probabilities[i], emb))
             except (ValueError, OSError, MemoryError) as err:
-                builder.add_bad(BadFile(item.name, "decode_error", f"{type(err).__name__}: {err}"))
+                builder.add_bad(BadFile(item.key, "decode_error", f"{type(err).__name__}: {err}"))
         pending.clear()
 
     for item in items:
-        decoded = decode_image(item.path, item.name, config.limits)
+        decoded = _decode(item, config.limits)
         if isinstance(decoded, BadFile):
             builder.add_bad(decoded)
             continue
         try:
             array = model_input(decoded.image)
         except (ValueError, OSError, MemoryError) as err:
-            builder.add_bad(BadFile(item.name, "decode_error", f"{type(err).__name__}: {err}"))
+            builder.add_bad(BadFile(item.key, "decode_error", f"{type(err).__name__}: {err}"))
             continue
         pending.append((item, decoded, array))
         if len(pending) >= config.model.batch_size:
@@ -160,36 +189,141 @@ def _profile_chunk_with_model(
         run()
 
 
-def _profile_chunk(items: Sequence[ImageItem], config: ProfileConfig) -> Profile:
+def profile_chunk(
+    items: Iterable[Item], config: ProfileConfig, model: Model | None = None
+) -> Profile:
+    """The partial profile of some images: the function the profiler maps over chunks.
+
+    Parameters
+    ----------
+    items
+        The images (:class:`~visiondrift.sources.Item`), read through their opener or path.
+    config
+        The profile's configuration; ``config.model`` says whether a model runs.
+    model
+        The loaded model of ``config.model``. ``None`` with a model in ``config`` loads it for
+        this call (pass it loaded to profile many chunks).
+
+    Returns
+    -------
+    Profile
+        The profile of ``items``; partial profiles merge exactly
+        (:meth:`~visiondrift.profiles.Profile.merge`), whatever the order.
+
+    Examples
+    --------
+    >>> from visiondrift.profiles import ProfileConfig
+    >>> from visiondrift.sources import Item
+    >>> profile_chunk([Item("empty.png", opener=lambda: b"")], ProfileConfig()).bad_counts
+    {'empty': 1}
+    """
     builder = ProfileBuilder(config)
     if config.model is not None:
-        _profile_chunk_with_model(items, config, builder)
+        _chunk_with_model(items, config, builder, config.model.load() if model is None else model)
         return builder.build()
     for item in items:
-        decoded = decode_image(item.path, item.name, config.limits)
+        decoded = _decode(item, config.limits)
         if isinstance(decoded, BadFile):
             builder.add_bad(decoded)
         else:
             try:
                 builder.add_image(item, decoded)
             except (ValueError, OSError, MemoryError) as err:
-                builder.add_bad(BadFile(item.name, "decode_error", f"{type(err).__name__}: {err}"))
+                builder.add_bad(BadFile(item.key, "decode_error", f"{type(err).__name__}: {err}"))
     return builder.build()
 
 
-def _worker(args: tuple[Sequence[ImageItem], ProfileConfig]) -> Profile:
-    return _profile_chunk(*args)
+def _run_chunk(items: Sequence[Item], config: ProfileConfig, ref: ModelRef | None) -> Profile:
+    """What an executor runs: :func:`profile_chunk` with the run's model."""
+    return profile_chunk(items, config, None if ref is None else ref.get())
 
 
-def _chunks(items: Sequence[ImageItem], workers: int) -> list[Sequence[ImageItem]]:
-    size = max(16, min(256, len(items) // (workers * 8) or 16))
-    return [items[i : i + size] for i in range(0, len(items), size)]
+def _chunk_size(listed: int, workers: int) -> int:
+    """Chunks grow with the listing: 16 images first (the first image is decoded at once), then
+    half of what is listed so far per worker (so few chunks overall), at most 256 images."""
+    return max(16, min(256, listed // (workers * 2)))
 
 
-def _context() -> mp.context.BaseContext:
-    # fork starts workers in milliseconds; elsewhere fall back to the platform default.
-    methods = mp.get_all_start_methods()
-    return mp.get_context("fork" if "fork" in methods else None)
+def _stream_chunks(items: Iterator[Item], workers: int) -> Iterator[list[Item]]:
+    listed = 0
+    while True:
+        chunk = list(itertools.islice(items, _chunk_size(listed, workers)))
+        if not chunk:
+            return
+        listed += len(chunk)
+        yield chunk
+
+
+class _Renamer:
+    """Replaces names as the names policy says, chunk by chunk (positions count on), and
+    remembers each renamed item's original path and name until its chunk is back."""
+
+    def __init__(self, policy: NamePolicy, key: NamesKey | None) -> None:
+        self.policy = policy
+        self.key = key
+        self.position = 0
+
+    def __call__(self, chunk: list[Item]) -> tuple[list[Item], dict[str, tuple[str, str]]]:
+        if self.policy == "keep":
+            return chunk, {}
+        renamed = anonymise(chunk, self.policy, self.key, start=self.position)
+        self.position += len(chunk)
+        return renamed, {
+            new.key: (old.path, old.key) for new, old in zip(renamed, chunk, strict=True)
+        }
+
+
+def _map_chunks(
+    items: Iterator[Item],
+    config: ProfileConfig,
+    executor: ChunkExecutor,
+    ref: ModelRef | None,
+    workers: int,
+    progress: ProgressCallback | None,
+    rename: _Renamer,
+) -> Profile | None:
+    """Map :func:`profile_chunk` over the chunks of ``items`` and merge the partial profiles.
+
+    At most two chunks per worker are in flight, so neither the listing nor the parent's memory
+    runs ahead of the workers. The next chunk is listed before the current one is submitted, so
+    ``progress`` sees ``done == listed`` only once, at the end. ``None`` when there were no
+    items.
+    """
+    inflight: deque[tuple[ChunkFuture, dict[str, tuple[str, str]]]] = deque()
+    result: Profile | None = None
+    done = listed = 0
+    window = 2 * workers
+
+    def collect() -> None:
+        nonlocal result, done
+        future, originals = inflight.popleft()
+        partial: Profile = future.result()
+        if originals:
+            partial = _scrub_bad_files(partial, originals, rename.key)
+        result = partial if result is None else result.merge(partial)
+        done += partial.n_files
+        if progress is not None:
+            progress(done, listed)
+
+    try:
+        chunks = _stream_chunks(items, workers)
+        chunk = next(chunks, None)
+        listed = 0 if chunk is None else len(chunk)
+        while chunk is not None:
+            following = next(chunks, None)
+            listed += 0 if following is None else len(following)
+            renamed, originals = rename(chunk)
+            inflight.append((executor.submit(_run_chunk, renamed, config, ref), originals))
+            while inflight and (len(inflight) >= window or inflight[0][0].done()):
+                collect()
+            chunk = following
+    except ListingChanged:
+        for future, _ in inflight:  # let the workers finish before the listing starts over
+            future.result()
+        raise
+    while inflight:
+        collect()
+    return result
 
 
 def _check_workers(workers: int | None) -> int:
@@ -199,107 +333,81 @@ def _check_workers(workers: int | None) -> int:
     return n_workers
 
 
-def _preload_runtime(spec: ModelSpec) -> None:
-    """Import the model's runtime in this process before the workers are forked.
-
-    Importing onnxruntime and onnx (or LiteRT) takes a few tenths of a second; done once here,
-    forked workers inherit the modules instead of each importing them again. Only modules are
-    imported: each worker still opens its own session (a session must not cross a fork). A
-    missing runtime is reported later, by the worker's load, with the usual message.
-    """
-    from visiondrift.errors import VisionDriftError
-
-    try:
-        if spec.resolved_format == "onnx":
-            from visiondrift.models.onnx import import_onnx, import_onnxruntime
-
-            import_onnxruntime()
-            import_onnx()
-        else:
-            from visiondrift.models.tflite import import_interpreter
-
-            import_interpreter()
-    except (VisionDriftError, ImportError):
-        return
+def _in_process(executor: ChunkExecutor | None) -> bool:
+    """Whether chunks run in this process (so a loaded model can be shared, not pickled)."""
+    return executor is None or isinstance(executor, ThreadPoolExecutor | SerialExecutor)
 
 
-def _ignore_interrupt() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them (no traceback from each worker)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _start_pool(n_workers: int) -> mp.pool.Pool | None:
-    """Worker processes, started before the files are listed so they don't inherit the list."""
-    if n_workers <= 1:
+def _model_ref(
+    config: ProfileConfig, loaded: Model | None, executor: ChunkExecutor | None
+) -> ModelRef | None:
+    """The run's model: loaded once here when chunks run in this process (unless given)."""
+    if config.model is None:
         return None
-    return _context().Pool(processes=n_workers, initializer=_ignore_interrupt)
+    if loaded is None and _in_process(executor):
+        loaded = config.model.load()
+    return ModelRef(config.model, loaded)
 
 
 def profile_items(
-    items: Sequence[ImageItem],
+    items: Iterable[Item],
     config: ProfileConfig,
     *,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
     pool: mp.pool.Pool | None = None,
+    executor: ChunkExecutor | None = None,
+    model: Model | None = None,
 ) -> Profile:
-    """Profile a list of images with ``workers`` processes (default: the CPU cores).
+    """Profile images with ``workers`` processes (default: the CPU cores) or an executor.
 
-    ``pool`` is an already started pool of that many processes (it is used, not closed).
+    Parameters
+    ----------
+    items
+        The images, a list or a lazy iterable (consumed once, chunk by chunk).
+    config
+        The profile's configuration.
+    workers
+        Number of processes of the default pool; with ``executor``, how many chunks it runs
+        at once (two per worker are kept in flight).
+    progress
+        Called as ``progress(done, listed)`` after each chunk.
+    pool
+        An already started ``multiprocessing`` pool of that many processes (used, not closed).
+    executor
+        Where chunks run instead: any ``concurrent.futures.Executor`` or a Dask client.
+    model
+        The loaded model of ``config.model`` (else it is loaded once per run in this process,
+        or once per worker process).
     """
     n_workers = _check_workers(workers)
-    total = len(items)
-    if n_workers == 1 or total < SERIAL_THRESHOLD:
-        partials = []
-        done = 0
-        for chunk in _chunks(items, 1):
-            partials.append(_profile_chunk(chunk, config))
-            done += len(chunk)
-            if progress is not None:
-                progress(done, total)
-        return Profile.merge_all(partials) if partials else ProfileBuilder(config).build()
-    chunks = _chunks(items, n_workers)
-    result: Profile | None = None
-    done = 0
-    own = pool is None
-    workers_pool = _start_pool(n_workers) if pool is None else pool
-    assert workers_pool is not None
+    chosen: ChunkExecutor
+    own = None
+    if executor is not None:
+        chosen = executor
+    elif pool is not None:
+        chosen = PoolExecutor(pool)
+    elif n_workers > 1:
+        own = start_pool(n_workers)
+        chosen = PoolExecutor(own)
+    else:
+        chosen = SerialExecutor()
     try:
-        for partial in workers_pool.imap_unordered(_worker, [(c, config) for c in chunks]):
-            result = partial if result is None else result.merge(partial)
-            done += partial.n_files
-            if progress is not None:
-                progress(done, total)
+        ref = _model_ref(config, model, None if isinstance(chosen, SerialExecutor) else chosen)
+        result = _map_chunks(
+            iter(items), config, chosen, ref, n_workers, progress, _Renamer("keep", None)
+        )
     finally:
-        if own:
-            workers_pool.terminate()
-            workers_pool.join()
-    assert result is not None
-    return result
-
-
-def _resolve_model(
-    model: ModelSpec | str | os.PathLike[str] | None, base: ModelSpec | None
-) -> ModelSpec | None:
-    """The spec to use: ``model`` (a spec, or a path replacing ``base``'s path), else ``base``."""
-    if model is None:
-        return base
-    from visiondrift.models import ModelSpec
-
-    if isinstance(model, ModelSpec):
-        return model
-    if isinstance(model, str | os.PathLike):
-        return ModelSpec(Path(model)) if base is None else replace(base, path=Path(model))
-    raise ConfigError(
-        "The 'model' option must be a ModelSpec or the path of an ONNX or TFLite model. "
-        f"Got {type(model).__name__} instead."
-    )
+        if own is not None:
+            own.terminate()
+            own.join()
+    return result if result is not None else ProfileBuilder(config).build()
 
 
 def profile(
-    source: str | os.PathLike[str] | FolderSource | FileListSource,
+    source: object,
     *,
-    model: ModelSpec | str | os.PathLike[str] | None = None,
+    model: ModelLike | None = None,
     low_confidence: float = DEFAULTS.model.low_confidence,
     workers: int | None = None,
     max_images: int | None = None,
@@ -320,26 +428,35 @@ def profile(
     names_key: NamesKey | bytes | None = None,
     names_root: str | os.PathLike[str] | None = None,
     allow_empty: bool = False,
+    executor: ChunkExecutor | None = None,
 ) -> Profile:
-    """Profile the images of ``source`` (a folder, a list file, or a source object).
+    """Profile the images of ``source`` (a folder, a list file, a URL, bytes, or a source).
+
+    The source is consumed as a stream of chunks: the first images are decoded while the rest
+    is still being listed, and the parent never holds the whole listing (except where sampling
+    with ``max_images`` needs it).
 
     Parameters
     ----------
     source
         A folder (read recursively; the ImageFolder layout gives labels), a text file listing
-        image paths, or a :class:`~visiondrift.sources.FolderSource` /
-        :class:`~visiondrift.sources.FileListSource`.
+        image paths, an fsspec URL (``s3://bucket/prefix``, ``https://``, ``memory://``...), a
+        mapping of name -> bytes, or any :class:`~visiondrift.sources.Source` (see
+        :func:`~visiondrift.sources.open_source`).
     model
-        A classifier to run on every image: a :class:`~visiondrift.models.ModelSpec` or the path
-        of an ``.onnx`` / ``.tflite`` file. Each worker loads it once and runs it on batches of
-        the images it has decoded anyway. With ``config`` given, a path replaces the path of
-        ``config.model`` (same preprocessing and options) and a spec replaces it entirely.
+        A classifier to run on every image: a :class:`~visiondrift.models.ModelSpec`, the path
+        of an ``.onnx`` / ``.tflite`` file, or a model already loaded with
+        :meth:`~visiondrift.models.ModelSpec.load` (a long-running process loads it once and
+        passes it to every run; worker processes still load their own). With ``config`` given,
+        a path replaces the path of ``config.model`` (same preprocessing and options) and a
+        spec or a loaded model replaces it entirely.
     low_confidence
         Top-1 probability below which a prediction counts as low-confidence.
     workers
         Number of processes; default the number of CPU cores.
     max_images
-        Profile at most this many images, sampled reproducibly with ``seed``.
+        Profile at most this many images, sampled reproducibly with ``seed`` (the source is
+        listed completely before the first image is decoded: sampling needs every name).
     seed
         Seed of the sampling and of the reservoir.
     labels
@@ -350,7 +467,8 @@ min_side, max_listed_bad_files
         :class:`~visiondrift.measure.properties.MeasureConfig` and
         :class:`~visiondrift.decode.DecodeLimits`.
     progress
-        Called as ``progress(done, total)`` after each chunk of files.
+        Called as ``progress(done, listed)`` after each chunk of files (``listed`` grows while
+        the source is listed).
     config
         A complete configuration; when given, it replaces the individual options above.
     names
@@ -366,6 +484,9 @@ min_side, max_listed_bad_files
     allow_empty
         Return the profile even when none of the listed files could be used (a production batch
         of unusable files is itself a finding), instead of raising.
+    executor
+        Where the chunks run: any ``concurrent.futures.Executor`` (or a Dask client) instead of
+        the default pool of ``workers`` processes. The profile is the same.
 
     Returns
     -------
@@ -386,83 +507,122 @@ min_side, max_listed_bad_files
         import visiondrift
         baseline = visiondrift.profile("data/val")
     """
+    loaded: Model | None
     if config is None:
+        spec, loaded = resolve_model(model, None)
         config = ProfileConfig(
             measure=MeasureConfig(work_size, colour_size, noise_size, clip_dark, clip_bright),
             limits=DecodeLimits(max_pixels=max_pixels, min_side=min_side),
             reservoir_size=reservoir_size,
             seed=seed,
             max_listed_bad_files=max_listed_bad_files,
-            model=_resolve_model(model, None),
+            model=spec,
             low_confidence=low_confidence,
         )
-    elif model is not None:
-        config = replace(config, model=_resolve_model(model, config.model))
+    else:
+        spec, loaded = resolve_model(model, config.model)
+        if model is not None:
+            config = replace(config, model=spec)
     if names is not None and check_policy(names) != config.names:
         config = replace(config, names=names)
     key = NamesKey(names_key) if isinstance(names_key, bytes) else names_key
     recorded_names([], config.names, key)  # a missing key is refused before any work
     if config.names != "keep" and labels == "auto":
         labels = "none"  # folder names become labels only when asked for explicitly
-    if config.model is not None:
+    if config.model is not None and loaded is None:
         from visiondrift.models._adapter import check_model_file
 
         check_model_file(config.model.path)  # a clear message before any worker starts
     n_workers = _check_workers(workers)
     if max_images is not None and max_images < SERIAL_THRESHOLD:
         n_workers = 1  # no pool for a small sample (see SERIAL_THRESHOLD)
-    if config.model is not None and n_workers > 1:
-        _preload_runtime(config.model)
-    pool = _start_pool(n_workers)
-    try:
-        src = open_source(source, labels=labels, max_images=max_images, seed=config.seed)
-        if not src.items:
-            skipped = "".join(
-                f" The sub-folder '{name}' was skipped: {detail}."
-                for name, detail in src.unreadable
+    src = open_source(source, labels=labels, max_images=max_images, seed=config.seed)
+    result: Profile | None = None
+    for attempt in range(3):
+        try:
+            result = _profile_stream(
+                src, config, loaded, n_workers, executor, progress, _Renamer(config.names, key)
             )
-            raise NoReadableImagesError(
-                f"No image files found in '{src.info.location}'.{skipped[:500]} visiondrift "
-                "reads JPEG, PNG, BMP, GIF, WebP and TIFF files (by extension when listing a "
-                "folder); check the path."
-            )
-        items = anonymise(src.items, config.names, key)
-        result = profile_items(items, config, workers=n_workers, progress=progress, pool=pool)
-    finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
+            break
+        except ListingChanged:
+            if attempt == 2:
+                raise SourceError(
+                    f"The source '{src.info.location}' changed while it was read three times; "
+                    "profile it when it is no longer being written to."
+                ) from None
+    if result is None:
+        skipped = "".join(
+            f" The sub-folder '{name}' was skipped: {detail}." for name, detail in src.unreadable
+        )
+        raise NoReadableImagesError(
+            f"No image files found in '{src.info.location}'.{skipped[:500]} visiondrift "
+            "reads JPEG, PNG, BMP, GIF, WebP and TIFF files (by extension when listing a "
+            "folder); check the path."
+        )
     if src.unreadable:
         folders = ProfileBuilder(config)
         for name, detail in src.unreadable:
             folders.add_bad(BadFile(name, "unreadable", detail))
-        result = result.merge(folders.build())
-    info = replace(src.info, location=record_location(src.info.location, config.names, names_root))
+        unreadable = folders.build()
+        if config.names != "keep":
+            unreadable = _scrub_bad_files(unreadable, {}, key)
+        result = result.merge(unreadable)
+    info = src.info
+    info = replace(info, location=record_location(info.location, config.names, names_root))
     result = replace(result, sources=(info,))
-    if config.names != "keep":
-        result = _scrub_bad_files(result, src.items, items, key)
     if result.n_images == 0 and not allow_empty:
         raise NoReadableImagesError(no_images_message(src.info.location, result))
     return result
 
 
+def _profile_stream(
+    src: Source,
+    config: ProfileConfig,
+    loaded: Model | None,
+    n_workers: int,
+    executor: ChunkExecutor | None,
+    progress: ProgressCallback | None,
+    rename: _Renamer,
+) -> Profile | None:
+    """One pass over ``src``: serially when it is small (see :data:`SERIAL_THRESHOLD`), else
+    with ``executor`` or a pool of ``n_workers`` processes started after the first items."""
+    stream = iter(src)
+    head = list(itertools.islice(stream, SERIAL_THRESHOLD))
+    items = itertools.chain(head, stream)
+    own: mp.pool.Pool | None = None
+    chosen: ChunkExecutor
+    if executor is not None:
+        chosen = executor
+    elif n_workers == 1 or len(head) < SERIAL_THRESHOLD:
+        chosen = SerialExecutor()
+    else:
+        if config.model is not None:
+            preload_runtime(config.model)
+        own = start_pool(n_workers)
+        chosen = PoolExecutor(own)
+    try:
+        ref = _model_ref(config, loaded, chosen)
+        return _map_chunks(items, config, chosen, ref, n_workers, progress, rename)
+    finally:
+        if own is not None:
+            own.terminate()
+            own.join()
+
+
 def _scrub_bad_files(
-    result: Profile,
-    originals: Sequence[ImageItem],
-    items: Sequence[ImageItem],
-    key: NamesKey | None,
+    result: Profile, originals: Mapping[str, tuple[str, str]], key: NamesKey | None
 ) -> Profile:
     """Remove every part of an unusable file's path from its detail (the name is already out).
 
-    A listed file whose name is not one the source recorded (a path reported by some other
-    step) is hashed, or redacted with ``names="drop"``, so that no path reaches the profile.
+    ``originals`` maps a recorded name to the file's original path and name. A listed file
+    whose name is not there (a path reported by some other step) is hashed, or redacted with
+    ``names="drop"``, so that no path reaches the profile.
     """
-    original = {new.name: old for new, old in zip(items, originals, strict=True)}
     bad = []
     for b in result.bad_files:
-        old = original.get(b.name)
+        old = originals.get(b.name)
         if old is not None:
-            bad.append(replace(b, detail=scrub_detail(b.detail, [old.path, old.name])))
+            bad.append(replace(b, detail=scrub_detail(b.detail, list(old))))
             continue
         name = REDACTED if result.config.names == "drop" else hash_name(b.name, key or b"")
         bad.append(replace(b, name=name, detail=scrub_detail(b.detail, [b.name])))

@@ -151,19 +151,27 @@ def _decode_jpeg_fast(
 
 
 def decode_image(
-    path: str, name: str, limits: DecodeLimits = DecodeLimits()
+    path: str | os.PathLike[str] | bytes, name: str, limits: DecodeLimits = DecodeLimits()
 ) -> DecodedImage | BadFile:
-    """Decode ``path`` into 8-bit RGB, or say why it cannot be used.
+    """Decode a file, or the bytes of one, into 8-bit RGB, or say why it cannot be used.
 
     Parameters
     ----------
     path
-        File to read.
+        File to read, or the file's content as ``bytes`` (from an upload, an object store...).
     name
         Name used in reports (relative to the source root).
     limits
         Size limits applied before decoding.
     """
+    if isinstance(path, bytes | bytearray | memoryview):
+        import io
+
+        data = bytes(path)
+        if not data:
+            return BadFile(name, "empty", "0 bytes")
+        with io.BytesIO(data) as buffer, _pillow_limit(limits.max_pixels):
+            return _decode_open(buffer, name, len(data), limits)
     try:
         file_size = os.stat(path).st_size
     except OSError as err:

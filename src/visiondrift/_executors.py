@@ -1,0 +1,94 @@
+"""The executor seam of the profiler: what runs the chunks.
+
+An executor is anything with ``submit(fn, *args)`` returning a future with ``result()`` and
+``done()``: any ``concurrent.futures.Executor``, a Dask client, or the two built here (the
+serial one, and the default pool of forked processes that leave Ctrl-C to the parent).
+
+Imports: the standard library only.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import multiprocessing.pool
+import signal
+from collections.abc import Callable
+from typing import Any, Protocol
+
+__all__ = [
+    "ChunkExecutor",
+    "ChunkFuture",
+    "Done",
+    "PoolExecutor",
+    "SerialExecutor",
+    "start_pool",
+]
+
+
+class ChunkFuture(Protocol):
+    """What an executor's ``submit`` returns: ``concurrent.futures.Future``, a Dask future."""
+
+    def result(self) -> Any: ...
+
+    def done(self) -> bool: ...
+
+
+class ChunkExecutor(Protocol):
+    """Runs chunks: any ``concurrent.futures.Executor``, or a Dask ``Client`` (its ``submit``
+    has the same shape). The profiler submits ``fn(items, config, model_ref)`` per chunk, with
+    module-level functions and picklable arguments."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> ChunkFuture: ...
+
+
+class Done:
+    """A future that is already done (the serial executor's)."""
+
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    def result(self) -> Any:
+        return self._value
+
+    def done(self) -> bool:
+        return True
+
+
+class SerialExecutor:
+    """Runs each chunk at once in the calling process."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Done:
+        return Done(fn(*args))
+
+
+class _PoolFuture:
+    def __init__(self, result: mp.pool.AsyncResult[Any]) -> None:
+        self._result = result
+
+    def result(self) -> Any:
+        return self._result.get()
+
+    def done(self) -> bool:
+        return self._result.ready()
+
+
+class PoolExecutor:
+    """The default executor: a pool of forked worker processes that leave Ctrl-C to the parent."""
+
+    def __init__(self, pool: mp.pool.Pool) -> None:
+        self.pool = pool
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> _PoolFuture:
+        return _PoolFuture(self.pool.apply_async(fn, args))
+
+
+def _ignore_interrupt() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them (no traceback from each worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start_pool(n_workers: int) -> mp.pool.Pool:
+    # fork starts workers in milliseconds; elsewhere fall back to the platform default.
+    methods = mp.get_all_start_methods()
+    context = mp.get_context("fork" if "fork" in methods else None)
+    return context.Pool(processes=n_workers, initializer=_ignore_interrupt)
