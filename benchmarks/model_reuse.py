@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
+from visiondrift.demo.model import build_demo_models, load_demo_dataset
 
 import visiondrift
 from visiondrift.models import ModelSpec

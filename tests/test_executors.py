@@ -20,7 +20,7 @@ from visiondrift.sources import FolderSource
 
 pytest.importorskip("onnxruntime")
 
-from visiondrift.models.demo_model import build_demo_models, load_demo_dataset
+from visiondrift.demo.model import build_demo_models, load_demo_dataset
 
 from visiondrift.models import ModelSpec
 

@@ -4,6 +4,10 @@ Exit codes: 0 when no drift reaches ``--fail-on``; 1 when drift at or above it w
 bad usage or input (missing folder, no readable image, damaged profile...); 3 for an unexpected
 internal error (never 1: a crash must not look like drift); 130 when interrupted. The original
 ``--mode baseline|monitor|compare --data-dir ...`` spelling is accepted and translated.
+
+Owns the command line only: it parses options into the settings tree, builds the application
+core's inputs (:class:`visiondrift.app.Monitor`, its sinks and outputs), prints what came back and
+turns domain errors into exit codes. May import every package of visiondrift; none imports it.
 """
 
 from __future__ import annotations

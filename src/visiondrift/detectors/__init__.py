@@ -22,6 +22,9 @@ Detectors, the data they take and the unit of their effect size:
 
 :func:`correct_results` combines the results of one comparison with Holm (default),
 Benjamini-Hochberg or Bonferroni.
+
+May import numpy, scipy and :mod:`visiondrift.errors` only: detectors know nothing of images,
+profiles or reports.
 """
 
 from __future__ import annotations

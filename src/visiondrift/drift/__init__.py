@@ -4,6 +4,10 @@ Owns the comparison (:func:`compare`), the saved report and its typed records
 (:class:`DriftReport`, :mod:`visiondrift.drift._details`) and the metric catalogue
 (:mod:`visiondrift.drift.catalogue`). Reading, writing and rendering a saved report imports
 pydantic only; comparing imports numpy, scipy and :mod:`visiondrift.detectors`, lazily.
+
+May import :mod:`visiondrift.profiles` (the plain view, not the builder),
+:mod:`visiondrift.measure.properties`, :mod:`visiondrift.detectors` and the errors module; never
+Pillow, a model runtime, matplotlib or :mod:`visiondrift.report`.
 """
 
 from __future__ import annotations

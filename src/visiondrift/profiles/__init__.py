@@ -12,7 +12,7 @@ The package owns the saved, mergeable view and the one builder that ingests:
   the builder;
 - :mod:`.schema`: the JSON Schema of the saved document (imports pydantic; not imported here).
 
-The view modules import numpy, :mod:`visiondrift.errors` and other plain modules only (the
+The view modules may import numpy, :mod:`visiondrift.errors` and other plain modules only (the
 decoding records, the measurement and model settings, the source record); reading and comparing
 profiles never imports Pillow, a decoder, a model runtime or matplotlib. The builder imports the
 (Pillow-using) measurer only when it is handed an image. Nothing here imports the drift, report,

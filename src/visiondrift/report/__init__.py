@@ -5,6 +5,10 @@ The JSON form of a report is :meth:`visiondrift.drift.DriftReport.save`; this pa
     from visiondrift.report import generate_html_report, render_markdown
     generate_html_report(report, "drift.html", image_root="data/prod")
     print(render_markdown(report))
+
+Owns rendering only (jinja2 templates, matplotlib charts drawn as inline SVG, Markdown). May
+import :mod:`visiondrift.drift` (the report it renders), :mod:`visiondrift.names` (thumbnails of
+hashed names) and :mod:`visiondrift.decode` (thumbnails); nothing above it.
 """
 
 from __future__ import annotations

@@ -15,6 +15,9 @@ by asking each registered factory in turn; the built-ins are registered with
 
 Imports: the standard library and :mod:`visiondrift.errors`; fsspec only when a URL is opened.
 Nothing here imports Pillow.
+
+May import :mod:`visiondrift.errors` and the standard library at import time (fsspec on first use
+of a URL); nothing of decoding, profiles or reports.
 """
 
 from __future__ import annotations
