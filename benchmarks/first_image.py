@@ -38,7 +38,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 PROBE = r"""
 import json, os, resource, sys, time
-import visiondrift, visiondrift.profiler as profiler
+import importlib, visiondrift, visiondrift.profiler
+try:  # the profiling code: a package since the application core, a module before
+    profiler = importlib.import_module("visiondrift.profiler._run")
+except ModuleNotFoundError:
+    profiler = visiondrift.profiler
 stamp = sys.argv[3]
 original = profiler.decode_image
 

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from visiondrift.demo.model import build_demo_models, load_demo_dataset
 
 import visiondrift
+from visiondrift.demo.model import build_demo_models, load_demo_dataset
 from visiondrift.models import ModelSpec
 
 REPO = Path(__file__).resolve().parent.parent

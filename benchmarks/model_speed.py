@@ -103,7 +103,8 @@ from visiondrift.decode import DecodedImage, DecodeLimits, decode_image
 from visiondrift.demo.model import build_demo_models, load_demo_dataset
 from visiondrift.models import ModelSpec
 from visiondrift.models.preprocessing import preprocess, presizer
-from visiondrift.profiler import _stream_chunks, default_workers, profile, profile_chunk
+from visiondrift.profiler import default_workers, profile, profile_chunk
+from visiondrift.profiler._run import _stream_chunks
 from visiondrift.profiles import ProfileConfig
 from visiondrift.sources import open_source
 

@@ -14,14 +14,14 @@ import pytest
 from PIL import Image
 
 import visiondrift
-from visiondrift import _model_ref, profiler
+from visiondrift import profiler
+from visiondrift.profiler import _model_ref
 from visiondrift.profiles import Profile, ProfileConfig
 from visiondrift.sources import FolderSource
 
 pytest.importorskip("onnxruntime")
 
 from visiondrift.demo.model import build_demo_models, load_demo_dataset
-
 from visiondrift.models import ModelSpec
 
 

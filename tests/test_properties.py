@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from visiondrift._jpeg import LOSSLESS_QUALITY, quality_from_tables
 from visiondrift.decode import DecodedImage, decode_image
+from visiondrift.decode._jpeg import LOSSLESS_QUALITY, quality_from_tables
 from visiondrift.measure._measurer import measure
 from visiondrift.measure.properties import PROPERTY_NAMES, MeasureConfig
 

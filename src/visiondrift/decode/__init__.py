@@ -6,7 +6,7 @@ Pillow and, when installed, simplejpeg) and the plain records of what decoding r
 
 Importing this package does not import Pillow: the records are imported eagerly (a saved
 profile holds them), the decoder on first use. May import :mod:`visiondrift.errors`,
-:mod:`visiondrift._jpeg` and the standard library; nothing from the profile, drift or report
+:mod:`visiondrift.decode._jpeg` and the standard library; nothing from the profile, drift or report
 layers.
 """
 

@@ -25,7 +25,7 @@ from typing import BinaryIO, Final
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from visiondrift._jpeg import header_segments, quality_from_dqt, quality_from_tables
+from visiondrift.decode._jpeg import header_segments, quality_from_dqt, quality_from_tables
 from visiondrift.decode._records import BadFile, DecodeLimits
 
 try:  # libjpeg-turbo without Pillow's per-file overhead; optional

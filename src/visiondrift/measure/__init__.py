@@ -5,7 +5,7 @@
 them, so they import eagerly and without Pillow. :mod:`._measurer` owns :class:`ImageMeasurer`,
 which measures decoded images with Pillow and numpy; it is imported on first use.
 
-May import :mod:`visiondrift.errors`, :mod:`visiondrift._jpeg` and :mod:`visiondrift.decode`;
+May import :mod:`visiondrift.errors`, :mod:`visiondrift.decode._jpeg` and :mod:`visiondrift.decode`;
 nothing from the profile, drift or report layers.
 """
 

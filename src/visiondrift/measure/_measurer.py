@@ -25,8 +25,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from visiondrift._jpeg import LOSSLESS_QUALITY
 from visiondrift.decode._image import DecodedImage
+from visiondrift.decode._jpeg import LOSSLESS_QUALITY
 from visiondrift.errors import ConfigError
 from visiondrift.measure.custom import ImageMetric
 from visiondrift.measure.properties import MEASURE_VERSION, PROPERTY_NAMES, MeasureConfig

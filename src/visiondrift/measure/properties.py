@@ -8,21 +8,20 @@ numpy, so that a saved profile's settings import without Pillow. It may import o
   (luminance is ITU-R BT.601 luma, ``L = 0.299 R + 0.587 G + 0.114 B``, as Pillow computes it);
 - per-image properties (:data:`PROPERTIES`), the values the statistical tests run on.
 
-Sharpness is the Laplacian variance less what the image's noise alone would contribute
-(``20 sigma^2`` for white noise of deviation ``sigma`` in the working copy), so that added sensor
-noise does not read as a sharper image. JPEG quality comes from the file's quantisation tables
-(:mod:`visiondrift._jpeg`), blockiness from the 8-pixel grid that block compression leaves in the
-pixels of any format, and orientation from the balance of horizontal and vertical gradient
+Sharpness is the Laplacian variance less what the image's noise alone would contribute (``20
+sigma^2`` for white noise of deviation ``sigma`` in the working copy), so that added sensor noise
+does not read as a sharper image. JPEG quality comes from the file's quantisation tables
+(:mod:`visiondrift.decode._jpeg`), blockiness from the 8-pixel grid that block compression leaves in
+the pixels of any format, and orientation from the balance of horizontal and vertical gradient
 energy. Noise is a property of the sensor's pixels, so it is estimated at native resolution on a
 central crop. Other properties that depend on scale are computed on working copies reduced by an
 integer box filter (Pillow's ``reduce``, fast and properly anti-aliased): sharpness on a grey copy
-whose shorter side is close to ``work_size`` (128 px by default; the factor is
-``round(shorter_side / work_size)``, at least 1). Saturation and colourfulness are global colour
-statistics, measured on a regular grid sample of about ``colour_size`` (32) pixels along the
-shorter side. A 4000x3000 photo and a 1024x768 one are thus measured at about the same scale, and
-a baseline recorded at one resolution can be compared with batches at another. Histogram-based
-properties (brightness, contrast, clipping, entropy, channel means and spreads) use the exact
-histograms.
+whose shorter side is close to ``work_size`` (128 px by default; the factor is ``round(shorter_side
+/ work_size)``, at least 1). Saturation and colourfulness are global colour statistics, measured on
+a regular grid sample of about ``colour_size`` (32) pixels along the shorter side. A 4000x3000 photo
+and a 1024x768 one are thus measured at about the same scale, and a baseline recorded at one
+resolution can be compared with batches at another. Histogram-based properties (brightness,
+contrast, clipping, entropy, channel means and spreads) use the exact histograms.
 """
 
 from __future__ import annotations

@@ -31,14 +31,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from visiondrift._defaults import DEFAULTS
-from visiondrift._executors import (
-    ChunkExecutor,
-    ChunkFuture,
-    PoolExecutor,
-    SerialExecutor,
-    start_pool,
-)
-from visiondrift._model_ref import ModelLike, ModelRef, preload_runtime, resolve_model
 from visiondrift.decode import BadFile, DecodedImage, DecodeLimits, decode_image
 from visiondrift.errors import ConfigError, NoReadableImagesError, SourceError
 from visiondrift.measure.properties import MeasureConfig
@@ -53,6 +45,14 @@ from visiondrift.names import (
     recorded_names,
     scrub_detail,
 )
+from visiondrift.profiler._executors import (
+    ChunkExecutor,
+    ChunkFuture,
+    PoolExecutor,
+    SerialExecutor,
+    start_pool,
+)
+from visiondrift.profiler._model_ref import ModelLike, ModelRef, preload_runtime, resolve_model
 from visiondrift.profiles import Profile, ProfileBuilder, ProfileConfig
 from visiondrift.sources import Item, LabelMode, ListingChanged, Source, open_source, redact_url
 
