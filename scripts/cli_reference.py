@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import click
+from _generated import write_or_check
 from click.testing import CliRunner
 
 from visiondrift.cli import cli
@@ -38,17 +39,7 @@ def render() -> str:
 
 
 def main() -> int:
-    text = render()
-    if "--check" in sys.argv[1:]:
-        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-        if current != text:
-            print(f"{TARGET} is out of date: run python scripts/cli_reference.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.parent.mkdir(parents=True, exist_ok=True)
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"wrote {TARGET}")
-    return 0
+    return write_or_check(TARGET, render(), sys.argv[1:], "scripts/cli_reference.py")
 
 
 if __name__ == "__main__":

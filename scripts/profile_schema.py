@@ -9,23 +9,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from _generated import write_or_check
+
 from visiondrift.profiles.schema import render_profile_schema
 
 TARGET = Path(__file__).resolve().parent.parent / "docs" / "schema" / "profile.schema.json"
 
 
 def main() -> int:
-    text = render_profile_schema()
-    if "--check" in sys.argv[1:]:
-        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-        if current != text:
-            print(f"{TARGET} is out of date: run python scripts/profile_schema.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.parent.mkdir(parents=True, exist_ok=True)
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"wrote {TARGET}")
-    return 0
+    return write_or_check(
+        TARGET, render_profile_schema(), sys.argv[1:], "scripts/profile_schema.py"
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from _generated import write_or_check
+
 from visiondrift.drift import REPORT_FORMAT, REPORT_FORMAT_VERSION, DriftReport
 
 TARGET = Path(__file__).resolve().parent.parent / "docs" / "schema" / "report.schema.json"
@@ -37,17 +39,7 @@ def render() -> str:
 
 
 def main() -> int:
-    text = render()
-    if "--check" in sys.argv[1:]:
-        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-        if current != text:
-            print(f"{TARGET} is out of date: run python scripts/report_schema.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.parent.mkdir(parents=True, exist_ok=True)
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"wrote {TARGET}")
-    return 0
+    return write_or_check(TARGET, render(), sys.argv[1:], "scripts/report_schema.py")
 
 
 if __name__ == "__main__":

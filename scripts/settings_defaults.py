@@ -15,6 +15,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from _generated import write_or_check
 from pydantic import BaseModel
 
 from visiondrift.settings import DEFAULTS, Settings
@@ -91,18 +92,7 @@ def render() -> str:
 
 
 def main() -> int:
-    text = render()
-    if "--check" in sys.argv[1:]:
-        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-        if current != text:
-            print(
-                f"{TARGET} is out of date: run python scripts/settings_defaults.py", file=sys.stderr
-            )
-            return 1
-        return 0
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"wrote {TARGET}")
-    return 0
+    return write_or_check(TARGET, render(), sys.argv[1:], "scripts/settings_defaults.py")
 
 
 if __name__ == "__main__":
