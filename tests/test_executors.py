@@ -122,3 +122,29 @@ def test_the_chunk_function_merges_to_the_whole(data: tuple[Path, Path]) -> None
 def test_a_model_that_is_no_model_is_refused(data: tuple[Path, Path]) -> None:
     with pytest.raises(visiondrift.ConfigError, match="'model' option must be a ModelSpec"):
         visiondrift.profile(data[0], model=object(), workers=1)  # type: ignore[arg-type]
+
+
+def test_a_monitor_reuses_its_loaded_model_and_executor(
+    data: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-running process (a service, ``watch``) builds one Monitor with a loaded model and
+    an executor; every run uses them, and none loads the model again."""
+    from visiondrift.app import Monitor
+
+    images, onnx = data
+    spec = ModelSpec(onnx)
+    baseline = visiondrift.profile(images, model=spec, workers=1)
+    loaded = baseline.config.model.load() if baseline.config.model else None
+    assert loaded is not None
+
+    def refuse(self: ModelSpec) -> Any:
+        raise AssertionError("the model was loaded again")
+
+    monkeypatch.setattr(ModelSpec, "load", refuse)
+    with ThreadPoolExecutor(max_workers=2) as threads:
+        monitor = Monitor(baseline, model=loaded, executor=threads)
+        first = monitor.run(images)
+        second = monitor.run(images)
+    for result in (first, second):
+        assert not result.report.overall_drift_detected
+        _same(result.profile, visiondrift.profile(images, model=loaded, workers=1))

@@ -19,7 +19,7 @@ from visiondrift.errors import ConfigError
 if TYPE_CHECKING:
     from visiondrift.drift import DriftConfig, DriftReport
     from visiondrift.names import NamesKey
-    from visiondrift.profiler import ProgressCallback
+    from visiondrift.profiler import ChunkExecutor, ProgressCallback
     from visiondrift.profiles import Profile
 
 __all__ = ["Monitor", "Outputs", "write_outputs"]
@@ -72,8 +72,13 @@ class Monitor:
     sinks
         Called after every run, in order (see :class:`~visiondrift.app.Sink`).
     model
-        A model file that replaces the baseline's (same preprocessing and options), or a
-        :class:`~visiondrift.models.ModelSpec`; default: the baseline's own model.
+        A model file that replaces the baseline's (same preprocessing and options), a
+        :class:`~visiondrift.models.ModelSpec`, or a model already loaded with
+        :meth:`ModelSpec.load` (a long-running process loads it once and every run reuses it);
+        default: the baseline's own model, loaded once per run.
+    executor
+        Maps the profiling chunks (see :func:`visiondrift.profiler.profile`): any
+        ``concurrent.futures.Executor`` or a Dask client; default: a process pool per run.
     mode
         ``"monitor"`` (a production batch against a baseline: a batch of only unusable files is
         reported as integrity drift) or ``"compare"`` (any two sets: such a batch is an error).
@@ -95,6 +100,7 @@ class Monitor:
         correction: str | None = None,
         sinks: Sequence[Sink] = (),
         model: Any = None,
+        executor: ChunkExecutor | None = None,
         mode: Literal["monitor", "compare"] = "monitor",
     ) -> None:
         from visiondrift.drift import DriftConfig
@@ -115,6 +121,7 @@ class Monitor:
                 )
         self.sinks = tuple(sinks)
         self.model = model
+        self.executor = executor
         if mode not in ("monitor", "compare"):
             raise ConfigError(f"The 'mode' must be 'monitor' or 'compare'. Got {mode!r} instead.")
         self.mode = mode
@@ -156,6 +163,8 @@ class Monitor:
             options.setdefault("allow_empty", self.mode == "monitor")
             if self.model is not None:
                 options["model"] = self.model
+            if self.executor is not None:
+                options.setdefault("executor", self.executor)
         return open_batch(
             source,
             config=base.config,
