@@ -241,7 +241,7 @@ def _run_chunk(items: Sequence[Item], config: ProfileConfig, ref: ModelRef | Non
 def _chunk_size(listed: int, workers: int) -> int:
     """Chunks grow with the listing: 16 images first (the first image is decoded at once), then
     half of what is listed so far per worker (so few chunks overall), at most 256 images."""
-    return max(16, min(256, listed // (workers * 2)))
+    return max(16, min(256, listed // (workers * 4)))
 
 
 def _stream_chunks(items: Iterator[Item], workers: int) -> Iterator[list[Item]]:
