@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from visiondrift._version import __version__
 
 if TYPE_CHECKING:
+    from visiondrift.app import Monitor, Outputs, RunResult
     from visiondrift.compat import DatasetAnalyzer, DriftDetector, InputDistributionMonitor
     from visiondrift.decode import BadFile, DecodeLimits
     from visiondrift.drift import DriftConfig, DriftReport, MetricResult, compare
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from visiondrift.profiles import Profile, ProfileBuilder, ProfileConfig
     from visiondrift.profiles.predictions import profile_predictions
     from visiondrift.report import generate_html_report
-    from visiondrift.sources import FileListSource, FolderSource
+    from visiondrift.sources import BytesSource, FileListSource, FolderSource, FsspecSource
 
 _LAZY: dict[str, str] = {
     "BadFile": "visiondrift.decode",
@@ -48,12 +49,17 @@ _LAZY: dict[str, str] = {
     "DriftConfig": "visiondrift.drift",
     "DriftDetector": "visiondrift.compat",
     "DriftReport": "visiondrift.drift",
+    "BytesSource": "visiondrift.sources",
     "FileListSource": "visiondrift.sources",
+    "FsspecSource": "visiondrift.sources",
     "FolderSource": "visiondrift.sources",
     "IncompatibleProfilesError": "visiondrift.errors",
     "InputDistributionMonitor": "visiondrift.compat",
     "MeasureConfig": "visiondrift.measure.properties",
     "MetricResult": "visiondrift.drift",
+    "Monitor": "visiondrift.app",
+    "Outputs": "visiondrift.app",
+    "RunResult": "visiondrift.app",
     "MissingExtraError": "visiondrift.errors",
     "ModelError": "visiondrift.errors",
     "NoReadableImagesError": "visiondrift.errors",
@@ -90,6 +96,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "BadFile",
+    "BytesSource",
     "ConfigError",
     "DatasetAnalyzer",
     "DecodeLimits",
@@ -98,19 +105,23 @@ __all__ = [
     "DriftReport",
     "FileListSource",
     "FolderSource",
+    "FsspecSource",
     "IncompatibleProfilesError",
     "InputDistributionMonitor",
     "MeasureConfig",
     "MetricResult",
     "MissingExtraError",
     "ModelError",
+    "Monitor",
     "NoReadableImagesError",
     "NotFittedError",
     "OutputFileError",
+    "Outputs",
     "Profile",
     "ProfileBuilder",
     "ProfileConfig",
     "ProfileFormatError",
+    "RunResult",
     "SourceError",
     "UnsupportedVersionError",
     "VisionDriftError",

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from visiondrift._defaults import DEFAULTS
 from visiondrift.app import Monitor
 from visiondrift.drift import DriftConfig, DriftReport
 from visiondrift.errors import ConfigError
@@ -104,7 +105,9 @@ class DriftDetector:
     """
 
     def __init__(
-        self, alpha: float = 0.05, bands: Mapping[str, tuple[float, float, float]] | None = None
+        self,
+        alpha: float = DEFAULTS.drift.alpha,
+        bands: Mapping[str, tuple[float, float, float]] | None = None,
     ) -> None:
         self.config = DriftConfig(alpha=alpha, bands=dict(bands or {}))
 
@@ -154,7 +157,9 @@ class DatasetAnalyzer:
         """Profile the dataset; returns the baseline as a dict (what ``Profile.save`` writes)."""
         return self.profile.to_dict()
 
-    def detect_drift(self, baseline: ProfileLike, *, alpha: float = 0.05) -> dict[str, Any]:
+    def detect_drift(
+        self, baseline: ProfileLike, *, alpha: float = DEFAULTS.drift.alpha
+    ) -> dict[str, Any]:
         """Compare this dataset with ``baseline`` (dict, Profile or path of a saved profile)."""
         monitor = Monitor(_as_profile(baseline), alpha=alpha, model=self.model_path)
         kept = ("workers", "max_images", "labels")

@@ -106,7 +106,10 @@ def baseline(
     low_confidence: float,
     **options: Any,
 ) -> None:
-    """Profile the images of DATA_DIR (a folder or a list file) into a baseline file.
+    """Profile the images of DATA_DIR into a baseline file.
+
+    DATA_DIR is a folder (read recursively), a text file listing image paths, or a URL that
+    fsspec reads (memory://, file://; s3:// and https:// with the 'remote' extra).
 
     With --model, the classifier runs on every image in the same pass: the baseline keeps its
     predictions, confidence and (with ImageFolder labels) accuracy, and 'monitor' reuses the
@@ -211,6 +214,8 @@ def monitor(
     **options: Any,
 ) -> None:
     """Compare the images of DATA_DIR with a baseline profile and report drift.
+
+    DATA_DIR is a folder, a list file or a URL, as for 'baseline'.
 
     A baseline made with --model runs the same model, with the same settings, on DATA_DIR.
     With --predictions FILE (or a predictions file as DATA_DIR) the batch's probabilities are
