@@ -39,8 +39,8 @@ REPO = Path(__file__).resolve().parent.parent
 PROBE = r"""
 import json, os, resource, sys, time
 import importlib, visiondrift, visiondrift.profiler
-try:  # the profiling code: a package since the application core, a module before
-    profiler = importlib.import_module("visiondrift.profiler._run")
+try:  # the decoding call: in the chunk module since the application core, the profiler before
+    profiler = importlib.import_module("visiondrift.profiler._chunk")
 except ModuleNotFoundError:
     profiler = visiondrift.profiler
 stamp = sys.argv[3]
