@@ -260,3 +260,31 @@ def test_worker_processes_measure_the_metric_alike(
     assert np.array_equal(
         base.values("white_share")[order_a], parallel.values("white_share")[order_b]
     )
+
+
+def test_a_metric_that_fails_on_an_image_loses_that_image_only(
+    folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A registered metric that raises on some images: those images are counted as
+    ``measure_error`` (the detail names the metric), the others are profiled, the run goes on."""
+    base, _ = folders
+
+    def picky(rgb: NDArray[np.uint8]) -> float:
+        if rgb.mean() > 120:
+            raise ZeroDivisionError("no dark pixels to divide by")
+        return float((rgb < 20).all(axis=-1).mean())
+
+    bright = sum(np.asarray(Image.open(p).convert("RGB")).mean() > 120 for p in base.iterdir())
+    assert 0 < bright < 120  # the crops include both kinds
+    register_image_metric(ImageMetric("dark_share", picky))
+    try:
+        profile = visiondrift.profile(base, workers=1)
+    finally:
+        unregister_image_metric("dark_share")
+    assert profile.bad_counts == {"measure_error": bright}
+    assert profile.n_images == 120 - bright
+    assert profile.n_files == 120
+    detail = profile.bad_files[0].detail
+    assert "'dark_share' failed on this image" in detail
+    assert "ZeroDivisionError: no dark pixels to divide by" in detail
+    assert len(profile.values("dark_share")) == 120 - bright

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from visiondrift.errors import (
         ConfigError,
         IncompatibleProfilesError,
+        MeasureError,
         MissingExtraError,
         ModelError,
         NoReadableImagesError,
@@ -56,6 +57,7 @@ _LAZY: dict[str, str] = {
     "IncompatibleProfilesError": "visiondrift.errors",
     "InputDistributionMonitor": "visiondrift.compat",
     "MeasureConfig": "visiondrift.measure.properties",
+    "MeasureError": "visiondrift.errors",
     "MetricResult": "visiondrift.drift",
     "Monitor": "visiondrift.app",
     "Outputs": "visiondrift.app",
@@ -109,6 +111,7 @@ __all__ = [
     "IncompatibleProfilesError",
     "InputDistributionMonitor",
     "MeasureConfig",
+    "MeasureError",
     "MetricResult",
     "MissingExtraError",
     "ModelError",

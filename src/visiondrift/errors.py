@@ -14,6 +14,7 @@ Hierarchy::
     │   └── NoReadableImagesError           every image of a source was unusable
     ├── ProfileFormatError                  a profile or report file cannot be loaded
     │   └── UnsupportedVersionError         its format version is not one this release reads
+    ├── MeasureError (ValueError)           a registered per-image metric failed on one image
     ├── OutputFileError                     a result file cannot be written
     ├── ModelError                          a model cannot be loaded or run
     │   └── MissingExtraError (ImportError) an optional dependency is not installed
@@ -25,6 +26,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "IncompatibleProfilesError",
+    "MeasureError",
     "MissingExtraError",
     "ModelError",
     "NoReadableImagesError",
@@ -63,6 +65,10 @@ class ProfileFormatError(VisionDriftError):
 
 class UnsupportedVersionError(ProfileFormatError):
     """A document has a format version this release cannot read."""
+
+
+class MeasureError(VisionDriftError, ValueError):
+    """A registered per-image metric failed on one image (that image is counted as unusable)."""
 
 
 class OutputFileError(VisionDriftError):

@@ -23,6 +23,7 @@ BadFileReason = Literal[
     "too_large",
     "too_small",
     "decode_error",
+    "measure_error",
     "bad_row",
 ]
 
@@ -36,6 +37,7 @@ BAD_FILE_REASONS: Final[dict[str, str]] = {
     "too_large": "the image has more pixels than the configured limit (decompression bomb guard)",
     "too_small": "the image is smaller than the configured minimum side",
     "decode_error": "the image could not be decoded",
+    "measure_error": "a registered per-image metric failed on the image",
     "bad_row": "a row of a predictions file could not be used",
 }
 

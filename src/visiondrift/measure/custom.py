@@ -31,7 +31,7 @@ from typing import Final, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from visiondrift.errors import ConfigError
+from visiondrift.errors import ConfigError, MeasureError
 from visiondrift.measure.properties import PROPERTY_NAMES, PropertySpec
 
 __all__ = [
@@ -129,19 +129,26 @@ class ImageMetric:
 
         Raises
         ------
-        ConfigError
-            The function did not return a finite number (profiles hold finite numbers only).
+        MeasureError
+            The function raised, or did not return a finite number (profiles hold finite
+            numbers only); the profiler counts the image as unusable (``measure_error``).
         """
-        result = self.function(rgb)
+        try:
+            result = self.function(rgb)
+        except Exception as err:  # the user's code: any failure is this image's
+            raise MeasureError(
+                f"The per-image metric {self.name!r} failed on this image: "
+                f"{type(err).__name__}: {err}"
+            ) from err
         try:
             value = float(result)
         except (TypeError, ValueError) as err:
-            raise ConfigError(
+            raise MeasureError(
                 f"The per-image metric {self.name!r} must return a number; it returned a "
                 f"{type(result).__name__}."
             ) from err
         if not math.isfinite(value):
-            raise ConfigError(
+            raise MeasureError(
                 f"The per-image metric {self.name!r} returned {value!r}; it must return a "
                 "finite number for every image."
             )

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from visiondrift.decode import BadFile, DecodedImage, DecodeLimits, decode_image
+from visiondrift.errors import MeasureError
 from visiondrift.profiler._model_ref import ModelRef
 from visiondrift.profiles import Profile, ProfileBuilder, ProfileConfig
 from visiondrift.sources import Item, redact_url
@@ -56,6 +57,14 @@ def _read(item: Item) -> bytes | str | BadFile:
         return item.opener()
     except Exception as err:  # any opener's own error: one image never stops a run
         return BadFile(item.key, "unreadable", redact_url(f"{type(err).__name__}: {err}"))
+
+
+def _unusable(item: Item, err: Exception) -> BadFile:
+    """An image that decoded but could not be measured: a registered per-image metric failed
+    (``measure_error``, the message names the metric), or the pixels could not be used."""
+    if isinstance(err, MeasureError):
+        return BadFile(item.key, "measure_error", str(err))
+    return BadFile(item.key, "decode_error", f"{type(err).__name__}: {err}")
 
 
 def _decode(item: Item, limits: DecodeLimits) -> DecodedImage | BadFile:
@@ -105,7 +114,7 @@ def _chunk_with_model(
             try:
                 builder.add_image(item, decoded, (out.probabilities[i], emb))
             except (ValueError, OSError, MemoryError) as err:
-                builder.add_bad(BadFile(item.key, "decode_error", f"{type(err).__name__}: {err}"))
+                builder.add_bad(_unusable(item, err))
         pending.clear()
 
     for item in items:
@@ -165,7 +174,7 @@ def profile_chunk(
             try:
                 builder.add_image(item, decoded)
             except (ValueError, OSError, MemoryError) as err:
-                builder.add_bad(BadFile(item.key, "decode_error", f"{type(err).__name__}: {err}"))
+                builder.add_bad(_unusable(item, err))
     return builder.build()
 
 
