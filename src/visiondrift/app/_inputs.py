@@ -28,6 +28,15 @@ def _is_saved_profile(source: object) -> bool:
     return path.suffix.lower() == ".json" and path.is_file()
 
 
+def is_predictions_source(source: object) -> bool:
+    """Whether ``source`` is a predictions file (not a saved profile, not images)."""
+    if not isinstance(source, str | os.PathLike) or _is_saved_profile(source):
+        return False
+    from visiondrift.profiles.predictions import is_predictions_file
+
+    return is_predictions_file(source)
+
+
 def open_batch(
     source: Any,
     *,
@@ -63,9 +72,7 @@ def open_batch(
     if _is_saved_profile(source):
         return Profile.load(source)
     if predictions is None:
-        from visiondrift.profiles.predictions import is_predictions_file
-
-        predictions = isinstance(source, str | os.PathLike) and is_predictions_file(source)
+        predictions = is_predictions_source(source)
     if predictions:
         return _read_predictions(
             source, config=config, class_names=class_names, activation=activation, options=options

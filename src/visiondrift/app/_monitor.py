@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from visiondrift.app._inputs import open_batch, prediction_defaults
+from visiondrift.app._inputs import is_predictions_source, open_batch, prediction_defaults
 from visiondrift.app._result import RunResult, SinkFailure
 from visiondrift.app._sinks import Sink
 from visiondrift.errors import ConfigError
@@ -148,11 +148,7 @@ class Monitor:
         base = self.baseline
         if options.get("labels", "auto") == "auto" and not base.labels.counts:
             options["labels"] = "none"  # folder names are classes only if they were in the baseline
-        is_predictions = predictions
-        if is_predictions is None and isinstance(source, str | os.PathLike):
-            from visiondrift.profiles.predictions import is_predictions_file
-
-            is_predictions = Path(source).suffix.lower() != ".json" and is_predictions_file(source)
+        is_predictions = is_predictions_source(source) if predictions is None else predictions
         if is_predictions:
             default_names, default_activation = prediction_defaults(base)
             class_names = class_names or default_names
