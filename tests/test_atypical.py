@@ -151,3 +151,26 @@ def test_threshold_is_the_references_own_high_quantile() -> None:
     assert threshold.tolist() == [18.0]
     assert n_cur.tolist() == [3]
     assert n_ref.tolist() == [1]
+
+
+def test_the_same_images_elsewhere_give_the_same_report(
+    photo_dir: Path, changed_dir: Path, tmp_path: Path
+) -> None:
+    """Sampling keys hash the files' paths; the domain score's folds must not follow them, or the
+    same images copied to another folder could get another verdict. (Sums over the reservoir run
+    in key order, so floating results may differ in their last bits: compared to 1e-9.)"""
+    results = []
+    for place in ("here", "somewhere_else_entirely"):
+        base, cur = tmp_path / place / "base", tmp_path / place / "cur"
+        shutil.copytree(photo_dir, base)
+        shutil.copytree(changed_dir, cur)
+        report = compare(visiondrift.profile(base, workers=1), visiondrift.profile(cur, workers=1))
+        results.append(
+            [(m.name, m.status, m.p_value, m.effect_size, m.n_needed) for m in report.metrics]
+        )
+        assert {"domain", "contamination"} <= {m.family for m in report.metrics}
+    here, there = results
+    assert [(n, s, k) for n, s, _, _, k in here] == [(n, s, k) for n, s, _, _, k in there]
+    for (name, _, p, effect, _), (_, _, p2, effect2, _) in zip(here, there, strict=True):
+        assert p == pytest.approx(p2, rel=1e-9), name
+        assert effect == pytest.approx(effect2, rel=1e-9, abs=1e-12), name

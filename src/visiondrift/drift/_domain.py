@@ -23,6 +23,7 @@ well under a second.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -105,8 +106,8 @@ class DomainFeatures:
     current: NDArray[np.float64]
     baseline_raw: NDArray[np.float64]
     current_raw: NDArray[np.float64]
-    #: Reservoir index of each row of ``current`` (rows are in reservoir-key order, so that the
-    #: result does not depend on the order in which workers filled the reservoir).
+    #: Reservoir index of each row of ``current`` (rows are in the order of their values, see
+    #: :func:`_content_order`).
     current_rows: NDArray[np.intp]
 
     @property
@@ -124,13 +125,27 @@ def _candidates(base: Profile, cur: Profile) -> list[Column]:
     return out + [c for c in _MODEL_COLUMNS if c.name in bv and c.name in cv]
 
 
+def _content_order(profile: Profile, columns: Sequence[Column]) -> NDArray[np.intp]:
+    """The reservoir's rows in the order of their values (first column first; sampling keys
+    break ties).
+
+    The classifier's folds and subsamples are seeded draws over row positions, so the rows must
+    come in an order that depends on the images alone. Reservoir order does not: the sampling
+    keys hash the files' paths, so the same images in another folder would be dealt into other
+    folds and could get another verdict (the contamination p-value of one batch ranged from
+    1/3000 to 1/300 with the folder's name before this).
+    """
+    res = profile.reservoir
+    return np.lexsort((res.keys, *(res.values[c.name] for c in reversed(columns))))
+
+
 def domain_features(base: Profile, cur: Profile) -> DomainFeatures | None:
     """The matrices of the domain score, or ``None`` with too few images or no usable column."""
     columns = _candidates(base, cur)
     if not columns or len(base.reservoir) < MIN_ROWS or len(cur.reservoir) < MIN_ROWS:
         return None
-    base_rows = np.argsort(base.reservoir.keys, kind="stable")
-    cur_rows = np.argsort(cur.reservoir.keys, kind="stable")
+    base_rows = _content_order(base, columns)
+    cur_rows = _content_order(cur, columns)
     b = np.column_stack([base.reservoir.values[c.name][base_rows] for c in columns])
     c = np.column_stack([cur.reservoir.values[c.name][cur_rows] for c in columns])
     b, c = b.astype(np.float64), c.astype(np.float64)
