@@ -11,9 +11,9 @@ much, which images show it, and whether to act::
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from visiondrift._lazy import lazy_attributes as _lazy_attributes
 from visiondrift._version import __version__
 
 if TYPE_CHECKING:
@@ -44,33 +44,33 @@ if TYPE_CHECKING:
 
 _LAZY: dict[str, str] = {
     "BadFile": "visiondrift.decode",
+    "BytesSource": "visiondrift.sources",
     "ConfigError": "visiondrift.errors",
     "DatasetAnalyzer": "visiondrift.compat",
     "DecodeLimits": "visiondrift.decode",
     "DriftConfig": "visiondrift.drift",
     "DriftDetector": "visiondrift.compat",
     "DriftReport": "visiondrift.drift",
-    "BytesSource": "visiondrift.sources",
     "FileListSource": "visiondrift.sources",
-    "FsspecSource": "visiondrift.sources",
     "FolderSource": "visiondrift.sources",
+    "FsspecSource": "visiondrift.sources",
     "IncompatibleProfilesError": "visiondrift.errors",
     "InputDistributionMonitor": "visiondrift.compat",
     "MeasureConfig": "visiondrift.measure.properties",
     "MeasureError": "visiondrift.errors",
     "MetricResult": "visiondrift.drift",
-    "Monitor": "visiondrift.app",
-    "Outputs": "visiondrift.app",
-    "RunResult": "visiondrift.app",
     "MissingExtraError": "visiondrift.errors",
     "ModelError": "visiondrift.errors",
+    "Monitor": "visiondrift.app",
     "NoReadableImagesError": "visiondrift.errors",
     "NotFittedError": "visiondrift.errors",
     "OutputFileError": "visiondrift.errors",
+    "Outputs": "visiondrift.app",
     "Profile": "visiondrift.profiles",
     "ProfileBuilder": "visiondrift.profiles",
     "ProfileConfig": "visiondrift.profiles",
     "ProfileFormatError": "visiondrift.errors",
+    "RunResult": "visiondrift.app",
     "SourceError": "visiondrift.errors",
     "UnsupportedVersionError": "visiondrift.errors",
     "VisionDriftError": "visiondrift.errors",
@@ -79,21 +79,6 @@ _LAZY: dict[str, str] = {
     "profile": "visiondrift.profiler",
     "profile_predictions": "visiondrift.profiles.predictions",
 }
-
-
-def __getattr__(name: str) -> Any:
-    """Import public names on first use, so that ``visiondrift --help`` starts instantly."""
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'visiondrift' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
 
 
 __all__ = [
@@ -134,3 +119,5 @@ __all__ = [
     "profile",
     "profile_predictions",
 ]
+
+__getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, __all__)
