@@ -82,12 +82,25 @@ class _DefaultsDrift:
 
 
 @dataclass(frozen=True, slots=True)
+class _DefaultsStore:
+    """Defaults of StoreSettings."""
+
+    url: str | None = None
+    enabled: bool = True
+    pg_schema: str | None = None
+    timeout: float = 30.0
+    keep_profiles: bool = True
+    trend_runs: int = 30
+
+
+@dataclass(frozen=True, slots=True)
 class _Defaults:
     """Defaults of Settings."""
 
     profile: _DefaultsProfile = field(default_factory=_DefaultsProfile)
     model: _DefaultsModel = field(default_factory=_DefaultsModel)
     drift: _DefaultsDrift = field(default_factory=_DefaultsDrift)
+    store: _DefaultsStore = field(default_factory=_DefaultsStore)
 
 
 #: The settings tree's defaults (``DEFAULTS.profile.reservoir_size``...).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 import types
 import typing
@@ -47,6 +48,8 @@ ENV_NESTED_DELIMITER: Final = "__"
 CONFIG_ENV: Final = "VISIONDRIFT_CONFIG"
 #: The settings file looked for in the working directory.
 FILE_NAME: Final = "visiondrift.toml"
+#: Variables without ``__`` that set a key (short names the documentation uses).
+ENV_ALIASES: Final = {"VISIONDRIFT_STORE": "store.url"}
 #: What is shown instead of a secret's value.
 MASK: Final = "**********"
 
@@ -194,8 +197,11 @@ def has_settings_sources(config: str | os.PathLike[str] | None = None) -> bool:
     if config is not None or find_settings_file(config) is not None:
         return True
     return any(
-        name.upper().startswith(ENV_PREFIX)
-        and ENV_NESTED_DELIMITER in name.upper()[len(ENV_PREFIX) :]
+        (
+            name.upper().startswith(ENV_PREFIX)
+            and ENV_NESTED_DELIMITER in name.upper()[len(ENV_PREFIX) :]
+        )
+        or name.upper() in ENV_ALIASES
         for name in os.environ
     )
 
@@ -311,6 +317,10 @@ def _env_values(model: type[BaseModel]) -> dict[str, tuple[Any, Origin]]:
     out: dict[str, tuple[Any, Origin]] = {}
     for var, raw in sorted(os.environ.items()):
         upper = var.upper()
+        alias = ENV_ALIASES.get(upper)
+        if alias is not None and model is _tree(None):
+            out.setdefault(alias, (raw, Origin("env", var)))
+            continue
         if not upper.startswith(ENV_PREFIX) or ENV_NESTED_DELIMITER not in upper[len(ENV_PREFIX) :]:
             continue
         parts = upper[len(ENV_PREFIX) :].lower().split(ENV_NESTED_DELIMITER)
@@ -465,6 +475,9 @@ def load_settings(
 # --- showing the effective settings ------------------------------------------------------------
 
 
+_URL_PASSWORD: Final = re.compile(r"^([a-z][a-z0-9+.-]*://[^:/@]*:)[^@/]*@", re.IGNORECASE)
+
+
 def _shown(value: Any) -> Any:
     """A value as shown: secrets masked, paths as text, tuples as lists."""
     from pydantic import SecretBytes, SecretStr
@@ -473,6 +486,8 @@ def _shown(value: Any) -> Any:
         return MASK
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, str):
+        return _URL_PASSWORD.sub(r"\1" + MASK + "@", value)  # a password written into a URL
     if isinstance(value, tuple | list):
         return [_shown(v) for v in value]
     if isinstance(value, Mapping):

@@ -18,7 +18,9 @@ Hierarchy::
     ├── OutputFileError                     a result file cannot be written
     ├── ModelError                          a model cannot be loaded or run
     │   └── MissingExtraError (ImportError) an optional dependency is not installed
-    └── IncompatibleProfilesError           two profiles cannot be merged or compared
+    ├── IncompatibleProfilesError           two profiles cannot be merged or compared
+    └── StoreError                          the history store cannot be opened, read or written
+        └── RunNotFoundError (KeyError)     no stored run has the id asked for
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ __all__ = [
     "NotFittedError",
     "OutputFileError",
     "ProfileFormatError",
+    "RunNotFoundError",
     "SourceError",
+    "StoreError",
     "UnsupportedVersionError",
     "VisionDriftError",
 ]
@@ -85,3 +89,14 @@ class MissingExtraError(ModelError, ImportError):
 
 class IncompatibleProfilesError(VisionDriftError):
     """Two profiles were built with settings that make merging or comparing them meaningless."""
+
+
+class StoreError(VisionDriftError):
+    """The history store cannot be reached, is locked past its timeout, or holds a bad record."""
+
+
+class RunNotFoundError(StoreError, KeyError):
+    """No run in the history store has the id (or id prefix) asked for."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""

@@ -16,9 +16,10 @@ The tree (:class:`Settings`) has one section per part of the pipeline::
     │   ├── measure  MeasureSettings   the per-image measurements
     │   └── decode   DecodeSettings    limits applied before decoding
     ├── model        ModelSettings     the classifier run on every image, and its summaries
-    └── drift        DriftSettings     how a comparison decides (alpha, correction, bands...)
+    ├── drift        DriftSettings     how a comparison decides (alpha, correction, bands...)
+    └── store        StoreSettings     the history store every monitor run is recorded in
 
-The next issues add ``store``, ``alerts`` and ``service`` sections beside these; secrets in them
+The next issues add ``alerts`` and ``service`` sections beside these; secrets in them
 (webhook URLs, passwords) are ``SecretStr`` fields, which :func:`render_settings` and every
 error message mask.
 
@@ -328,6 +329,40 @@ class DriftSettings(_Section):
         return bands
 
 
+class StoreSettings(_Section):
+    """The history store: where monitor runs are recorded, and what the pages show of it."""
+
+    url: str | None = Field(
+        None,
+        description="Where runs are recorded: a SQLite file, sqlite:///PATH or "
+        "postgresql+psycopg://USER@HOST/DB (password from PGPASSWORD or ~/.pgpass, never in the "
+        "URL). Also the VISIONDRIFT_STORE variable. Default: history.sqlite in the user data "
+        "folder ('visiondrift history where').",
+    )
+    enabled: bool = Field(
+        True, description="Record every monitor run in the store ('--no-store' skips one run)."
+    )
+    pg_schema: str | None = Field(
+        None,
+        description="PostgreSQL schema holding the tables (created if missing); default: the "
+        "server's search path.",
+    )
+    timeout: float = Field(
+        30.0,
+        gt=0.0,
+        description="Seconds to wait for a store locked by another writer, or to connect, "
+        "before recording fails (the report files are still written).",
+    )
+    keep_profiles: bool = Field(
+        True,
+        description="Keep each run's batch profile (compressed), for rolling baselines "
+        "('baseline --from-history') and slow-drift checks.",
+    )
+    trend_runs: int = Field(
+        30, ge=2, le=1000, description="Runs shown per trend on the HTML page and in Markdown."
+    )
+
+
 class Settings(BaseSettings):
     """The whole settings tree; ``Settings()`` is the defaults (it reads no file, no variable).
 
@@ -346,6 +381,7 @@ class Settings(BaseSettings):
     profile: ProfileSettings = Field(default_factory=ProfileSettings)
     model: ModelSettings = Field(default_factory=ModelSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -18,9 +18,11 @@ from visiondrift.errors import ConfigError
 
 if TYPE_CHECKING:
     from visiondrift.drift import DriftConfig, DriftReport
+    from visiondrift.drift.trends import TrendSeries
     from visiondrift.names import NamesKey
     from visiondrift.profiler import ChunkExecutor, ProgressCallback
     from visiondrift.profiles import Profile
+    from visiondrift.store import HistoryStore
 
 __all__ = ["Monitor", "Outputs", "write_outputs"]
 
@@ -82,6 +84,14 @@ class Monitor:
     mode
         ``"monitor"`` (a production batch against a baseline: a batch of only unusable files is
         reported as integrity drift) or ``"compare"`` (any two sets: such a batch is an error).
+    history
+        A :class:`~visiondrift.store.HistoryStore`: every run is recorded in it (the first
+        sink, named ``history``), and the HTML page and Markdown summary show the trends of the
+        run's dataset over its last ``trend_runs`` runs. ``None``: no history.
+    keep_profiles
+        Keep each run's batch profile in the history (rolling baselines, slow drift).
+    trend_runs
+        How many runs (this one included) the trends show.
 
     A run, as the CLI's ``monitor`` does it::
 
@@ -102,6 +112,9 @@ class Monitor:
         model: Any = None,
         executor: ChunkExecutor | None = None,
         mode: Literal["monitor", "compare"] = "monitor",
+        history: HistoryStore | None = None,
+        keep_profiles: bool = True,
+        trend_runs: int = 30,
     ) -> None:
         from visiondrift.drift import DriftConfig
         from visiondrift.profiles import Profile
@@ -119,6 +132,17 @@ class Monitor:
                     f"A sink must have a 'name' and a 'handle(result)' method; got "
                     f"{type(sink).__name__}."
                 )
+        self.history = history
+        if history is not None:
+            from visiondrift.store import HistorySink
+
+            sinks = (HistorySink(history, keep_profile=keep_profiles), *sinks)
+        if not isinstance(trend_runs, int) or trend_runs < 2:
+            raise ConfigError(
+                f"The 'trend_runs' of Monitor must be an integer of at least 2. Got "
+                f"{trend_runs!r} instead."
+            )
+        self.trend_runs = trend_runs
         self.sinks = tuple(sinks)
         self.model = model
         self.executor = executor
@@ -212,7 +236,10 @@ class Monitor:
         RunResult
             The report, the batch profile, the files written and the sinks that failed.
         """
+        from visiondrift.drift import RunInfo
+
         started = datetime.now(UTC)
+        run_id = uuid.uuid4().hex
         _check_window(window)
         if dataset is None:
             dataset = self.baseline.dataset
@@ -221,10 +248,23 @@ class Monitor:
             current = current.with_dataset(dataset)
         if window is not None:
             current = current.with_window(*window)
-        report = self.compare(current, command=command)
-        files = self.write(report, current, outputs or Outputs())
+        report = self.compare(current, command=command).model_copy(
+            update={
+                "run": RunInfo(
+                    run_id=run_id,
+                    dataset=dataset,
+                    window_start=None if window is None else window[0].isoformat(),
+                    window_end=None if window is None else window[1].isoformat(),
+                )
+            }
+        )
+        outputs = outputs or Outputs()
+        trends = None
+        if outputs.html is not None or outputs.markdown is not None:
+            trends = self.trends(report, run_id=run_id, dataset=dataset)
+        files = write_outputs(report, outputs, profile=current, trends=trends)
         result = RunResult(
-            run_id=uuid.uuid4().hex,
+            run_id=run_id,
             dataset=dataset,
             window=window,
             report=report,
@@ -237,9 +277,27 @@ class Monitor:
         )
         return self.notify(result)
 
-    def write(self, report: DriftReport, current: Profile, outputs: Outputs) -> tuple[Path, ...]:
-        """Write the run's files (each atomically); returns their paths."""
-        return write_outputs(report, outputs, profile=current)
+    def trends(
+        self, report: DriftReport, *, run_id: str, dataset: str | None
+    ) -> list[TrendSeries] | None:
+        """The report's metrics over the dataset's stored runs, this run last; ``None`` without
+        a history (or when it cannot be read: the run goes on, and its recording will say why).
+        """
+        if self.history is None:
+            return None
+        from visiondrift.errors import StoreError
+        from visiondrift.store._trend import with_run
+
+        try:
+            stored = self.history.trends(
+                [m.name for m in report.metrics],
+                dataset=dataset,
+                last_runs=self.trend_runs - 1,
+            )
+        except StoreError as err:
+            logger.warning("No trends on run %s's pages: %s", run_id, err)
+            return None
+        return with_run(stored, report, run_id=run_id, ran_at=datetime.now(UTC), dataset=dataset)
 
     def notify(self, result: RunResult) -> RunResult:
         """Hand ``result`` to every sink; a sink that raises is recorded, not fatal."""
@@ -258,12 +316,18 @@ class Monitor:
 
 
 def write_outputs(
-    report: DriftReport, outputs: Outputs, *, profile: Profile | None = None
+    report: DriftReport,
+    outputs: Outputs,
+    *,
+    profile: Profile | None = None,
+    trends: Sequence[TrendSeries] | None = None,
 ) -> tuple[Path, ...]:
     """Write a report's files (each atomically), in the order JSON, profile, HTML, Markdown.
 
-    Used by :meth:`Monitor.run` and to re-render a saved report.
+    Used by :meth:`Monitor.run` and to re-render a saved report. ``trends`` (metrics over the
+    dataset's runs) add a history section to the HTML page and the Markdown summary.
     """
+    extra: dict[str, Any] = {"trends": trends} if trends else {}
     written: list[Path] = []
     if outputs.report is not None:
         written.append(report.save(outputs.report))
@@ -282,13 +346,14 @@ def write_outputs(
                 image_root=root if root is not None and Path(root).is_dir() else None,
                 thumbnails=outputs.thumbnails,
                 names_key=outputs.names_key,
+                **extra,
             )
         )
     if outputs.markdown is not None:
         from visiondrift._io import write_text_atomic
         from visiondrift.report.markdown import render_markdown
 
-        written.append(write_text_atomic(outputs.markdown, render_markdown(report)))
+        written.append(write_text_atomic(outputs.markdown, render_markdown(report, **extra)))
     return tuple(written)
 
 

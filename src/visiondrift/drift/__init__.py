@@ -46,6 +46,7 @@ from visiondrift.drift._model import (
     DatasetSummary,
     DriftReport,
     MetricResult,
+    RunInfo,
     Severity,
 )
 
@@ -89,6 +90,7 @@ __all__ = [
     "OutputsDetails",
     "ProfileSettings",
     "ReportSettings",
+    "RunInfo",
     "Severity",
     "ShareDetails",
     "band_of",

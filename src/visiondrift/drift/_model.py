@@ -42,6 +42,7 @@ __all__ = [
     "MetricResult",
     "MetricStatus",
     "Role",
+    "RunInfo",
     "Severity",
     "upgrade_v1",
 ]
@@ -146,6 +147,15 @@ class AtypicalImage(_Frozen):
     ranking: Literal["domain score", "robust distance"] = "robust distance"
 
 
+class RunInfo(_Frozen):
+    """Which monitor run made the report: its id, dataset and time window (for the history)."""
+
+    run_id: str
+    dataset: str | None = None
+    window_start: str | None = None
+    window_end: str | None = None
+
+
 class DriftReport(_Frozen):
     """The result of comparing a current set of images with a baseline.
 
@@ -176,6 +186,8 @@ class DriftReport(_Frozen):
     atypical_images: list[AtypicalImage]
     config: ReportSettings
     command: str | None = None
+    #: The monitor run that made the report (``None``: made by ``compare`` outside a monitor).
+    run: RunInfo | None = None
 
     def reaches(self, severity: Severity) -> bool:
         """Whether drift was found at ``severity`` or above.

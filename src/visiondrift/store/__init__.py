@@ -1,0 +1,51 @@
+"""The history store: every monitor run remembered in SQLite or PostgreSQL.
+
+The system of record of the operations layer: the monitor records each run here (a sink), the
+HTML page and the Markdown summary draw trends from it, ``baseline --from-history`` merges its
+stored profiles into a rolling baseline, and SQL or Grafana read its long tables directly (see
+:mod:`visiondrift.store._schema` for the tables). SQLAlchemy 2 Core, Alembic migrations shipped
+in ``migrations/``; SQLite in WAL mode by default, PostgreSQL through psycopg 3, a TimescaleDB
+hypertable for the metric rows when that extension is installed.
+
+May import :mod:`visiondrift.drift` (reports, trend records), :mod:`visiondrift.profiles` (the
+plain view), :mod:`visiondrift.errors`, SQLAlchemy, Alembic and platformdirs; never the app, the
+command line, the report renderers, Pillow or a model runtime.
+"""
+
+from __future__ import annotations
+
+import typing
+
+from visiondrift._lazy import lazy_attributes as _lazy_attributes
+from visiondrift.store._records import ANY_DATASET, AnyDataset, MetricRow, PruneResult, StoredRun
+
+if typing.TYPE_CHECKING:
+    from visiondrift.store._migrate import head_revision
+    from visiondrift.store._sink import HistorySink
+    from visiondrift.store._store import HistoryStore
+    from visiondrift.store._url import default_store_path, shown_url, store_url
+
+_LAZY: dict[str, str] = {
+    "HistorySink": "visiondrift.store._sink",
+    "HistoryStore": "visiondrift.store._store",
+    "default_store_path": "visiondrift.store._url",
+    "head_revision": "visiondrift.store._migrate",
+    "shown_url": "visiondrift.store._url",
+    "store_url": "visiondrift.store._url",
+}
+
+__all__ = [
+    "ANY_DATASET",
+    "AnyDataset",
+    "HistorySink",
+    "HistoryStore",
+    "MetricRow",
+    "PruneResult",
+    "StoredRun",
+    "default_store_path",
+    "head_revision",
+    "shown_url",
+    "store_url",
+]
+
+__getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, __all__)
