@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from visiondrift.demo.samples import CameraChange, make_dataset, real_photos
+
+if TYPE_CHECKING:
+    from visiondrift.store import HistoryStore
 
 
 @pytest.fixture(scope="session")
@@ -100,3 +106,66 @@ def corpus_dir(tmp_path_factory: pytest.TempPathFactory, photos: list) -> Path:
     Image.fromarray(photos[1][1]).resize((32, 32)).save(bad / "icon_really_ico.png", format="ICO")
     (bad / "unreadable.png").symlink_to(bad / "missing-target.png")
     return out
+
+
+# --- the history store ------------------------------------------------------------------------
+
+#: The PostgreSQL server the store tests use (CI runs one; locally: see the failure message).
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """No test writes into the user's data folder: the default store is a file of the session."""
+    folder = tmp_path_factory.mktemp("store")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VISIONDRIFT_STORE", str(folder / "history.sqlite"))
+        patch.setenv("XDG_DATA_HOME", str(folder / "data"))
+        yield folder / "history.sqlite"
+
+
+def pg_connect() -> Any:
+    """A psycopg connection to the test server, or a test failure that says how to start it."""
+    import psycopg
+
+    try:
+        return psycopg.connect(
+            "host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=5, autocommit=True
+        )
+    except psycopg.OperationalError as err:
+        pytest.fail(
+            "PostgreSQL is not reachable on 127.0.0.1:5432: start it with "
+            "'docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust -e POSTGRES_DB=test "
+            f"postgres:16' (or a local server with trust auth for user postgres). Got: {err}",
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """A fresh, empty PostgreSQL schema name, dropped with everything in it afterwards."""
+    name = f"vdtest_{secrets.token_hex(6)}"
+    conn = pg_connect()
+    try:
+        yield name
+    finally:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | None]:
+    """Where a fresh store lives: a SQLite file in tmp_path, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return str(tmp_path / "history.sqlite"), None
+    return PG_URL, str(request.getfixturevalue("pg_schema"))
+
+
+@pytest.fixture
+def store(store_location: tuple[str, str | None]) -> Iterator[HistoryStore]:
+    """A fresh history store, on SQLite and on PostgreSQL."""
+    from visiondrift.store import HistoryStore
+
+    location, schema = store_location
+    with HistoryStore(location, pg_schema=schema) as opened:
+        yield opened

@@ -30,14 +30,19 @@ def make_engine(url: URL, *, timeout: float, pg_schema: str | None = None) -> En
 
     if url.get_backend_name() == "sqlite":
         path = Path(str(url.database))
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise StoreError(
-                f"Cannot create the folder of the history store '{path}': {err}. Give another "
-                "location with --store or VISIONDRIFT_STORE."
-            ) from err
         engine = create_engine(url, connect_args={"timeout": timeout})
+
+        @event.listens_for(engine, "do_connect")
+        def _make_folder(*_args: Any) -> None:
+            # On first use, not when the store is opened: a store that cannot be made fails the
+            # operation (a monitor's history sink), never the constructor.
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise StoreError(
+                    f"Cannot create the folder of the history store '{path}': {err}. Give "
+                    "another location with --store or VISIONDRIFT_STORE."
+                ) from err
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi_connection: Any, _record: Any) -> None:

@@ -62,6 +62,14 @@ def migrate(engine: Engine, *, pg_schema: str | None = None) -> tuple[str | None
     from alembic import command
     from sqlalchemy import text
 
+    head = head_revision()
+    if engine.dialect.name == "sqlite":
+        # A store already at head needs no write lock: a reader (or a writer queueing behind
+        # another process) must not wait for, or fail on, a lock it does not need.
+        with engine.connect() as conn:
+            before = current_revision(conn)
+        if before == head:
+            return before, head
     with engine.connect().execution_options(**{WRITE: True}) as conn:
         with conn.begin():
             if conn.dialect.name == "postgresql":
@@ -69,7 +77,6 @@ def migrate(engine: Engine, *, pg_schema: str | None = None) -> tuple[str | None
                 if pg_schema is not None:
                     conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{pg_schema}"'))
             before = current_revision(conn)
-            head = head_revision()
             if before != head:
                 config = _config()
                 config.attributes["connection"] = conn

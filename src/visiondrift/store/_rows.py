@@ -25,6 +25,7 @@ __all__ = [
     "parse_time",
     "run_row",
     "runs_query",
+    "severity_order",
     "stored_run",
     "utc",
 ]
@@ -239,6 +240,14 @@ def metric_record(row: Mapping[Any, Any]) -> MetricRow:
         n_baseline=int(row["n_baseline"]),
         n_current=int(row["n_current"]),
     )
+
+
+def severity_order(row: MetricRow) -> tuple[int, float, str]:
+    """Sort key of a run's metric rows: most severe first, then largest effect for its bands."""
+    from visiondrift.drift import SEVERITIES
+
+    low = row.bands[1] or 1.0
+    return (-SEVERITIES.index(row.severity), -abs(row.effect_size or 0.0) / low, row.name)
 
 
 def baseline_identity(report: DriftReport) -> str:

@@ -25,6 +25,7 @@ from visiondrift.store._rows import (
     parse_time,
     run_row,
     runs_query,
+    severity_order,
     stored_run,
     utc,
 )
@@ -436,7 +437,11 @@ class HistoryStore:
                     yield run, Profile.from_dict(unpack(blob), origin=origin)
 
     def metrics(self, run_id: str) -> list[MetricRow]:
-        """The metric rows of a run, in the report's order of severity."""
+        """The metric rows of a run, most severe first, then largest effect for its bands.
+
+        That is the report's order, except that the report also puts, at one severity, the
+        metrics a person or the model notices before detection metrics (not stored).
+        """
         from sqlalchemy import select
 
         from visiondrift.store._schema import METRICS
@@ -448,7 +453,7 @@ class HistoryStore:
                 conn.execute(select(METRICS).where(METRICS.c.run_id == full)).mappings().all()
             ),
         )
-        return [metric_record(r) for r in rows]
+        return sorted((metric_record(r) for r in rows), key=severity_order)
 
     def metric_rows(
         self,
