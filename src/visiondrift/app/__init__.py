@@ -7,7 +7,7 @@ original-name layer (:mod:`visiondrift.compat`), the demo and (next) ``watch`` a
 build a monitor and call it; none of them re-implements profile -> compare -> save -> notify.
 
 May import: everything below it in the pipeline (sources, decode, measure, models, profiles,
-profiler, drift, report). Must not import: the CLI, click, the demo.
+profiler, drift, report, store). Must not import: the CLI, click, the demo.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import typing
 from visiondrift._lazy import lazy_attributes as _lazy_attributes
 
 if typing.TYPE_CHECKING:
+    from visiondrift.app._history import history_from_settings
     from visiondrift.app._inputs import open_batch, prediction_defaults
     from visiondrift.app._monitor import Monitor, Outputs, write_outputs
     from visiondrift.app._result import RunResult, SinkFailure
@@ -36,6 +37,7 @@ _LAZY: dict[str, str] = {
     "Sink": "visiondrift.app._sinks",
     "SinkFailure": "visiondrift.app._result",
     "build_sinks": "visiondrift.app._sinks",
+    "history_from_settings": "visiondrift.app._history",
     "open_batch": "visiondrift.app._inputs",
     "prediction_defaults": "visiondrift.app._inputs",
     "register_sink_factory": "visiondrift.app._sinks",
@@ -51,6 +53,7 @@ __all__ = [
     "Sink",
     "SinkFailure",
     "build_sinks",
+    "history_from_settings",
     "open_batch",
     "prediction_defaults",
     "register_sink_factory",

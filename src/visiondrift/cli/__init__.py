@@ -25,7 +25,12 @@ from visiondrift.app import open_batch
 from visiondrift.cli._config import config_group
 from visiondrift.cli._edge import run_cli, set_flags
 from visiondrift.cli._names import _names_key, _names_options, _names_settings
-from visiondrift.cli._settings import config_option, drift_config, profile_size_options
+from visiondrift.cli._settings import (
+    cli_settings,
+    config_option,
+    drift_config,
+    profile_size_options,
+)
 from visiondrift.cli._startup import limit_blas_threads, skip_final_collection
 from visiondrift.cli._support import (
     EXIT_USAGE,
@@ -39,6 +44,7 @@ from visiondrift.cli._support import (
     _decision_options,
     _fail,
     _finish,
+    _history_options,
     _model_options,
     _model_path_option,
     _model_spec,
@@ -51,6 +57,7 @@ from visiondrift.cli._support import (
     _report_options,
     _sinks,
     _timestamp,
+    _window,
 )
 from visiondrift.errors import VisionDriftError
 
@@ -195,6 +202,7 @@ def baseline(
 )
 @_predictions_options
 @_names_options
+@_history_options
 @config_option
 def monitor(
     data_dir: str | None,
@@ -211,6 +219,10 @@ def monitor(
     html: str | None,
     summary_md: str | None,
     no_thumbnails: bool,
+    dataset: str | None,
+    window: str | None,
+    store_url: str | None,
+    no_store: bool,
     **options: Any,
 ) -> None:
     """Compare the images of DATA_DIR with a baseline profile and report drift.
@@ -220,8 +232,10 @@ def monitor(
     A baseline made with --model runs the same model, with the same settings, on DATA_DIR.
     With --predictions FILE (or a predictions file as DATA_DIR) the batch's probabilities are
     read from the file; class names and activation default to the baseline's.
+
+    Each run is recorded in the history store (see 'visiondrift history'), under --dataset.
     """
-    from visiondrift.app import Monitor
+    from visiondrift.app import Monitor, history_from_settings
     from visiondrift.profiles import Profile
 
     out = Path(output) if output else Path(f"monitor_report_{_timestamp()}.json")
@@ -232,6 +246,8 @@ def monitor(
         options.pop("seed")
         names = _names_settings(options, default=base.config.names)
         _check_predictions_usage(is_predictions, {**options, "model": model_path})
+        store = cli_settings().settings.store
+        history = None if no_store else history_from_settings(store)
         monitor = Monitor(
             base,
             config=drift_config(),  # the [drift] settings; --alpha, --correction win
@@ -239,6 +255,9 @@ def monitor(
             correction=correction,
             model=model_path,
             sinks=_sinks(),
+            history=history,
+            keep_profiles=store.keep_profiles,
+            trend_runs=store.trend_runs,
         )
         with _Progress("profiling batch", quiet) as progress:
             result = monitor.run(
@@ -257,12 +276,21 @@ def monitor(
                 ),
                 command=_command_line(base),
                 progress=progress,
+                dataset=dataset,
+                window=_window(window),
                 **names,
                 **options,
             )
     except VisionDriftError as err:
         _fail(err)
-    _finish(result, out, quiet=quiet, fail_on=fail_on, saved_profile=save_profile)
+    _finish(
+        result,
+        out,
+        quiet=quiet,
+        fail_on=fail_on,
+        saved_profile=save_profile,
+        history=None if history is None else history.url,
+    )
 
 
 @cli.command(name="compare")

@@ -61,6 +61,7 @@ OPTION_KEYS: Final[dict[str, str]] = {
     "alpha": "drift.alpha",
     "correction": "drift.correction",
     "fail_on": "drift.fail_on",
+    "store_url": "store.url",
 }
 #: The commands whose options take their defaults from the settings file and environment.
 SETTINGS_COMMANDS: Final = ("baseline", "monitor", "compare")

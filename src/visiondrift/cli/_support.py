@@ -288,15 +288,94 @@ def _activation(value: str | None) -> Any:
 
 
 def _finish(
-    result: Any, out: Path, *, quiet: bool, fail_on: str, saved_profile: str | None = None
+    result: Any,
+    out: Path,
+    *,
+    quiet: bool,
+    fail_on: str,
+    saved_profile: str | None = None,
+    history: str | None = None,
 ) -> NoReturn:
     """Print what a run found and wrote, its failed sinks, and exit with the verdict's code."""
     _print_source_notes(result.profile)
     skip = {out, *([Path(saved_profile)] if saved_profile else [])}
     _print_report(result.report, out, quiet, [p for p in result.files if p not in skip])
+    failed = {f.sink for f in result.failures}
+    if history is not None and "history" not in failed and not quiet:
+        dataset = f" of dataset {result.dataset!r}" if result.dataset else ""
+        click.echo(
+            f"Recorded run {result.run_id[:12]}{dataset} in the history store {history} "
+            f"('visiondrift history show {result.run_id[:12]}')."
+        )
     for failure in result.failures:
-        click.echo(f"Warning: the {failure.sink} sink failed: {failure.error}", err=True)
+        what = "run was not recorded" if failure.sink == "history" else "sink failed"
+        click.echo(f"Warning: the {failure.sink} {what}: {failure.error}", err=True)
+        if failure.sink == "history":
+            click.echo(f"  Re-send it later with 'visiondrift history import {out}'.", err=True)
     sys.exit(_exit_code(result.report, fail_on))
+
+
+def _history_options(func: Any) -> Any:
+    """``--dataset``, ``--window``, ``--store`` and ``--no-store`` of a recorded run."""
+    from visiondrift.cli._settings import setting_option
+
+    options = [
+        click.option(
+            "--dataset",
+            default=None,
+            metavar="NAME",
+            help="The dataset the batch belongs to: runs are recorded, trended and merged per "
+            "dataset [default: the baseline's dataset, if it has one].",
+        ),
+        click.option(
+            "--window",
+            default=None,
+            metavar="START/END",
+            help="The time the batch's images cover: two ISO 8601 times with a time zone, "
+            "joined by '/' (2026-11-29T00:00Z/2026-11-30T00:00Z).",
+        ),
+        setting_option(
+            "--store",
+            "store_url",
+            setting="store.url",
+            show_default=False,
+            metavar="PATH|URL",
+        ),
+        click.option(
+            "--no-store",
+            is_flag=True,
+            help="Do not record this run in the history store.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _window(text: str | None) -> tuple[datetime, datetime] | None:
+    """``--window START/END`` as two timezone-aware times."""
+    if text is None:
+        return None
+    start, sep, end = text.partition("/")
+    try:
+        if not sep:
+            raise ValueError("no '/' between the start and the end")
+        window = (_iso_time(start), _iso_time(end))
+    except ValueError as err:
+        raise InputError(
+            f"--window takes START/END, two ISO 8601 times with a time zone "
+            f"(2026-11-29T00:00Z/2026-11-30T00:00Z). Got {text!r}: {err}."
+        ) from err
+    if window[0] > window[1]:
+        raise InputError(f"--window starts after it ends: {text!r}. Give START/END.")
+    return window
+
+
+def _iso_time(text: str) -> datetime:
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(f"{text.strip()!r} has no time zone (add Z or +01:00)")
+    return value
 
 
 def _timestamp() -> str:

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,6 +34,9 @@ from PIL import Image
 
 from visiondrift.demo.samples import CameraChange, Transform, make_dataset, real_photos
 from visiondrift.drift import DriftReport
+
+if TYPE_CHECKING:
+    from visiondrift.store import HistoryStore
 
 __all__ = ["main"]
 
@@ -52,21 +56,68 @@ def _baseline(folder: Path, out: Path, model: Path | None = None) -> Path:
     return out
 
 
-def _monitor(out: Path, batch_dir: Path, baseline: Path, name: str) -> DriftReport:
+def _monitor(
+    out: Path,
+    batch_dir: Path,
+    baseline: Path,
+    name: str,
+    *,
+    history: HistoryStore,
+    dataset: str,
+    day: int,
+    quiet: bool = False,
+) -> DriftReport:
     """Monitor ``batch_dir`` against ``baseline`` (the application core, in this process),
-    writing the JSON report and the HTML dashboard."""
+    writing the JSON report, the HTML dashboard and the Markdown summary, and recording the run
+    in ``history`` as day ``day`` of ``dataset`` (days count back from today)."""
     from visiondrift.app import Monitor, Outputs
 
     report = out / f"report_{name}.json"
-    print(f"\nMonitoring {batch_dir} against {baseline}")
-    result = Monitor(baseline).run(
+    if not quiet:
+        print(f"\nMonitoring {batch_dir} against {baseline}")
+    start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start -= timedelta(days=_DAYS - day)
+    result = Monitor(baseline, history=history).run(
         batch_dir,
-        dataset=name,
-        outputs=Outputs(report=report, html=report.with_suffix(".html"), image_root=batch_dir),
+        dataset=dataset,
+        window=(start, start + timedelta(days=1)),
+        outputs=Outputs(
+            report=report,
+            html=report.with_suffix(".html"),
+            markdown=report.with_suffix(".md"),
+            image_root=batch_dir,
+        ),
     )
+    for failure in result.failures:
+        print(f"  warning: the {failure.sink} sink failed: {failure.error}")
     verdict = "DRIFT" if result.report.overall_drift_detected else "no drift"
     print(f"  {verdict} (severity {result.report.severity}) -> {_paths(report)}")
     return result.report
+
+
+#: The demo's batches are days of one dataset; the last one is today.
+_DAYS: Final = 4
+
+
+def _open_history(out: Path) -> HistoryStore:
+    """A fresh SQLite history store in ``out`` (an earlier demo's runs are forgotten)."""
+    from visiondrift.store import HistoryStore
+
+    path = out / "history.sqlite"
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    return HistoryStore(path)
+
+
+def _print_history(history: HistoryStore, dataset: str, names: tuple[str, ...]) -> None:
+    """What the history store now says about ``dataset``: runs and a few trends."""
+    runs = history.runs(dataset=dataset)
+    print(f"  history: {len(runs)} runs of '{dataset}' recorded in {history.url}")
+    for series in history.trends(list(names), dataset=dataset, last_runs=_DAYS):
+        values = [p.value for p in series.points if p.value is not None]
+        if len(values) >= 2:
+            shown = " -> ".join(f"{v:.3g}" for v in values)
+            print(f"    {series.label}: {shown} over {len(values)} runs")
 
 
 def _paths(report: Path) -> str:
@@ -129,7 +180,14 @@ _MODEL_DATA: Final = {
 }
 
 
-def model_demo(out: Path, n_baseline: int, n_batch: int, boost: str | None = None) -> bool:
+def model_demo(
+    out: Path,
+    n_baseline: int,
+    n_batch: int,
+    boost: str | None = None,
+    *,
+    history: HistoryStore | None = None,
+) -> bool:
     """The model part of the demo: class mix and camera change seen through a real classifier.
 
     Trains on animal-mnist's silhouettes when that package is installed (``make demo`` installs
@@ -187,9 +245,27 @@ def model_demo(out: Path, n_baseline: int, n_batch: int, boost: str | None = Non
         f"({change.describe()}) and '{boost}' 3x as frequent ({share_val:.0%} -> {share_new:.0%})"
     )
     baseline = _baseline(root / "val", out / "baseline_model.json", model=models.onnx)
-    same_report = _monitor(out, root / "prod_same", baseline, "animals_same")
-    new_report = _monitor(out, root / "prod_new_camera_and_mix", baseline, "animals_new")
+    history = history or _open_history(out)
+    same_report = _monitor(
+        out,
+        root / "prod_same",
+        baseline,
+        "animals_same",
+        history=history,
+        dataset="animals",
+        day=_DAYS - 1,
+    )
+    new_report = _monitor(
+        out,
+        root / "prod_new_camera_and_mix",
+        baseline,
+        "animals_new",
+        history=history,
+        dataset="animals",
+        day=_DAYS,
+    )
     print("\nSummary (model)")
+    _print_history(history, "animals", ("brightness", "confidence", "class_mix"))
     runs = (
         ("unchanged batch:", same_report, "animals_same"),
         ("new camera + mix:", new_report, "animals_new"),
@@ -266,10 +342,35 @@ def _main(argv: list[str] | None) -> int:
     print(f"  prod_same_camera/  {args.n_batch} images, same camera (should not drift)")
     print(f"  prod_new_camera/   {args.n_batch} images, new camera: {change.describe()}")
 
+    for day in range(1, _DAYS - 1):
+        make_dataset(out / "data" / f"day{day}", args.n_batch // 2, seed=10 + day, photos=photos)
+    print(f"  day1/, day2/       {args.n_batch // 2} images each, same camera, earlier days")
+
     baseline = _baseline(out / "data" / "val", out / "baseline_metrics.json")
+    history = _open_history(out)
+    print(f"\nEarlier days of 'photos', recorded in the history store {history.url}")
+    for day in range(1, _DAYS - 1):
+        _monitor(
+            out,
+            out / "data" / f"day{day}",
+            baseline,
+            f"day{day}",
+            history=history,
+            dataset="photos",
+            day=day,
+            quiet=True,
+        )
     results = {
-        batch: _monitor(out, out / "data" / batch, baseline, batch)
-        for batch in ("prod_same_camera", "prod_new_camera")
+        batch: _monitor(
+            out,
+            out / "data" / batch,
+            baseline,
+            batch,
+            history=history,
+            dataset="photos",
+            day=day,
+        )
+        for day, batch in ((_DAYS - 1, "prod_same_camera"), (_DAYS, "prod_new_camera"))
     }
 
     same, new = results["prod_same_camera"], results["prod_new_camera"]
@@ -284,6 +385,7 @@ def _main(argv: list[str] | None) -> int:
     )
     for line in new.explanations[:5]:
         print(f"    - {line}")
+    _print_history(history, "photos", ("brightness", "sharpness", "noise"))
     ok = new.overall_drift_detected and not same.overall_drift_detected
     found = {m.name for m in new.drifted}
     expected = {"brightness", "sharpness", "noise"}
@@ -292,7 +394,9 @@ def _main(argv: list[str] | None) -> int:
         ok = False
     model_ok = True
     if not args.no_model:
-        model_ok = model_demo(out, max(args.n_baseline, 200), max(args.n_batch, 100))
+        model_ok = model_demo(
+            out, max(args.n_baseline, 200), max(args.n_batch, 100), history=history
+        )
     print(
         "\nDemo "
         + (

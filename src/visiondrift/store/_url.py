@@ -79,7 +79,10 @@ def store_url(location: str | os.PathLike[str] | None) -> URL:
 
 
 def shown_url(url: URL) -> str:
-    """The URL as it may be printed or logged: the password masked."""
+    """The store as it may be printed or logged: a SQLite file's path, or the URL with its
+    password masked."""
+    if url.get_backend_name() == "sqlite" and url.database:
+        return str(url.database)
     return url.render_as_string(hide_password=True)
 
 
