@@ -135,8 +135,9 @@ def pg_connect() -> Any:
     except psycopg.OperationalError as err:
         pytest.fail(
             "PostgreSQL is not reachable on 127.0.0.1:5432: start it with "
-            "'docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust -e POSTGRES_DB=test "
-            f"postgres:16' (or a local server with trust auth for user postgres). Got: {err}",
+            "'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start' (trust "
+            "authentication for user postgres, database 'test'); the history store's tests need "
+            f"it. Got: {err}",
             pytrace=False,
         )
 
