@@ -55,7 +55,7 @@ def store_url(location: str | os.PathLike[str] | None) -> URL:
         return make_url(f"sqlite:///{Path(text).expanduser().absolute()}")
     try:
         url = make_url(text)
-    except ArgumentError as err:
+    except (ArgumentError, ValueError) as err:  # ValueError: a port that is not a number
         raise ConfigError(
             f"The store URL {_masked(text)!r} cannot be read: {err}. Give sqlite:///PATH or "
             "postgresql+psycopg://USER@HOST/DATABASE."
@@ -64,6 +64,11 @@ def store_url(location: str | os.PathLike[str] | None) -> URL:
     if backend == "postgresql" or url.drivername == "postgres":
         if url.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
             url = url.set(drivername="postgresql+psycopg")
+        if url.drivername != "postgresql+psycopg":
+            raise ConfigError(
+                f"The store URL {shown_url(url)!r} names the driver {url.drivername!r}; the "
+                "history store talks to PostgreSQL through psycopg 3: postgresql+psycopg://..."
+            )
         return url
     if backend == "sqlite":
         if url.database in (None, "", ":memory:"):
