@@ -25,7 +25,9 @@ def photos() -> list[tuple[str, np.ndarray]]:
 
 
 @pytest.fixture(scope="session")
-def photo_dir(tmp_path_factory: pytest.TempPathFactory, photos: list) -> Path:
+def photo_dir(
+    tmp_path_factory: pytest.TempPathFactory, photos: list[tuple[str, np.ndarray]]
+) -> Path:
     """160 JPEG crops of real photos, 96x96."""
     out = tmp_path_factory.mktemp("photos")
     make_dataset(out, 160, size=(96, 96), seed=11, photos=photos)
@@ -33,7 +35,9 @@ def photo_dir(tmp_path_factory: pytest.TempPathFactory, photos: list) -> Path:
 
 
 @pytest.fixture(scope="session")
-def changed_dir(tmp_path_factory: pytest.TempPathFactory, photos: list) -> Path:
+def changed_dir(
+    tmp_path_factory: pytest.TempPathFactory, photos: list[tuple[str, np.ndarray]]
+) -> Path:
     """80 crops of the same photos through a camera change (darker, softer, noisier)."""
     out = tmp_path_factory.mktemp("changed")
     make_dataset(out, 80, size=(96, 96), seed=12, photos=photos, transform=CameraChange())
@@ -41,7 +45,9 @@ def changed_dir(tmp_path_factory: pytest.TempPathFactory, photos: list) -> Path:
 
 
 @pytest.fixture(scope="session")
-def same_dir(tmp_path_factory: pytest.TempPathFactory, photos: list) -> Path:
+def same_dir(
+    tmp_path_factory: pytest.TempPathFactory, photos: list[tuple[str, np.ndarray]]
+) -> Path:
     """80 fresh crops of the same photos, same camera."""
     out = tmp_path_factory.mktemp("same")
     make_dataset(out, 80, size=(96, 96), seed=13, photos=photos)
@@ -66,7 +72,9 @@ def write_png_bomb(path: Path, width: int, height: int) -> None:
 
 
 @pytest.fixture(scope="session")
-def corpus_dir(tmp_path_factory: pytest.TempPathFactory, photos: list) -> Path:
+def corpus_dir(
+    tmp_path_factory: pytest.TempPathFactory, photos: list[tuple[str, np.ndarray]]
+) -> Path:
     """Real files in every supported format and mode, plus a corpus of broken ones."""
     out = tmp_path_factory.mktemp("corpus")
     good = out / "good"
