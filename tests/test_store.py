@@ -464,3 +464,18 @@ def test_plain_postgresql_has_no_hypertable(pg_schema: str) -> None:
         with store._engine.connect() as conn:
             assert make_hypertable(conn) is False
             assert conn.exec_driver_sql("SELECT current_schema()").scalar() == pg_schema
+
+
+def test_last_runs_counts_runs_not_instants(
+    store: HistoryStore, baseline: Profile, batches: dict[str, Profile]
+) -> None:
+    report = Monitor(baseline).run(batches["same"], dataset="skin").report
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    for run_id in ("a" * 32, "b" * 32, "c" * 32):  # three runs finished at the same instant
+        store.record_report(report, run_id=run_id, ran_at=at)
+    store.record_report(report, run_id="d" * 32, ran_at=at + timedelta(hours=1))
+    rows = store.metric_rows(names=["brightness"], last_runs=3)
+    assert [r.run_id for r in rows] == ["a" * 32, "b" * 32, "d" * 32]
+    assert store.metric_rows(names=["brightness"], last_runs=0) == []
+    assert len(store.metric_rows(last_runs=4)) == 4 * len(report.metrics)
+    assert len(store.metric_rows(names=["brightness"], since=at + timedelta(minutes=1))) == 1
