@@ -173,7 +173,10 @@ def bulk_insert(
     start = time.perf_counter()
     chunk = 500
     for first in range(0, n, chunk):
-        runs, metrics, docs, bads = [], [], [], []
+        runs: list[dict[str, Any]] = []
+        metrics: list[dict[str, Any]] = []
+        docs: list[dict[str, Any]] = []
+        bads: list[dict[str, Any]] = []
         for i in range(first, min(n, first + chunk)):
             run_id = uuid.UUID(int=rng.getrandbits(128)).hex
             at = end - timedelta(hours=n - 1 - i)
@@ -196,7 +199,7 @@ def bulk_insert(
 
 def trend_queries(store: HistoryStore, result: RunResult, n: int, repeat: int) -> bool:
     names = [m.name for m in result.report.metrics]
-    checks = {
+    checks: dict[str, Callable[[], Any]] = {
         "trend(brightness, last_runs=30)": lambda: store.trend(
             "brightness", dataset="skin", last_runs=30
         ),
