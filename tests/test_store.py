@@ -131,7 +131,9 @@ def test_runs_newest_first_and_filtered(
         )
         assert stored.alpha == report.alpha
         assert stored.ran_at.tzinfo is not None
-        assert marks[0] <= stored.started_at <= stored.ran_at <= marks[-1]
+        assert marks[0] <= stored.started_at < stored.ran_at <= marks[-1]
+        assert stored.started_at == result.started_at
+        assert stored.ran_at < result.finished_at  # recorded before the last sink returned
         assert stored.has_report
         assert stored.has_profile
     assert results[1].report.overall_drift_detected  # the changed camera drifts

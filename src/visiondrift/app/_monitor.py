@@ -273,7 +273,7 @@ class Monitor:
             files=files,
             failures=(),
             started_at=started,
-            finished_at=started,
+            finished_at=datetime.now(UTC),  # what the sinks see (the history's ran_at)
         )
         return self.notify(result)
 

@@ -48,7 +48,8 @@ class RunResult:
     failures
         The sinks that failed, in the order they ran.
     started_at, finished_at
-        When the run started and when its last sink returned (UTC).
+        When the run started and when its last sink returned (UTC); the sinks themselves see
+        when the report and its files were done.
     """
 
     run_id: str
