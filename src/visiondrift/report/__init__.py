@@ -18,13 +18,23 @@ import typing
 from visiondrift._lazy import lazy_attributes as _lazy_attributes
 
 if typing.TYPE_CHECKING:
+    from visiondrift.report._trends import describe_trend, select_trends
     from visiondrift.report.html import generate_html_report, make_thumbnails, render_html
     from visiondrift.report.markdown import render_markdown
 
-__all__ = ["generate_html_report", "make_thumbnails", "render_html", "render_markdown"]
+__all__ = [
+    "describe_trend",
+    "generate_html_report",
+    "make_thumbnails",
+    "render_html",
+    "render_markdown",
+    "select_trends",
+]
 
 # Imported on first use: the Markdown summary needs neither jinja2 nor the chart code.
 _LAZY: dict[str, str] = {
+    "describe_trend": "visiondrift.report._trends",
+    "select_trends": "visiondrift.report._trends",
     "generate_html_report": "visiondrift.report.html",
     "make_thumbnails": "visiondrift.report.html",
     "render_html": "visiondrift.report.html",
