@@ -1,7 +1,7 @@
 """Trend series built from real drift reports, as the history store builds them from its runs.
 
 :func:`darkening_reports` compares crops of real photos, darker at each run, with one baseline;
-:func:`series_from_reports` turns a run of reports into one :class:`TrendSeries` per metric.
+:func:`trend_series` turns a run of reports into one :class:`TrendSeries` per metric.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import visiondrift
 from visiondrift.demo.samples import CameraChange, make_dataset
 from visiondrift.drift import DriftReport
-from visiondrift.drift.trends import TrendPoint, TrendSeries
+from visiondrift.drift.trends import TrendSeries, series_from_reports
 
 #: The gain of each run's images: the same camera, then darker and darker.
 GAINS = (1.0, 0.97, 0.93, 0.88, 0.82, 0.76, 0.7)
@@ -35,7 +35,7 @@ def darkening_reports(
     return reports
 
 
-def series_from_reports(
+def trend_series(
     reports: Sequence[DriftReport],
     *,
     dataset: str | None = "camera-1",
@@ -43,45 +43,8 @@ def series_from_reports(
     step: timedelta = timedelta(days=1),
     current: int | None = -1,
 ) -> list[TrendSeries]:
-    """One series per metric of the reports (oldest first), one point per report that has it.
-
-    ``current`` is the index of the report being rendered (``None``: none is marked).
-    """
-    marked = None if current is None else range(len(reports))[current]
-    names = dict.fromkeys(m.name for r in reports for m in r.metrics)
-    out = []
-    for name in names:
-        points = []
-        last = None
-        for i, report in enumerate(reports):
-            found = [m for m in report.metrics if m.name == name]
-            if not found:
-                continue
-            m = last = found[0]
-            points.append(
-                TrendPoint(
-                    run_id=f"{i:032x}",
-                    ran_at=start + i * step,
-                    value=m.current,
-                    baseline=m.baseline,
-                    effect_size=m.effect_size,
-                    p_adjusted=m.p_adjusted,
-                    severity=m.severity,
-                    status=m.status,
-                    current=i == marked,
-                )
-            )
-        assert last is not None
-        out.append(
-            TrendSeries(
-                name=name,
-                label=last.label,
-                family=last.family,
-                unit=last.unit,
-                effect_unit=last.effect_unit,
-                bands=last.bands,
-                dataset=dataset,
-                points=tuple(points),
-            )
-        )
-    return out
+    """The reports' series, one run a ``step`` apart from ``start``; ``current``: see
+    :func:`~visiondrift.drift.trends.series_from_reports`."""
+    times = [start + i * step for i in range(len(reports))]
+    ids = [f"{i:032x}" for i in range(len(reports))]
+    return series_from_reports(reports, times, run_ids=ids, dataset=dataset, current=current)

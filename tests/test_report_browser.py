@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from _trend_builders import darkening_reports, series_from_reports
+from _trend_builders import darkening_reports, trend_series
 from test_report_data import (
     EVIL_CLASS,
     EVIL_FILE,
@@ -144,7 +144,7 @@ def trends_page_file(tmp_path_factory: pytest.TempPathFactory, photos: list) -> 
     """The page of the darkest of seven real runs, with the history of all seven."""
     root = tmp_path_factory.mktemp("report_browser_trends")
     reports = darkening_reports(root, photos)
-    series = series_from_reports(reports)
+    series = trend_series(reports)
     page = generate_html_report(reports[-1], root / "report.html", trends=series)
     return page, len(select_trends(series, reports[-1]))
 

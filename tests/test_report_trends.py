@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from _trend_builders import GAINS, START, darkening_reports, series_from_reports
+from _trend_builders import GAINS, START, darkening_reports, trend_series
 from test_report_data import IMG_PAYLOAD, SCRIPT_NAME
 from visiondrift.drift import DriftReport
-from visiondrift.drift.trends import TrendSeries
+from visiondrift.drift.trends import TrendSeries, series_from_reports
 from visiondrift.errors import ConfigError
 from visiondrift.report import (
     _charts,
@@ -41,7 +41,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory, photos: list) -> list[Drif
 
 @pytest.fixture(scope="module")
 def series(reports: list[DriftReport]) -> list[TrendSeries]:
-    return series_from_reports(reports)
+    return trend_series(reports)
 
 
 def _named(series: list[TrendSeries], name: str) -> TrendSeries:
@@ -64,6 +64,26 @@ def test_darker_runs_drift_more(reports: list[DriftReport]) -> None:
     assert values[-1] < values[0]
     assert reports[-1].metric("brightness").status == "drift"
     assert reports[0].metric("brightness").status != "drift"
+
+
+def test_series_from_reports(reports: list[DriftReport], series: list[TrendSeries]) -> None:
+    names = [s.name for s in series]
+    assert len(names) == len(set(names))
+    assert set(names) == {m.name for r in reports for m in r.metrics}
+    brightness = _named(series, "brightness")
+    assert [p.value for p in brightness.points] == [r.metric("brightness").current for r in reports]
+    assert [p.effect_size for p in brightness.points] == [
+        r.metric("brightness").effect_size for r in reports
+    ]
+    assert [p.current for p in brightness.points] == [False] * (len(reports) - 1) + [True]
+    assert [p.ran_at for p in brightness.points] == sorted(p.ran_at for p in brightness.points)
+    assert brightness.bands == reports[-1].metric("brightness").bands
+    assert brightness.dataset == "camera-1"
+    unmarked = series_from_reports(reports[:2], [START, START], current=None)
+    assert not any(p.current for s in unmarked for p in s.points)
+    assert [p.run_id for p in unmarked[0].points] == ["0", "1"]
+    with pytest.raises(ConfigError, match="one time and one run id per report"):
+        series_from_reports(reports, [START])
 
 
 # -- sentences -------------------------------------------------------------------------------
@@ -210,7 +230,7 @@ def test_selection_without_a_report_uses_the_current_points(
     with_report = select_trends(series, reports[-1])
     assert select_trends(series) == with_report  # the current points are the last report's
     # marking the first run as current: it drifted on nothing, only the headline is left
-    first = series_from_reports(reports, current=0)
+    first = trend_series(reports, current=0)
     assert reports[0].n_drifted == 0
     names = [s.name for s in select_trends(first)]
     assert names == [n for n in HEADLINE_METRICS if any(s.name == n for s in first)]
