@@ -418,3 +418,14 @@ def test_markdown_has_one_line_per_trend(
     chosen = select_trends(series, last)
     assert lines == [f"- {_md(describe_trend(s))}" for s in chosen]
     assert lines[0].startswith("- Brightness ")
+
+
+def test_effects_beyond_the_high_band_are_on_the_axis(series: list[TrendSeries]) -> None:
+    s = _named(series, "brightness")
+    far = -4 * s.bands[2]  # four times the high band
+    points = (*s.points[:-1], dataclasses.replace(s.points[-1], effect_size=far))
+    svg = _charts.trend_chart_svg(dataclasses.replace(s, points=points), "t", chart_id="t")
+    ticks = re.findall(r">([−\d.]+)</text>", svg)
+    assert f"{far:.3g}".replace("-", "−") in ticks
+    assert "0" in ticks
+    assert f"{-s.bands[2]:.3g}".replace("-", "−") in ticks

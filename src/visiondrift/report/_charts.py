@@ -496,11 +496,15 @@ def _trend_limits(effects: Sequence[float], low_band: float) -> tuple[float, flo
     return bottom - (pad if bottom < 0 else 0.0), top + (pad if top > 0 else 0.0)
 
 
-def _trend_ticks(bands: tuple[float, float, float], bottom: float, top: float) -> list[float]:
-    """Zero and the band edges in view, dropping those too close to one already kept."""
+def _trend_ticks(
+    bands: tuple[float, float, float], effects: Sequence[float], bottom: float, top: float
+) -> list[float]:
+    """Zero, the largest effects beyond the high band, and the band edges in view, dropping
+    those too close to one already kept (in that order of priority)."""
+    beyond = [e for e in (max(effects), min(effects)) if abs(e) > bands[2]]
     kept: list[float] = []
     gap = 0.12 * (top - bottom)
-    for edge in (0.0, *(s * b for b in reversed(bands) for s in (1.0, -1.0))):
+    for edge in (0.0, *beyond, *(s * b for b in reversed(bands) for s in (1.0, -1.0))):
         if bottom <= edge <= top and all(abs(edge - k) >= gap for k in kept):
             kept.append(edge)
     return sorted(kept)
@@ -551,8 +555,8 @@ def trend_chart_svg(series: TrendSeries, title: str, *, chart_id: str) -> Markup
         ax.set_xlim(-0.5, n - 0.5)
         ax.set_ylim(bottom, top)
         ax.set_xticks(ticks, [labels[i] for i in ticks])
-        ax.set_yticks(_trend_ticks(series.bands, bottom, top))
-        # The ticks are zero and the band edges: short numbers a user set, shown as written.
-        ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:g}".replace("-", "−"))
+        ax.set_yticks(_trend_ticks(series.bands, effects, bottom, top))
+        # Zero, band edges (short numbers a user set) and the largest effects: 3 digits at most.
+        ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.3g}".replace("-", "−"))
 
     return _draw(1.75, paint, chart_id=chart_id, title=title, css_class="trend")

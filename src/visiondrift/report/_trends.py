@@ -159,7 +159,8 @@ def describe_trend(series: TrendSeries) -> str:
     """
     label = series.label[:1].upper() + series.label[1:] if series.label else series.name
     values, effects = trend_values(series)
-    unit = series.effect_unit if effects else series.unit
+    # Effect sizes are written as numbers, as in the metrics table, whatever their unit.
+    unit = "" if effects else series.unit
     subject = f"{label}: effect size" if effects else label
     n_runs = len(series.points)
     missing = n_runs - len(values)
