@@ -6,6 +6,11 @@ The JSON form of a report is :meth:`visiondrift.drift.DriftReport.save`; this pa
     generate_html_report(report, "drift.html", image_root="data/prod")
     print(render_markdown(report))
 
+With the history store's trends of the dataset (:class:`visiondrift.drift.trends.TrendSeries`),
+both gain a "History" section: ``generate_html_report(report, path, trends=series)`` and
+``render_markdown(report, trends=series)``; :func:`select_trends` chooses what they show and
+:func:`describe_trend` writes each trend's sentence.
+
 Owns rendering only (jinja2 templates, matplotlib charts drawn as inline SVG, Markdown). May
 import :mod:`visiondrift.drift` (the report it renders), :mod:`visiondrift.names` (thumbnails of
 hashed names) and :mod:`visiondrift.decode` (thumbnails); nothing above it.

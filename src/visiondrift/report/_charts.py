@@ -2,9 +2,11 @@
 
 Why matplotlib to inline SVG
 ----------------------------
-The report draws six kinds of chart: effect sizes against severity bands, distributions of
+The report draws seven kinds of chart: effect sizes against severity bands, distributions of
 per-image properties (from stored percentiles), per-channel pixel histograms, the model's
-confidence histogram, category-mix bars and per-class confidence bars. They are drawn by
+confidence histogram, category-mix bars, per-class confidence bars and, with a history store,
+metric trends over runs (about 11 KB each; twelve add about 145 KB to a page,
+``benchmarks/report_trends_size.py``). They are drawn by
 matplotlib, a well-kept plotting library, and embedded in the page as SVG text. The
 alternatives were measured against the page's budget (one file, at most 2 MB, opens offline and
 instantly on a phone):
