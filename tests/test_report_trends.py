@@ -112,6 +112,9 @@ def test_sentence_rising_and_falling(series: list[TrendSeries]) -> None:
     assert describe_trend(falling) == (
         "Brightness 0.910 → 0.840 over 7 runs, falling in 6 of 6 steps."
     )
+    # two runs: one step, no count to give
+    two = _with_values(s, [0.41, 0.30])
+    assert describe_trend(two) == "Brightness 0.410 → 0.300 over 2 runs (falling)."
 
 
 def test_sentence_flat_and_back_where_it_started(series: list[TrendSeries]) -> None:

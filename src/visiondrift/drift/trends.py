@@ -30,7 +30,8 @@ class TrendPoint:
     run_id
         The run (hex id).
     ran_at
-        When the run finished (UTC).
+        When the run's images were taken (the start of its window) or, for a run without a
+        window, when it ran (UTC).
     value
         The metric's value in the run's batch (``MetricResult.current``), or ``None``.
     baseline

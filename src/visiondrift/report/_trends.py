@@ -189,6 +189,8 @@ def describe_trend(series: TrendSeries) -> str:
     rising = last > first
     with_it = sum(1 for d in steps if (d > 0 if rising else d < 0))
     way = "rising" if rising else "falling"
+    if len(steps) == 1:
+        return f"{subject} {texts[0]} → {texts[-1]} {over} ({way})."
     return f"{subject} {texts[0]} → {texts[-1]} {over}, {way} in {with_it} of {len(steps)} steps."
 
 
