@@ -65,7 +65,7 @@ def rolling_baseline(
                     "runs made with one baseline's settings (--since / --until)."
                 ) from err
         runs.append(run)
-    period = _period(since, until)
+    period = describe_period(since, until)
     if merged is None:
         raise StoreError(
             f"The history store {store.url} holds no batch profile of dataset {dataset!r} "
@@ -89,7 +89,7 @@ def rolling_baseline(
     )
 
 
-def _period(since: datetime | None, until: datetime | None) -> str:
+def describe_period(since: datetime | None, until: datetime | None) -> str:
     def shown(value: datetime) -> str:
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 

@@ -25,8 +25,9 @@ from visiondrift._version import __version__
 from visiondrift.app import open_batch
 from visiondrift.cli._config import config_group
 from visiondrift.cli._edge import run_cli, set_flags
-from visiondrift.cli._history import baseline_from_history, from_history_options, history_group
+from visiondrift.cli._history import history_group
 from visiondrift.cli._names import _names_key, _names_options, _names_settings
+from visiondrift.cli._rolling import baseline_from_history, from_history_options
 from visiondrift.cli._settings import (
     cli_settings,
     config_option,

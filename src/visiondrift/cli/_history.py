@@ -1,192 +1,52 @@
-"""``visiondrift history``: the runs remembered in the history store, and rolling baselines.
+"""``visiondrift history``: the runs remembered in the history store.
 
 ``list``, ``show``, ``trend``, ``export``, ``import``, ``prune``, ``migrate`` and ``where`` read
 or change the store the ``[store]`` settings name (``--store`` / ``VISIONDRIFT_STORE`` / the user
-data folder's ``history.sqlite``); ``baseline --from-history`` merges a dataset's stored batch
-profiles (:func:`baseline_from_history`). A store that cannot be reached, an unknown run or
-metric and a bad duration exit with 2 and a message naming the store (its password masked).
+data folder's ``history.sqlite``). A store that cannot be reached, an unknown run or metric and a
+bad duration exit with 2 and a message naming the store (its password masked).
+``baseline --from-history`` lives in :mod:`visiondrift.cli._rolling`.
 
-May import: click, :mod:`visiondrift.cli._settings`, :mod:`visiondrift.cli._support`, and
-(when a command runs) the store, the application core and :mod:`visiondrift.cli._history_view`.
+May import: click, :mod:`visiondrift.cli._history_common`, :mod:`visiondrift.cli._settings`,
+:mod:`visiondrift.cli._support`, and (when a command runs) the store, the application core and
+:mod:`visiondrift.cli._history_view`.
 """
 
 from __future__ import annotations
 
-import re
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import click
-from click.core import ParameterSource
 
-from visiondrift.cli._settings import cli_settings, config_option, setting_option
+from visiondrift.cli._history_common import (
+    WHEN,
+    WHEN_HELP,
+    check_period,
+    common_options,
+    dataset_option,
+    json_option,
+    opened,
+    period,
+    runs_text,
+    selected,
+    since_option,
+    until_option,
+)
+from visiondrift.cli._settings import cli_settings
 from visiondrift.cli._support import InputError, _fail
 from visiondrift.errors import VisionDriftError
 
 if TYPE_CHECKING:
     from visiondrift.drift import DriftReport
     from visiondrift.drift.trends import TrendSeries
-    from visiondrift.store import AnyDataset, HistoryStore, StoredRun
+    from visiondrift.store import HistoryStore, StoredRun
 
-__all__ = [
-    "WHEN",
-    "WhenType",
-    "baseline_from_history",
-    "from_history_options",
-    "history_group",
-    "parse_when",
-]
+__all__ = ["history_group"]
 
-#: Units of a duration: ``30m``, ``12h``, ``90d``, ``2w``.
-DURATION_UNITS: Final = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
-#: The period of ``baseline --from-history`` when --since is not given.
-DEFAULT_ROLLING_PERIOD: Final = "30d"
 #: How many stored metric names an error about an unknown metric lists.
 NAMES_LISTED: Final = 40
-
-
-def parse_when(text: str, *, now: datetime | None = None) -> datetime:
-    """A point in time: a duration back from ``now`` (``90d``, ``12h``, ``30m``, ``2w``) or an
-    ISO 8601 date or date and time (UTC when it has no time zone).
-
-    Examples
-    --------
-    >>> now = datetime(2026, 11, 30, 12, tzinfo=UTC)
-    >>> parse_when("2w", now=now).isoformat()
-    '2026-11-16T12:00:00+00:00'
-    >>> parse_when("2026-11-01").isoformat()
-    '2026-11-01T00:00:00+00:00'
-    >>> parse_when("2026-11-01T08:30+01:00").isoformat()
-    '2026-11-01T07:30:00+00:00'
-
-    Raises
-    ------
-    ValueError
-        The text is neither; the message says what is allowed.
-    """
-    now = now or datetime.now(UTC)
-    match = _DURATION.match(text)
-    if match:
-        amount, unit = int(match.group(1)), match.group(2).lower()
-        if amount == 0:
-            raise ValueError(f"a duration must be positive, got {text!r}")
-        return now - timedelta(**{DURATION_UNITS[unit]: amount})
-    value = text.strip()
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
-        parsed = datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
-    except ValueError as err:
-        raise ValueError(
-            f"expected a duration back from now (90d, 12h, 30m, 2w) or an ISO 8601 date or "
-            f"time (2026-11-01, 2026-11-01T08:00Z); got {text!r}"
-        ) from err
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-class WhenType(click.ParamType[Any, datetime]):
-    """A click type for :func:`parse_when`: a bad value is a usage error (exit 2)."""
-
-    name = "when"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        try:
-            return parse_when(str(value))
-        except ValueError as err:
-            self.fail(str(err), param, ctx)
-
-
-WHEN: Final = WhenType()
-
-_WHEN_HELP = (
-    "a duration back from now (90d, 12h, 30m, 2w) or an ISO 8601 date or time (2026-11-01, "
-    "2026-11-01T08:00Z; UTC when no zone is given)"
-)
-
-
-def _store_option(func: Any) -> Any:
-    return setting_option(
-        "--store", "store_url", setting="store.url", show_default=False, metavar="PATH|URL"
-    )(func)
-
-
-def _dataset_option(help_text: str) -> Callable[[Any], Any]:
-    return click.option("--dataset", default=None, metavar="NAME", help=help_text)
-
-
-def _since_option(func: Any) -> Any:
-    return click.option(
-        "--since",
-        type=WHEN,
-        default=None,
-        metavar="WHEN",
-        help=f"Only runs that finished at or after this: {_WHEN_HELP}.",
-    )(func)
-
-
-def _until_option(func: Any) -> Any:
-    return click.option(
-        "--until",
-        type=WHEN,
-        default=None,
-        metavar="WHEN",
-        help="Only runs that finished before this (same forms as --since).",
-    )(func)
-
-
-def _json_option(func: Any) -> Any:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(
-        func
-    )
-
-
-def _common(func: Any) -> Any:
-    """``--store`` and ``--config``, on every ``history`` command."""
-    return _store_option(config_option(func))
-
-
-def _selected(dataset: str | None) -> str | AnyDataset:
-    from visiondrift.store import ANY_DATASET
-
-    return ANY_DATASET if dataset is None else dataset
-
-
-def _check_period(since: datetime | None, until: datetime | None) -> None:
-    if since is not None and until is not None and since >= until:
-        raise click.UsageError(
-            f"--since ({since.isoformat(timespec='minutes')}) must be before --until "
-            f"({until.isoformat(timespec='minutes')})."
-        )
-
-
-def _period(since: datetime | None, until: datetime | None) -> str:
-    from visiondrift.app._rolling import _period as period
-
-    return period(since, until)
-
-
-@contextmanager
-def _opened() -> Iterator[HistoryStore]:
-    """The store of the effective settings; its domain errors exit with 2."""
-    from visiondrift.app import history_from_settings
-
-    settings = cli_settings().settings.store
-    try:
-        store = history_from_settings(settings, required=True)
-        assert store is not None
-        with store:
-            yield store
-    except VisionDriftError as err:
-        _fail(err)
 
 
 @click.group(name="history")
@@ -203,9 +63,9 @@ def history_group() -> None:
 
 
 @history_group.command(name="list")
-@_dataset_option("Only runs of this dataset.")
-@_since_option
-@_until_option
+@dataset_option("Only runs of this dataset.")
+@since_option
+@until_option
 @click.option(
     "--limit",
     type=click.IntRange(min=1),
@@ -213,8 +73,8 @@ def history_group() -> None:
     show_default=True,
     help="Show at most this many runs (the newest).",
 )
-@_json_option
-@_common
+@json_option
+@common_options
 def history_list(
     dataset: str | None,
     since: datetime | None,
@@ -228,16 +88,16 @@ def history_list(
 
     from visiondrift.cli._history_view import console, print_runs, run_record
 
-    _check_period(since, until)
-    with _opened() as store:
-        runs = store.runs(dataset=_selected(dataset), since=since, until=until, limit=limit)
+    check_period(since, until)
+    with opened() as store:
+        runs = store.runs(dataset=selected(dataset), since=since, until=until, limit=limit)
         url = store.url
     if as_json:
         click.echo(json.dumps([run_record(r) for r in runs], indent=1))
         return
     of = f" of dataset {dataset!r}" if dataset is not None else ""
     if not runs:
-        when = "" if since is None and until is None else f" {_period(since, until)}"
+        when = "" if since is None and until is None else f" {period(since, until)}"
         click.echo(f"No runs{of}{when} in the history store {url}.")
         return
     out = console()
@@ -250,7 +110,7 @@ def history_list(
 
 @history_group.command(name="show")
 @click.argument("run")
-@_json_option
+@json_option
 @click.option(
     "--html",
     type=click.Path(dir_okay=False),
@@ -264,7 +124,7 @@ def history_list(
     help="Re-render the stored report as a Markdown summary here.",
 )
 @click.option("--force", is_flag=True, help="Overwrite existing --html / --markdown files.")
-@_common
+@common_options
 def history_show(
     run: str,
     as_json: bool,
@@ -292,7 +152,7 @@ def history_show(
         raise click.UsageError("--html and --markdown must be different files.")
     trend_runs = int(cli_settings().settings.store.trend_runs)
     written: tuple[Path, ...] = ()
-    with _opened() as store:
+    with opened() as store:
         stored = store.get(run)
         rows = store.metrics(stored.run_id)
         report = store.report(stored.run_id) if stored.has_report else None
@@ -340,7 +200,8 @@ def _rerender(
     trends: list[TrendSeries] | None = None
     if earlier:
         stored = series_of(earlier, names, dataset=run.dataset)
-        trends = with_run(stored, report, run_id=run.run_id, ran_at=run.ran_at, dataset=run.dataset)
+        at = run.ran_at if run.window is None else run.window[0]  # as the stored points
+        trends = with_run(stored, report, run_id=run.run_id, ran_at=at, dataset=run.dataset)
     outputs = Outputs(
         html=Path(html) if html else None,
         markdown=Path(markdown) if markdown else None,
@@ -354,8 +215,8 @@ def _rerender(
 
 @history_group.command(name="trend")
 @click.argument("metric")
-@_dataset_option("The dataset whose runs are shown [default: every run that has the metric].")
-@_since_option
+@dataset_option("The dataset whose runs are shown [default: every run that has the metric].")
+@since_option
 @click.option(
     "--last",
     type=click.IntRange(min=1),
@@ -363,8 +224,8 @@ def _rerender(
     show_default=True,
     help="Show the latest this many runs.",
 )
-@_json_option
-@_common
+@json_option
+@common_options
 def history_trend(
     metric: str,
     dataset: str | None,
@@ -384,18 +245,18 @@ def history_trend(
     from visiondrift.cli._history_view import console, print_trend, trend_record
     from visiondrift.store._trend import series_of
 
-    with _opened() as store:
-        names = store.metric_names(dataset=_selected(dataset))
+    with opened() as store:
+        names = store.metric_names(dataset=selected(dataset))
         if metric not in names:
             raise InputError(_unknown_metric(metric, names, dataset, store.url))
         rows = store.metric_rows(
-            names=[metric], dataset=_selected(dataset), since=since, last_runs=last
+            names=[metric], dataset=selected(dataset), since=since, last_runs=last
         )
         url = store.url
     of = f" of dataset {dataset!r}" if dataset is not None else ""
     if not rows:
         raise InputError(
-            f"No run{of} {_period(since, None)} in the history store {url} has the metric "
+            f"No run{of} {period(since, None)} in the history store {url} has the metric "
             f"{metric!r}. Widen --since, or see 'visiondrift history list'."
         )
     series = series_of(rows, [metric], dataset=dataset)[0]
@@ -436,9 +297,9 @@ def _unknown_metric(name: str, names: list[str], dataset: str | None, url: str) 
     show_default=True,
     help="File format; parquet needs the 'parquet' extra (pyarrow).",
 )
-@_dataset_option("Only runs of this dataset.")
-@_since_option
-@_until_option
+@dataset_option("Only runs of this dataset.")
+@since_option
+@until_option
 @click.option(
     "--output",
     "-o",
@@ -446,7 +307,7 @@ def _unknown_metric(name: str, names: list[str], dataset: str | None, url: str) 
     default=None,
     help="Write here, atomically [default: standard output; parquet needs a file].",
 )
-@_common
+@common_options
 def history_export(
     fmt: str,
     dataset: str | None,
@@ -462,13 +323,13 @@ def history_export(
     """
     from visiondrift.cli._history_view import export_rows, write_export
 
-    _check_period(since, until)
+    check_period(since, until)
     if fmt == "parquet" and output is None:
         raise click.UsageError("Parquet is a binary format: give the file with -o FILE.")
-    with _opened() as store:
-        selected = _selected(dataset)
-        runs = store.runs(dataset=selected, since=since, until=until, newest_first=False)
-        rows = export_rows(runs, store.metric_rows(dataset=selected, since=since, until=until))
+    with opened() as store:
+        chosen = selected(dataset)
+        runs = store.runs(dataset=chosen, since=since, until=until, newest_first=False)
+        rows = export_rows(runs, store.metric_rows(dataset=chosen, since=since, until=until))
         url = store.url
     try:
         write_export(rows, fmt, output)
@@ -477,7 +338,7 @@ def history_export(
     if not runs:
         of = f" of dataset {dataset!r}" if dataset is not None else ""
         click.echo(
-            f"Note: no runs{of} {_period(since, until)} in {url}; the table is empty.", err=True
+            f"Note: no runs{of} {period(since, until)} in {url}; the table is empty.", err=True
         )
     if output is not None:
         click.echo(f"Exported {len(rows)} rows ({len(runs)} runs) as {fmt} to {output}")
@@ -495,9 +356,9 @@ def history_export(
     default=None,
     help="The run's batch profile (monitor --save-profile), kept for rolling baselines.",
 )
-@_dataset_option("Record the run under this dataset [default: the report's own record of its run].")
+@dataset_option("Record the run under this dataset [default: the report's own record of its run].")
 @click.option("--replace", is_flag=True, help="Overwrite a run already stored with the same id.")
-@_common
+@common_options
 def history_import(
     report_json: str,
     profile_path: str | None,
@@ -523,7 +384,7 @@ def history_import(
     name = dataset if dataset is not None else (report.run.dataset if report.run else None)
     if profile is not None:
         profile = _checked_profile(profile, report, name, str(profile_path), report_json)
-    with _opened() as store:
+    with opened() as store:
         try:
             store.get(run_id)
             exists = True
@@ -538,7 +399,7 @@ def history_import(
         store.record_report(
             report,
             run_id=run_id,
-            dataset=_selected(dataset),
+            dataset=selected(dataset),
             profile=profile,
             replace=replace,
         )
@@ -590,7 +451,7 @@ def _checked_profile(
     type=WHEN,
     required=True,
     metavar="WHEN",
-    help=f"Forget runs that finished before this: {_WHEN_HELP}.",
+    help=f"Forget runs that finished before this: {WHEN_HELP}.",
 )
 @click.option(
     "--keep-metrics",
@@ -600,7 +461,7 @@ def _checked_profile(
 )
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--dry-run", is_flag=True, help="Say what would be removed; change nothing.")
-@_common
+@common_options
 def history_prune(
     older_than: datetime, keep_metrics: bool, yes: bool, dry_run: bool, store_url: str | None
 ) -> None:
@@ -613,17 +474,17 @@ def history_prune(
     if yes and dry_run:
         raise click.UsageError("Give --yes or --dry-run, not both.")
     cutoff = older_than.strftime("%Y-%m-%d %H:%M UTC")
-    with _opened() as store:
+    with opened() as store:
         old = store.runs(until=older_than)
         if keep_metrics:
             old = [r for r in old if r.has_report or r.has_profile]
             what = (
-                f"the stored reports and batch profiles of {_runs(len(old))} that finished before "
-                f"{cutoff} (their run and metric rows stay)"
+                f"the stored reports and batch profiles of {runs_text(len(old))} that finished "
+                f"before {cutoff} (their run and metric rows stay)"
             )
         else:
             what = (
-                f"{_runs(len(old))} that finished before {cutoff} (with their metric rows, "
+                f"{runs_text(len(old))} that finished before {cutoff} (with their metric rows, "
                 "bad-file counts, reports and profiles)"
             )
         if not old:
@@ -645,25 +506,26 @@ def history_prune(
         url = store.url
     if keep_metrics:
         click.echo(
-            f"Dropped the stored reports and batch profiles of {_runs(result.documents_dropped)} "
-            f"that finished before {cutoff}; their run and metric rows stay. Store: {url}"
+            "Dropped the stored reports and batch profiles of "
+            f"{runs_text(result.documents_dropped)} that finished before {cutoff}; their run and "
+            f"metric rows stay. Store: {url}"
         )
     else:
         click.echo(
-            f"Removed {_runs(result.runs_deleted)} that finished before {cutoff}, with their "
+            f"Removed {runs_text(result.runs_deleted)} that finished before {cutoff}, with their "
             f"metric rows, reports and profiles. Store: {url}"
         )
 
 
 @history_group.command(name="migrate")
-@_common
+@common_options
 def history_migrate(store_url: str | None) -> None:
     """Upgrade the store to the latest schema revision.
 
     New stores are created, and old ones upgraded, on first use too. On PostgreSQL with the
     TimescaleDB extension installed, this also makes the metric table a hypertable.
     """
-    with _opened() as store:
+    with opened() as store:
         before, after = store.migrate()
         url = store.url
     if before == after:
@@ -673,7 +535,7 @@ def history_migrate(store_url: str | None) -> None:
 
 
 @history_group.command(name="where")
-@_common
+@common_options
 def history_where(store_url: str | None) -> None:
     """Print where the history store is and its schema revision.
 
@@ -685,7 +547,7 @@ def history_where(store_url: str | None) -> None:
     loaded = cli_settings()
     origin = loaded.origin("store.url")
     source = "default: the user data folder" if origin.kind == "default" else str(origin)
-    with _opened() as store:
+    with opened() as store:
         click.echo(f"Store: {store.url}")
         click.echo(f"From: {source}")
         head = head_revision()
@@ -703,123 +565,3 @@ def history_where(store_url: str | None) -> None:
     else:
         state = f"{revision} (this release's latest is {head}: 'visiondrift history migrate')"
     click.echo(f"Schema revision: {state}")
-
-
-# ------------------------------------------------------------------ baseline --from-history
-
-#: Parameters of ``baseline`` that go with --from-history; any other given is an error.
-_FROM_HISTORY_PARAMS: Final = frozenset(
-    {"from_history", "since", "until", "store_url", "output", "config", "quiet"}
-)
-
-
-def from_history_options(func: Any) -> Any:
-    """``--from-history``, ``--since``, ``--until`` and ``--store`` of ``baseline``."""
-    options = [
-        click.option(
-            "--from-history",
-            default=None,
-            metavar="DATASET",
-            help="Instead of profiling DATA_DIR, merge the batch profiles stored in the "
-            "history store for this dataset's runs of a period (a rolling baseline); its "
-            "provenance lists the runs it holds.",
-        ),
-        click.option(
-            "--since",
-            type=WHEN,
-            default=None,
-            metavar="WHEN",
-            help=f"With --from-history: runs that finished at or after this, {_WHEN_HELP} "
-            f"[default: {DEFAULT_ROLLING_PERIOD}].",
-        ),
-        click.option(
-            "--until",
-            type=WHEN,
-            default=None,
-            metavar="WHEN",
-            help="With --from-history: runs that finished before this (same forms as --since).",
-        ),
-        _store_option,
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def baseline_from_history(
-    dataset: str | None,
-    *,
-    since: datetime | None,
-    until: datetime | None,
-    out: Path,
-) -> bool:
-    """``baseline --from-history DATASET``: merge the stored profiles and save the baseline.
-
-    Returns ``False`` (and does nothing) when none of its options was given: the command
-    profiles DATA_DIR.
-    """
-    from visiondrift.app import rolling_baseline
-
-    ctx = click.get_current_context()
-    if dataset is None and since is None and until is None and not _given(ctx, "--store"):
-        return False
-    given = [
-        p
-        for p in ctx.command.params
-        if p.name is not None
-        and p.name not in _FROM_HISTORY_PARAMS
-        and ctx.get_parameter_source(p.name) == ParameterSource.COMMANDLINE
-    ]
-    if dataset is None:
-        used = [o for o in ("--since", "--until", "--store") if _given(ctx, o)]
-        raise click.UsageError(f"{', '.join(used)} need(s) --from-history DATASET.")
-    if any(p.name in ("data_dir", "predictions") for p in given):
-        raise click.UsageError(
-            "Give either DATA_DIR (images to profile) or --from-history DATASET (stored "
-            "profiles to merge), not both."
-        )
-    if given:
-        names = ", ".join(
-            p.opts[0] if p.opts[0].startswith("-") else p.name.upper() for p in given if p.name
-        )
-        raise click.UsageError(
-            f"--from-history merges stored profiles: {names} cannot be given with it (the "
-            "runs' profiles already fix their settings). Give DATA_DIR to profile images instead."
-        )
-    if since is None:
-        since = parse_when(DEFAULT_ROLLING_PERIOD)
-    _check_period(since, until)
-    with _opened() as store:
-        profile = rolling_baseline(store, dataset, since=since, until=until)
-    try:
-        profile.save(out)
-    except VisionDriftError as err:
-        _fail(err)
-    history = profile.extra["history"]
-    runs = history["runs"]
-    span = ""
-    if profile.window is not None:
-        w = profile.window
-        span = f"; window {w.start:%Y-%m-%d %H:%M} → {w.end:%Y-%m-%d %H:%M} UTC"
-    click.echo(
-        f"Baseline: {profile.n_images} images from {_runs(len(runs))} of dataset {dataset!r} "
-        f"{_period(since, until)}{span} -> {out}"
-    )
-    click.echo(f"Runs (oldest first): {', '.join(r[:12] for r in runs)}")
-    if history["runs_without_profile"]:
-        click.echo(
-            f"Note: {_runs(history['runs_without_profile'])} of the period had no stored profile "
-            "(not kept, or pruned) and are not in the baseline."
-        )
-    return True
-
-
-def _runs(n: int) -> str:
-    return f"{n} run{'' if n == 1 else 's'}"
-
-
-def _given(ctx: click.Context, opt: str) -> bool:
-    for param in ctx.command.params:
-        if opt in param.opts and param.name is not None:
-            return ctx.get_parameter_source(param.name) == ParameterSource.COMMANDLINE
-    return False

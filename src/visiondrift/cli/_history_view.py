@@ -369,7 +369,7 @@ def print_trend(series: TrendSeries, out: Console, *, datasets: Sequence[str | N
             "shows one.[/]"
         )
     table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("ran at (UTC)", no_wrap=True)
+    table.add_column("time (UTC)", no_wrap=True)
     table.add_column("run", no_wrap=True)
     table.add_column(f"value{f' ({series.unit})' if series.unit else ''}", justify="right")
     table.add_column("effect", justify="right")
@@ -394,7 +394,7 @@ def print_trend(series: TrendSeries, out: Console, *, datasets: Sequence[str | N
     unit = escape(series.effect_unit)
     out.print(
         f"Bar: |effect size| ({unit}) from 0 to {scale:.3g}; bands L low {low:g}, M medium "
-        f"{medium:g}, H high {high:g}."
+        f"{medium:g}, H high {high:g}. Time: the run's window start, else when it ran."
     )
     first, last = points[0], points[-1]
     change = ""
