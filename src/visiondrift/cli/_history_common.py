@@ -69,7 +69,7 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
     if match:
         amount, unit = int(match.group(1)), match.group(2).lower()
         if amount == 0:
-            raise ValueError(f"a duration must be positive, got {text!r}")
+            raise ValueError(f"a duration must be positive (90d, 12h, 30m, 2w); got {text!r}")
         return now - timedelta(**{DURATION_UNITS[unit]: amount})
     value = text.strip()
     try:
