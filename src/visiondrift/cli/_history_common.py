@@ -108,9 +108,23 @@ WHEN_HELP = (
 )
 
 
+#: ``--store`` of the commands that read the store (``monitor`` has its own, that records).
+STORE_HELP: Final = (
+    "The history store: a SQLite file, sqlite:///PATH or postgresql+psycopg://USER@HOST/DB "
+    "(password from PGPASSWORD or ~/.pgpass) [default: the store.url setting or "
+    "VISIONDRIFT_STORE, else history.sqlite in the user data folder: 'visiondrift history where']."
+)
+
+
 def store_option(func: Any) -> Any:
+    """``--store PATH|URL``: the store to read, over the ``store.url`` setting."""
     return setting_option(
-        "--store", "store_url", setting="store.url", show_default=False, metavar="PATH|URL"
+        "--store",
+        "store_url",
+        setting="store.url",
+        show_default=False,
+        metavar="PATH|URL",
+        help=STORE_HELP,
     )(func)
 
 
