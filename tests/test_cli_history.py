@@ -110,6 +110,7 @@ def ids(template: Template) -> dict[str, str]:
 def _no_settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No settings file or variable of the repository or the machine leaks into a test."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "160")  # a wide terminal, whatever runs the tests
     for name in ("VISIONDRIFT_CONFIG", "VISIONDRIFT_STORE", "VISIONDRIFT_STORE__URL"):
         monkeypatch.delenv(name, raising=False)
 
@@ -271,6 +272,24 @@ def test_trend_charts_a_metric_over_runs_with_its_bands(
     assert data["bands"] == {"low": low, "medium": medium, "high": high}
     assert [p["run_id"] for p in data["points"]] == [ids["10d"], ids["now"]]
     assert [p["effect_size"] for p in data["points"]] == [p.effect_size for p in series.points[-2:]]
+
+
+def test_trend_fits_a_narrow_terminal(
+    store_path: Path,
+    ids: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = vd(
+        capsys, "history", "trend", "sharpness", "--dataset", "shop", "--store", str(store_path)
+    )
+    assert code == 0
+    rows = [line for line in out.splitlines() if "·" in line or "█" in line]
+    assert len(rows) == 4
+    assert all(len(line) <= 80 for line in rows)
+    assert ids["now"][:12] not in out  # the run ids give way to the chart
+    assert "◀ latest" in rows[-1]
 
 
 def test_trend_of_an_unknown_metric_lists_the_stored_names_closest_first(

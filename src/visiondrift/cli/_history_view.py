@@ -40,8 +40,11 @@ SEVERITY_COLOURS: Final = {"none": "green", "low": "yellow", "medium": "dark_ora
 #: Order of metric statuses in ``history show``: drifted first.
 STATUS_ORDER: Final = {"drift": 0, "insufficient_evidence": 1, "negligible": 2, "stable": 3}
 SEVERITY_ORDER: Final = {"high": 0, "medium": 1, "low": 2, "none": 3}
-#: Cells of the bar in ``history trend``.
+#: Cells of the bar in ``history trend``, at most and at least.
 CHART_WIDTH: Final = 32
+MIN_CHART_WIDTH: Final = 10
+#: Columns ``history trend`` needs beside the bar and the run ids (times, numbers, marker).
+TREND_COLUMNS: Final = 66
 #: Width of the output when it is not a terminal (a file or a pipe): wide enough for a table.
 PIPED_WIDTH: Final = 160
 #: Run ids are shown by their first characters (``history show`` takes any unique prefix).
@@ -311,23 +314,23 @@ def _scale(series: TrendSeries) -> float:
     return max(series.bands[2] * 1.25, largest) or 1.0
 
 
-def _cell(value: float, scale: float) -> int:
-    return min(CHART_WIDTH - 1, max(0, round(value / scale * CHART_WIDTH)))
+def _cell(value: float, scale: float, width: int) -> int:
+    return min(width - 1, max(0, round(value / scale * width)))
 
 
-def _bar(effect: float, severity: str, bands: Sequence[float], scale: float) -> Text:
+def _bar(effect: float, severity: str, bands: Sequence[float], scale: float, width: int) -> Text:
     """``|effect|`` as a bar in the severity's colour, the band edges marked behind it."""
     from rich.text import Text
 
-    filled = round(abs(effect) / scale * CHART_WIDTH)
+    filled = round(abs(effect) / scale * width)
     if abs(effect) > 0 and filled == 0:
         filled = 1
     marks = {
-        _cell(b, scale): SEVERITY_COLOURS[name]
+        _cell(b, scale, width): SEVERITY_COLOURS[name]
         for b, name in zip(bands, ("low", "medium", "high"), strict=True)
     }
     text = Text()
-    for i in range(CHART_WIDTH):
+    for i in range(width):
         if i < filled:
             text.append("█", style=SEVERITY_COLOURS.get(severity, "default"))
         elif i in marks:
@@ -337,18 +340,22 @@ def _bar(effect: float, severity: str, bands: Sequence[float], scale: float) -> 
     return text
 
 
-def _chart_header(bands: Sequence[float], scale: float) -> Text:
+def _chart_header(bands: Sequence[float], scale: float, width: int) -> Text:
     from rich.text import Text
 
-    cells = [" "] * CHART_WIDTH
+    cells = [" "] * width
     for b, letter in zip(bands, "LMH", strict=True):
-        cells[_cell(b, scale)] = letter
+        cells[_cell(b, scale, width)] = letter
     return Text("".join(cells))
 
 
 def print_trend(series: TrendSeries, out: Console, *, datasets: Sequence[str | None] = ()) -> None:
     """``history trend``: one row per run, oldest first, a bar of the effect size against the
-    low (L), medium (M) and high (H) bands, the latest run marked; then first -> last."""
+    low (L), medium (M) and high (H) bands, the latest run marked; then first -> last.
+
+    The bar takes the width the other columns leave (:data:`CHART_WIDTH` at most); on a
+    narrow terminal the run ids are left out.
+    """
     from rich.markup import escape
     from rich.table import Table
 
@@ -356,9 +363,10 @@ def print_trend(series: TrendSeries, out: Console, *, datasets: Sequence[str | N
     scale = _scale(series)
     low, medium, high = series.bands
     where = f" of dataset {series.dataset!r}" if series.dataset is not None else ""
+    unit = f"; value in {series.unit}" if series.unit else ""
     out.print(
         f"[bold]{escape(series.label)}[/] ({escape(series.name)}){escape(where)}: "
-        f"{len(points)} run{'s' if len(points) != 1 else ''}, oldest first"
+        f"{len(points)} run{'s' if len(points) != 1 else ''}, oldest first{escape(unit)}"
     )
     if len(set(datasets)) > 1:
         shown = ", ".join(
@@ -368,33 +376,37 @@ def print_trend(series: TrendSeries, out: Console, *, datasets: Sequence[str | N
             f"[yellow]Runs of several datasets ({escape(shown)}) are mixed; --dataset NAME "
             "shows one.[/]"
         )
+    with_ids = out.width >= TREND_COLUMNS + ID_SHOWN + 1 + MIN_CHART_WIDTH
+    width = out.width - TREND_COLUMNS - (ID_SHOWN + 1 if with_ids else 0)
+    width = max(MIN_CHART_WIDTH, min(CHART_WIDTH, width))
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("time (UTC)", no_wrap=True)
-    table.add_column("run", no_wrap=True)
-    table.add_column(f"value{f' ({series.unit})' if series.unit else ''}", justify="right")
-    table.add_column("effect", justify="right")
-    table.add_column("p adj.", justify="right")
-    table.add_column("severity")
-    table.add_column(_chart_header(series.bands, scale), no_wrap=True)
+    if with_ids:
+        table.add_column("run", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("effect", justify="right", no_wrap=True)
+    table.add_column("p adj.", justify="right", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column(_chart_header(series.bands, scale, width), no_wrap=True)
     table.add_column("", no_wrap=True)
     for i, p in enumerate(points):
         latest = i == len(points) - 1
-        table.add_row(
+        cells = [
             _when(p.ran_at),
-            p.run_id[:ID_SHOWN],
+            *([p.run_id[:ID_SHOWN]] if with_ids else []),
             _num(p.value),
             f"{p.effect_size:.3g}",
             _num(p.p_adjusted),
             _severity(p.severity),
-            _bar(p.effect_size, p.severity, series.bands, scale),
+            _bar(p.effect_size, p.severity, series.bands, scale, width),
             "◀ latest" if latest else "",
-            style="bold" if latest else None,
-        )
+        ]
+        table.add_row(*cells, style="bold" if latest else None)
     out.print(table)
-    unit = escape(series.effect_unit)
+    effect_unit = escape(series.effect_unit)
     out.print(
-        f"Bar: |effect size| ({unit}) from 0 to {scale:.3g}; bands L low {low:g}, M medium "
-        f"{medium:g}, H high {high:g}. Time: the run's window start, else when it ran."
+        f"Bar: |effect size| ({effect_unit}) from 0 to {scale:.3g}; bands L low {low:g}, "
+        f"M medium {medium:g}, H high {high:g}. Time: the run's window start, else when it ran."
     )
     first, last = points[0], points[-1]
     change = ""
@@ -402,7 +414,7 @@ def print_trend(series: TrendSeries, out: Console, *, datasets: Sequence[str | N
         change = f" ({(last.value - first.value) / abs(first.value):+.1%})"
     out.print(
         f"First → last: value {_num(first.value)} → {_num(last.value)}{change}; effect size "
-        f"{first.effect_size:.3g} → {last.effect_size:.3g} {unit}; severity "
+        f"{first.effect_size:.3g} → {last.effect_size:.3g} {effect_unit}; severity "
         f"{_severity(first.severity)} → {_severity(last.severity)}."
     )
 
