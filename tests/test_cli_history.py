@@ -580,6 +580,25 @@ def test_the_store_comes_from_the_environment_variable(
     assert len(json.loads(out)) == 5
 
 
+def test_the_store_comes_from_a_settings_file(
+    store_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "settings.toml"
+    config.write_text(f"[store]\nurl = {json.dumps(str(store_path))}\n", encoding="utf-8")
+    code, out, _ = vd(capsys, "history", "where", "--config", str(config))
+    assert code == 0
+    assert f"Store: {store_path}" in out
+    assert f"From: {config}" in out
+    code, out, _ = vd(capsys, "history", "list", "--json", "--config", str(config))
+    assert code == 0
+    assert len(json.loads(out)) == 5
+    elsewhere = tmp_path / "elsewhere.sqlite"  # the command line wins over the file
+    code, out, _ = vd(
+        capsys, "history", "where", "--config", str(config), "--store", str(elsewhere)
+    )
+    assert f"Store: {elsewhere}" in out
+
+
 # ------------------------------------------------------------------ baseline --from-history
 
 
