@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import click
 
@@ -41,6 +41,7 @@ from visiondrift.errors import VisionDriftError
 if TYPE_CHECKING:
     from visiondrift.drift import DriftReport
     from visiondrift.drift.trends import TrendSeries
+    from visiondrift.profiles import Profile
     from visiondrift.store import HistoryStore, StoredRun
 
 __all__ = ["history_group"]
@@ -51,11 +52,12 @@ NAMES_LISTED: Final = 40
 
 @click.group(name="history")
 def history_group() -> None:
-    """The runs remembered in the history store: list, show, trend, export, import, prune.
+    """The runs remembered in the history store.
 
-    Every 'monitor' run is recorded in the store (a SQLite file or a PostgreSQL database; see
-    'visiondrift history where' and docs/history.md). 'baseline --from-history DATASET' merges
-    a dataset's stored batch profiles into a rolling baseline.
+    List, show, chart (trend), export, import and prune the stored runs. Every 'monitor' run
+    is recorded in the store (a SQLite file or a PostgreSQL database; see 'visiondrift history
+    where' and docs/history.md). 'baseline --from-history DATASET' merges a dataset's stored
+    batch profiles into a rolling baseline.
     """
 
 
@@ -142,7 +144,13 @@ def history_show(
     """
     import json
 
-    from visiondrift.cli._history_view import console, plain, print_run, run_record
+    from visiondrift.cli._history_view import (
+        console,
+        plain,
+        print_run,
+        run_record,
+        sorted_metrics,
+    )
 
     targets = [Path(p) for p in (html, markdown) if p]
     for path in targets:
@@ -169,7 +177,7 @@ def history_show(
             json.dumps(
                 {
                     "run": run_record(stored),
-                    "metrics": [plain(r) for r in rows],
+                    "metrics": [plain(r) for r in sorted_metrics(rows)],
                     "explanations": explanations,
                 },
                 indent=1,
@@ -422,8 +430,9 @@ def _run_id(report: DriftReport) -> str:
 
 
 def _checked_profile(
-    profile: Any, report: DriftReport, dataset: str | None, path: str, rep: str
-) -> Any:
+    profile: Profile, report: DriftReport, dataset: str | None, path: str, rep: str
+) -> Profile:
+    """The batch profile to keep with an imported report: that batch's, of the run's dataset."""
     current = report.current
     if (profile.n_files, profile.n_images) != (current.n_files, current.n_images):
         raise InputError(

@@ -31,6 +31,7 @@ __all__ = [
     "print_runs",
     "print_trend",
     "run_record",
+    "sorted_metrics",
     "trend_record",
     "write_export",
 ]
@@ -180,7 +181,8 @@ def print_runs(runs: Sequence[StoredRun], out: Console) -> None:
     out.print(table)
 
 
-def _sorted_metrics(rows: Sequence[MetricRow]) -> list[MetricRow]:
+def sorted_metrics(rows: Sequence[MetricRow]) -> list[MetricRow]:
+    """Drifted first, then inconclusive, negligible and stable; by severity and p-value."""
     return sorted(
         rows,
         key=lambda r: (
@@ -252,7 +254,7 @@ def print_run(
         ("status", "left"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for row in _sorted_metrics(rows):
+    for row in sorted_metrics(rows):
         table.add_row(
             escape(row.name),
             _num(row.baseline_value),
