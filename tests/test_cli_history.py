@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -670,6 +671,37 @@ def test_baseline_from_history_merges_the_periods_stored_profiles(
     assert "history_images" in latest.baseline_name  # the merged runs' sources
 
 
+def test_baseline_from_history_counts_the_runs_without_a_profile(
+    store_path: Path,
+    baseline: Path,
+    batches: dict[str, Path],
+    ids: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with _store(store_path) as store:
+        bare = Monitor(baseline, history=store, keep_profiles=False).run(batches["same"], workers=1)
+    out = tmp_path / "rolling.json"
+    code, said, _ = vd(
+        capsys,
+        "baseline",
+        "--from-history",
+        "shop",
+        "--since",
+        "20d",
+        "--store",
+        str(store_path),
+        "-o",
+        str(out),
+    )
+    assert code == 0, said
+    history = Profile.load(out).extra["history"]
+    assert history["runs"] == [ids["10d"], ids["now"]]
+    assert bare.run_id not in history["runs"]
+    assert history["runs_without_profile"] == 1
+    assert "Note: 1 run of the period had no stored profile" in said
+
+
 def test_baseline_from_history_bad_usage_exits_2(
     store_path: Path, batches: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -764,3 +796,92 @@ def test_a_password_in_the_store_url_is_never_printed(command: tuple[str, ...]) 
     assert done.returncode == 2
     assert "hunter2" not in done.stdout + done.stderr
     assert "u:***@127.0.0.1:1/x" in done.stdout + done.stderr
+
+
+# ------------------------------------------------------------------ PostgreSQL
+
+#: The PostgreSQL server of the store tests (CI runs one: trust authentication, database test).
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def pg_copy(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The template's runs recorded again in a fresh PostgreSQL schema (dropped afterwards);
+    the commands find the schema through the settings' environment variable."""
+    import uuid
+
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        conn = psycopg.connect(
+            "host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=5, autocommit=True
+        )
+    except psycopg.OperationalError as err:
+        pytest.fail(
+            "PostgreSQL is not reachable on 127.0.0.1:5432 (trust authentication for user "
+            f"postgres, database 'test'); the history store's tests need it: {err}"
+        )
+    schema = f"vd_cli_{uuid.uuid4().hex[:12]}"
+    try:
+        with HistoryStore(template.path) as source, HistoryStore(PG_URL, pg_schema=schema) as pg:
+            for stored in reversed(source.runs()):
+                pg.record_report(
+                    source.report(stored.run_id),
+                    run_id=stored.run_id,
+                    dataset=stored.dataset,
+                    window=stored.window,
+                    profile=source.profile(stored.run_id),
+                    ran_at=stored.ran_at,
+                    started_at=stored.started_at,
+                )
+        monkeypatch.setenv("VISIONDRIFT_STORE__PG_SCHEMA", schema)
+        yield schema
+    finally:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.close()
+
+
+def test_the_commands_on_a_postgresql_store(
+    pg_copy: str,
+    template: Template,
+    ids: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    store = ("--store", PG_URL)
+    code, out, _ = vd(capsys, "history", "list", "--json", *store)
+    assert code == 0
+    assert [r["run_id"] for r in json.loads(out)] == [
+        ids[k] for k in ("now", "other", "10d", "40d", "100d")
+    ]
+    code, out, _ = vd(capsys, "history", "where", *store)
+    assert f"Schema revision: {head_revision()} (the latest)" in out
+    code, out, _ = vd(
+        capsys, "history", "trend", "sharpness", "--dataset", "shop", "--json", *store
+    )
+    assert code == 0
+    with HistoryStore(template.path) as sqlite:
+        expected = sqlite.trend("sharpness", dataset="shop")
+        n_rows = len(sqlite.metric_rows())
+        since = datetime.now(UTC) - timedelta(days=60)
+        merged = Profile.merge_all([p for _, p in sqlite.profiles(dataset="shop", since=since)])
+    assert expected is not None
+    assert [p["effect_size"] for p in json.loads(out)["points"]] == [
+        p.effect_size for p in expected.points
+    ]
+    code, out, _ = vd(capsys, "history", "export", "--format", "json", *store)
+    assert len(json.loads(out)) == n_rows
+    rolling = tmp_path / "rolling.json"
+    code, out, _ = vd(
+        capsys, "baseline", "--from-history", "shop", "--since", "60d", "-o", str(rolling), *store
+    )
+    assert code == 0, out
+    loaded = Profile.load(rolling)
+    assert loaded.extra["history"]["runs"] == [ids["40d"], ids["10d"], ids["now"]]
+    assert loaded.extra["history"]["store"] == "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    without = replace(loaded, extra={k: v for k, v in loaded.extra.items() if k != "history"})
+    assert without.equivalent(merged)
+    code, out, _ = vd(capsys, "history", "prune", "--older-than", "30d", "--yes", *store)
+    assert code == 0
+    assert "Removed 2 runs" in out
+    code, out, _ = vd(capsys, "history", "list", "--json", *store)
+    assert len(json.loads(out)) == 3
