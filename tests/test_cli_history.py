@@ -41,13 +41,15 @@ WITH_PASSWORD = "postgresql+psycopg://u:hunter2@127.0.0.1:1/x"
 def batches(
     photos: list[tuple[str, Any]], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Path]:
-    """A baseline folder and two small batches (same camera; a camera change), 64x64 crops."""
+    """A baseline folder and two small batches (same camera; a camera change with one file
+    that is not an image), 64x64 crops."""
     root = tmp_path_factory.mktemp("history_images")
     make_dataset(root / "base", 40, size=(64, 64), seed=21, photos=photos)
     make_dataset(root / "same", 20, size=(64, 64), seed=22, photos=photos)
     make_dataset(
         root / "changed", 20, size=(64, 64), seed=23, photos=photos, transform=CameraChange()
     )
+    (root / "changed" / "broken.jpg").write_text("not an image\n", encoding="utf-8")
     return {name: root / name for name in ("base", "same", "changed")}
 
 
@@ -188,6 +190,9 @@ def test_show_prints_the_record_metrics_drifted_first_and_explanations(
         record = store.get(run_id)
     assert f"Run {run_id}" in out
     assert record.n_drifted > 0
+    assert record.n_bad == 1
+    ((reason, count),) = record.bad_counts.items()
+    assert f"1 unusable ({reason} {count})" in out
     drifted = {r.name for r in rows if r.status == "drift"}
     table = out[out.index("Metrics") :].splitlines()[2 : 2 + len(rows)]
     names = [line.split()[0] for line in table]
@@ -202,6 +207,7 @@ def test_show_prints_the_record_metrics_drifted_first_and_explanations(
     shown = json.loads(out)
     assert shown["run"]["run_id"] == run_id
     assert shown["run"]["n_drifted"] == record.n_drifted
+    assert shown["run"]["bad_counts"] == dict(record.bad_counts)
     assert shown["explanations"] == list(report.explanations)
     by_name = {m["name"]: m for m in shown["metrics"]}
     assert set(by_name) == {r.name for r in rows}
