@@ -574,6 +574,23 @@ def test_where_and_migrate_on_a_new_store(
     assert f"already at revision {head_revision()}" in out
 
 
+def test_a_store_of_a_newer_release_is_refused_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "newer.sqlite"
+    assert vd(capsys, "history", "migrate", "--store", str(path))[0] == 0
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE vd_alembic_version SET version_num = '0099'")
+    for command in (("list",), ("migrate",)):
+        code, _, err = vd(capsys, "history", *command, "--store", str(path))
+        assert code == 2, command
+        assert "schema revision '0099'" in err
+        assert f"up to '{head_revision()}'" in err
+        assert "Upgrade visiondrift" in err
+
+
 def test_the_store_comes_from_the_environment_variable(
     store_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -296,7 +296,7 @@ class Monitor:
         if self.history is None:
             return None
         from visiondrift.errors import StoreError
-        from visiondrift.store._trend import with_run
+        from visiondrift.store import with_run
 
         try:
             stored = self.history.trends(

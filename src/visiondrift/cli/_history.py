@@ -199,7 +199,7 @@ def _rerender(
 ) -> tuple[Path, ...]:
     """Write the stored report's page and summary, with the trends up to this run."""
     from visiondrift.app import Outputs, write_outputs
-    from visiondrift.store._trend import series_of, with_run
+    from visiondrift.store import series_of, with_run
 
     names = [m.name for m in report.metrics]
     earlier = store.metric_rows(
@@ -251,7 +251,7 @@ def history_trend(
     import json
 
     from visiondrift.cli._history_view import console, print_trend, trend_record
-    from visiondrift.store._trend import series_of
+    from visiondrift.store import series_of
 
     with opened() as store:
         names = store.metric_names(dataset=selected(dataset))
@@ -422,7 +422,7 @@ def history_import(
 
 def _run_id(report: DriftReport) -> str:
     """The id the store records a report under (as :meth:`HistoryStore.record_report` does)."""
-    from visiondrift.store._codec import content_hash
+    from visiondrift.store import content_hash
 
     if report.run is not None:
         return report.run.run_id
