@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from _trend_builders import darkening_reports, trend_series
 from test_report_data import (
     EVIL_CLASS,
     EVIL_FILE,
@@ -22,7 +23,7 @@ from test_report_data import (
     build_model_report,
     build_reports,
 )
-from visiondrift.report import generate_html_report
+from visiondrift.report import generate_html_report, select_trends
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -134,6 +135,49 @@ def test_model_page_in_chromium(browser: Any, model_page_file: Path, width: int)
             assert page.evaluate("document.scrollingElement.scrollWidth") <= 375
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"report-model-{width}.png"), full_page=True)
+    finally:
+        page.close()
+
+
+@pytest.fixture(scope="module")
+def trends_page_file(tmp_path_factory: pytest.TempPathFactory, photos: list) -> tuple[Path, int]:
+    """The page of the darkest of seven real runs, with the history of all seven."""
+    root = tmp_path_factory.mktemp("report_browser_trends")
+    reports = darkening_reports(root, photos)
+    series = trend_series(reports)
+    page = generate_html_report(reports[-1], root / "report.html", trends=series)
+    return page, len(select_trends(series, reports[-1]))
+
+
+@pytest.mark.parametrize("width", [1440, 375])
+def test_trends_page_in_chromium(
+    browser: Any, trends_page_file: tuple[Path, int], width: int
+) -> None:
+    path, n_trends = trends_page_file
+    page, console, requests = _open(browser, path, width)
+    try:
+        assert console == []
+        assert requests == [path.as_uri()]
+        assert page.locator("#history").is_visible()
+        charts = page.locator("#history svg.chart.trend")
+        assert charts.count() == n_trends > 0
+        for i in range(n_trends):
+            assert page.locator(f"#trend-{i}").is_visible()
+        # every table of numbers opened: still no sideways scrolling of the page
+        page.evaluate("document.querySelectorAll('#history details').forEach(d => d.open = true)")
+        sizes = page.evaluate(
+            "Array.from(document.querySelectorAll('#history svg.chart text'))"
+            ".map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)"
+        )
+        assert min(sizes) >= 8.0, min(sizes)
+        rights = page.evaluate(
+            "Array.from(document.querySelectorAll('#history svg.chart'))"
+            ".map(s => s.getBoundingClientRect().right)"
+        )
+        assert max(rights) <= width
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator("#history").screenshot(path=str(ARTIFACTS / f"report-trends-{width}.png"))
     finally:
         page.close()
 

@@ -25,10 +25,12 @@ from test_report_data import (
 from visiondrift.drift import DistributionDetails, DriftReport
 from visiondrift.report import (
     _charts,
+    describe_trend,
     generate_html_report,
     make_thumbnails,
     render_html,
     render_markdown,
+    select_trends,
 )
 from visiondrift.report.html import fmt_num, fmt_p
 
@@ -55,6 +57,7 @@ def test_exports_are_complete() -> None:
         if not name.startswith("_") and not inspect.ismodule(value) and name != "annotations"
     }
     assert set(visiondrift.report.__all__) == public
+    assert describe_trend.__module__ == select_trends.__module__ == "visiondrift.report._trends"
 
 
 def test_page_shows_verdict_sections_and_every_metric(report_set) -> None:

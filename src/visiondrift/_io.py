@@ -12,11 +12,20 @@ from typing import Any
 
 from visiondrift.errors import OutputFileError
 
-__all__ = ["first_non_finite", "write_json_atomic", "write_text_atomic"]
+__all__ = ["first_non_finite", "write_bytes_atomic", "write_json_atomic", "write_text_atomic"]
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` to ``path`` so that readers see the old file or the new one, never half."""
+    return _write_atomic(path, text, "w")
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+    return _write_atomic(path, data, "wb")
+
+
+def _write_atomic(path: str | os.PathLike[str], content: str | bytes, mode: str) -> Path:
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -29,8 +38,8 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as handle:
+            handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)

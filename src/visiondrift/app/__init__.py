@@ -21,6 +21,7 @@ if typing.TYPE_CHECKING:
     from visiondrift.app._inputs import open_batch, prediction_defaults
     from visiondrift.app._monitor import Monitor, Outputs, write_outputs
     from visiondrift.app._result import RunResult, SinkFailure
+    from visiondrift.app._rolling import rolling_baseline
     from visiondrift.app._sinks import (
         CallbackSink,
         Sink,
@@ -41,6 +42,7 @@ _LAZY: dict[str, str] = {
     "open_batch": "visiondrift.app._inputs",
     "prediction_defaults": "visiondrift.app._inputs",
     "register_sink_factory": "visiondrift.app._sinks",
+    "rolling_baseline": "visiondrift.app._rolling",
     "sink_factories": "visiondrift.app._sinks",
     "write_outputs": "visiondrift.app._monitor",
 }
@@ -57,6 +59,7 @@ __all__ = [
     "open_batch",
     "prediction_defaults",
     "register_sink_factory",
+    "rolling_baseline",
     "sink_factories",
     "write_outputs",
 ]

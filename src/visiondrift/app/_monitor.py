@@ -261,7 +261,12 @@ class Monitor:
         outputs = outputs or Outputs()
         trends = None
         if outputs.html is not None or outputs.markdown is not None:
-            trends = self.trends(report, run_id=run_id, dataset=dataset)
+            trends = self.trends(
+                report,
+                run_id=run_id,
+                dataset=dataset,
+                at=window[0] if window is not None else None,
+            )
         files = write_outputs(report, outputs, profile=current, trends=trends)
         result = RunResult(
             run_id=run_id,
@@ -278,7 +283,12 @@ class Monitor:
         return self.notify(result)
 
     def trends(
-        self, report: DriftReport, *, run_id: str, dataset: str | None
+        self,
+        report: DriftReport,
+        *,
+        run_id: str,
+        dataset: str | None,
+        at: datetime | None = None,
     ) -> list[TrendSeries] | None:
         """The report's metrics over the dataset's stored runs, this run last; ``None`` without
         a history (or when it cannot be read: the run goes on, and its recording will say why).
@@ -286,7 +296,7 @@ class Monitor:
         if self.history is None:
             return None
         from visiondrift.errors import StoreError
-        from visiondrift.store._trend import with_run
+        from visiondrift.store import with_run
 
         try:
             stored = self.history.trends(
@@ -297,7 +307,8 @@ class Monitor:
         except StoreError as err:
             logger.warning("No trends on run %s's pages: %s", run_id, err)
             return None
-        return with_run(stored, report, run_id=run_id, ran_at=datetime.now(UTC), dataset=dataset)
+        when = datetime.now(UTC) if at is None else at.astimezone(UTC)
+        return with_run(stored, report, run_id=run_id, ran_at=when, dataset=dataset)
 
     def notify(self, result: RunResult) -> RunResult:
         """Hand ``result`` to every sink; a sink that raises is recorded, not fatal."""

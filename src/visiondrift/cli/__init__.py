@@ -1,4 +1,4 @@
-"""The ``visiondrift`` command: baseline, monitor and compare.
+"""The ``visiondrift`` command: baseline, monitor, compare, report and history.
 
 Exit codes: 0 when no drift reaches ``--fail-on``; 1 when drift at or above it was found; 2 for
 bad usage or input (missing folder, no readable image, damaged profile...); 3 for an unexpected
@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ from visiondrift._version import __version__
 from visiondrift.app import open_batch
 from visiondrift.cli._config import config_group
 from visiondrift.cli._edge import run_cli, set_flags
+from visiondrift.cli._history import history_group
 from visiondrift.cli._names import _names_key, _names_options, _names_settings
+from visiondrift.cli._rolling import baseline_from_history, from_history_options
 from visiondrift.cli._settings import (
     cli_settings,
     config_option,
@@ -100,10 +103,15 @@ def cli(debug: bool, verbose: bool) -> None:
 @profile_size_options
 @_model_options
 @_names_options
+@from_history_options
 @config_option
 def baseline(
     data_dir: str | None,
     output: str | None,
+    from_history: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    store_url: str | None,
     predictions: str | None,
     class_names: str | None,
     activation: str | None,
@@ -125,8 +133,13 @@ def baseline(
     With --predictions FILE (or a .jsonl / .parquet file, or a .csv file with 'probs' or
     'prob_<class>' columns, as DATA_DIR), per-image probabilities computed elsewhere are read
     instead of images: the baseline has the model's outputs but no image properties.
+
+    With --from-history DATASET, the batch profiles that 'monitor' stored for the dataset's
+    runs of a period (--since, --until) are merged instead: a rolling baseline.
     """
     out = Path(output) if output else Path("baseline_metrics.json")
+    if baseline_from_history(from_history, since=since, until=until, out=out):
+        return
     source, is_predictions = _data_source(data_dir, predictions)
     try:
         spec = _model_spec(options)
@@ -502,6 +515,7 @@ def inspect_model(
 
 
 cli.add_command(config_group)
+cli.add_command(history_group)
 
 _LEGACY_VALUE_OPTIONS = {"--data-dir", "--baseline", "--output", "--model", "--mode"}
 

@@ -111,13 +111,12 @@ def _open_history(out: Path) -> HistoryStore:
 
 def _print_history(history: HistoryStore, dataset: str, names: tuple[str, ...]) -> None:
     """What the history store now says about ``dataset``: runs and a few trends."""
+    from visiondrift.report import describe_trend
+
     runs = history.runs(dataset=dataset)
     print(f"  history: {len(runs)} runs of '{dataset}' recorded in {history.url}")
     for series in history.trends(list(names), dataset=dataset, last_runs=_DAYS):
-        values = [p.value for p in series.points if p.value is not None]
-        if len(values) >= 2:
-            shown = " -> ".join(f"{v:.3g}" for v in values)
-            print(f"    {series.label}: {shown} over {len(values)} runs")
+        print(f"    {describe_trend(series)}")
 
 
 def _paths(report: Path) -> str:

@@ -4,18 +4,21 @@ A :class:`TrendSeries` is one metric of one dataset over its last runs, oldest f
 :class:`TrendPoint` is that metric in one run (the value measured in the batch, its effect size
 against the baseline, its severity). The history store builds them
 (:meth:`visiondrift.store.HistoryStore.trend`); the HTML page and the Markdown summary render
-them; nothing here reads a database or draws.
+them; nothing here reads a database or draws. :func:`series_from_reports` builds them from
+reports kept in memory or as files (tests, benchmarks, a history without a store).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from visiondrift.drift._details import MetricFamily, Severity
-from visiondrift.drift._model import MetricStatus
+from visiondrift.drift._model import DriftReport, MetricResult, MetricStatus
+from visiondrift.errors import ConfigError
 
-__all__ = ["TrendPoint", "TrendSeries"]
+__all__ = ["TrendPoint", "TrendSeries", "series_from_reports"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,8 @@ class TrendPoint:
     run_id
         The run (hex id).
     ran_at
-        When the run finished (UTC).
+        When the run's images were taken (the start of its window) or, for a run without a
+        window, when it ran (UTC).
     value
         The metric's value in the run's batch (``MetricResult.current``), or ``None``.
     baseline
@@ -83,3 +87,75 @@ class TrendSeries:
     bands: tuple[float, float, float]
     dataset: str | None
     points: tuple[TrendPoint, ...]
+
+
+def series_from_reports(
+    reports: Sequence[DriftReport],
+    ran_at: Sequence[datetime],
+    *,
+    run_ids: Sequence[str] | None = None,
+    dataset: str | None = None,
+    current: int | None = -1,
+) -> list[TrendSeries]:
+    """One series per metric of a run of reports, oldest first.
+
+    Parameters
+    ----------
+    reports
+        The runs' reports, oldest first.
+    ran_at
+        When each run finished (UTC), one per report.
+    run_ids
+        The runs' ids, one per report; ``None`` numbers them (``"0"``, ``"1"``, ...).
+    dataset
+        The dataset the runs belong to.
+    current
+        The index of the run being reported (its points have ``current=True``); ``None``:
+        none.
+
+    Returns
+    -------
+    One series per metric name, in order of first appearance; a run without the metric has
+    no point in its series. Label, units and bands are those of the newest run that has it.
+    """
+    ids = [str(i) for i in range(len(reports))] if run_ids is None else list(run_ids)
+    if len(ran_at) != len(reports) or len(ids) != len(reports):
+        raise ConfigError(
+            f"series_from_reports needs one time and one run id per report: got "
+            f"{len(reports)} reports, {len(ran_at)} times and {len(ids)} run ids."
+        )
+    marked = None if current is None else range(len(reports))[current]
+    found: dict[str, list[tuple[int, MetricResult]]] = {}
+    for i, report in enumerate(reports):
+        for m in report.metrics:
+            found.setdefault(m.name, []).append((i, m))
+    out = []
+    for name, runs in found.items():
+        last = runs[-1][1]
+        points = tuple(
+            TrendPoint(
+                run_id=ids[i],
+                ran_at=ran_at[i],
+                value=m.current,
+                baseline=m.baseline,
+                effect_size=m.effect_size,
+                p_adjusted=m.p_adjusted,
+                severity=m.severity,
+                status=m.status,
+                current=i == marked,
+            )
+            for i, m in runs
+        )
+        out.append(
+            TrendSeries(
+                name=name,
+                label=last.label,
+                family=last.family,
+                unit=last.unit,
+                effect_unit=last.effect_unit,
+                bands=last.bands,
+                dataset=dataset,
+                points=points,
+            )
+        )
+    return out

@@ -2,9 +2,11 @@
 
 Why matplotlib to inline SVG
 ----------------------------
-The report draws six kinds of chart: effect sizes against severity bands, distributions of
+The report draws seven kinds of chart: effect sizes against severity bands, distributions of
 per-image properties (from stored percentiles), per-channel pixel histograms, the model's
-confidence histogram, category-mix bars and per-class confidence bars. They are drawn by
+confidence histogram, category-mix bars, per-class confidence bars and, with a history store,
+metric trends over runs (about 11 KB each; twelve add about 145 KB to a page,
+``benchmarks/report_trends_size.py``). They are drawn by
 matplotlib, a well-kept plotting library, and embedded in the page as SVG text. The
 alternatives were measured against the page's budget (one file, at most 2 MB, opens offline and
 instantly on a phone):
@@ -40,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from markupsafe import Markup, escape
 
 from visiondrift.drift import MetricResult
+from visiondrift.drift.trends import TrendSeries
 from visiondrift.report._chartdata import (
     BAND_SCALE_MAX,
     ConfidenceRow,
@@ -51,6 +54,7 @@ from visiondrift.report._chartdata import (
     quantile_pair,
 )
 from visiondrift.report._format import fmt_num as _fmt
+from visiondrift.report._trends import run_labels
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -60,6 +64,7 @@ __all__ = [
     "BAND_SCALE_MAX",
     "CHANNEL_COLOURS",
     "MAX_DISTRIBUTIONS_WITHOUT_DRIFT",
+    "SEVERITY_COLOURS",
     "ConfidenceRow",
     "DistributionChart",
     "EffectBar",
@@ -74,6 +79,7 @@ __all__ = [
     "mix_chart_svg",
     "mix_rows",
     "quantile_cdf_svg",
+    "trend_chart_svg",
 ]
 
 #: Colours of the current-data curve of each channel histogram (baseline is always grey).
@@ -82,6 +88,13 @@ CHANNEL_COLOURS: Final[dict[str, str]] = {
     "g": "#2e7d32",
     "b": "#1565c0",
     "l": "#37474f",
+}
+#: Colours of the points of a trend chart, by the run's severity (the page's severity colours).
+SEVERITY_COLOURS: Final[dict[str, str]] = {
+    "none": "#1a7f37",
+    "low": "#9a6700",
+    "medium": "#bc4c00",
+    "high": "#b3141e",
 }
 #: When no property metric drifted, this many (largest effect first) get a distribution chart.
 MAX_DISTRIBUTIONS_WITHOUT_DRIFT: Final = 6
@@ -472,3 +485,80 @@ def distribution_charts(
             )
         )
     return charts
+
+
+def _trend_limits(effects: Sequence[float], low_band: float) -> tuple[float, float]:
+    """The y range of a trend chart: every effect and zero, and the low band on their side."""
+    top, bottom = max(0.0, *effects), min(0.0, *effects)
+    if top > 0 or bottom == 0:
+        top = max(top, low_band * 1.15)
+    if bottom < 0:
+        bottom = min(bottom, -low_band * 1.15)
+    pad = 0.08 * (top - bottom or 1.0)
+    return bottom - (pad if bottom < 0 else 0.0), top + (pad if top > 0 else 0.0)
+
+
+def _trend_ticks(
+    bands: tuple[float, float, float], effects: Sequence[float], bottom: float, top: float
+) -> list[float]:
+    """Zero, the largest effects beyond the high band, and the band edges in view, dropping
+    those too close to one already kept (in that order of priority)."""
+    beyond = [e for e in (max(effects), min(effects)) if abs(e) > bands[2]]
+    kept: list[float] = []
+    gap = 0.12 * (top - bottom)
+    for edge in (0.0, *beyond, *(s * b for b in reversed(bands) for s in (1.0, -1.0))):
+        if bottom <= edge <= top and all(abs(edge - k) >= gap for k in kept):
+            kept.append(edge)
+    return sorted(kept)
+
+
+def trend_chart_svg(series: TrendSeries, title: str, *, chart_id: str) -> Markup:
+    """A metric's effect size against the baseline over runs, oldest first, on its bands.
+
+    x is the runs in order (equally spaced, dated); y the effect size, on the family's
+    severity zones (none, low, medium, high, shaded as in the effect chart, on both sides of
+    zero since the bands apply to its size). Each point has its run's severity colour, filled
+    when the run found the metric drifted (significant after correction) and hollow when not;
+    the run being reported (``point.current``) is ringed and labelled "this run". Runs without
+    a finite effect size are left out of the line.
+    """
+    points = series.points
+    drawn = [(i, p) for i, p in enumerate(points) if math.isfinite(p.effect_size)]
+    effects = [p.effect_size for _, p in drawn] or [0.0]
+    bottom, top = _trend_limits(effects, series.bands[0])
+    labels = run_labels(points)
+    n = len(points)
+    # Every run up to 7; beyond, every k-th counted back from the newest, which is always dated.
+    ticks = list(range(n)) if n <= 7 else list(range(n - 1, -1, -math.ceil((n - 1) / 4)))[::-1]
+
+    def paint(figure: Figure) -> None:
+        ax = figure.add_axes((0.12, 0.17, 0.84, 0.69))
+        edges = (0.0, *series.bands, max(abs(bottom), abs(top)) * 2 + series.bands[2] + 1.0)
+        for i, zone in enumerate(_ZONES):
+            ax.axhspan(edges[i], edges[i + 1], color=zone, linewidth=0)
+            ax.axhspan(-edges[i + 1], -edges[i], color=zone, linewidth=0)
+        ax.axhline(0.0, color="#8c959f", linewidth=0.6)
+        ax.plot([i for i, _ in drawn], [p.effect_size for _, p in drawn], color=_BASE, lw=1.2)
+        for i, p in drawn:
+            colour = SEVERITY_COLOURS.get(p.severity, _CURRENT)
+            ax.scatter(
+                [i],
+                [p.effect_size],
+                s=46 if p.current else 20,
+                color=colour if p.status == "drift" else "white",
+                edgecolors="#24292f" if p.current else colour,
+                linewidths=1.5 if p.current else 1.1,
+                zorder=3,
+            )
+            if p.current:
+                ax.axvline(i, color=_CURRENT, linewidth=0.6, linestyle=(0, (2, 2)), zorder=1)
+                ha = "right" if i > (n - 1) * 0.75 else "left" if i < (n - 1) * 0.25 else "center"
+                ax.text(i, 1.03, "this run", transform=ax.get_xaxis_transform(), ha=ha, va="bottom")
+        ax.set_xlim(-0.5, n - 0.5)
+        ax.set_ylim(bottom, top)
+        ax.set_xticks(ticks, [labels[i] for i in ticks])
+        ax.set_yticks(_trend_ticks(series.bands, effects, bottom, top))
+        # Zero, band edges (short numbers a user set) and the largest effects: 3 digits at most.
+        ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.3g}".replace("-", "−"))
+
+    return _draw(1.75, paint, chart_id=chart_id, title=title, css_class="trend")

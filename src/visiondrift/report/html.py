@@ -18,7 +18,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
@@ -28,9 +28,11 @@ from markupsafe import Markup
 
 from visiondrift._io import write_text_atomic
 from visiondrift.drift import SEVERITIES, DriftReport, MetricResult, ReportSettings
+from visiondrift.drift.trends import TrendSeries
 from visiondrift.names import NamesKey, thumbnail_paths
 from visiondrift.report import _charts
 from visiondrift.report._format import fmt_num, fmt_p, fmt_share, fmt_signed
+from visiondrift.report._trends import describe_trend, select_trends
 
 __all__ = [
     "THUMBNAIL_MAX_SIDE",
@@ -165,7 +167,54 @@ def _confidence_context(report: DriftReport) -> dict[str, Any] | None:
     return context
 
 
-def render_html(report: DriftReport, *, thumbnails: Mapping[str, bytes] | None = None) -> str:
+def _value_text(value: float | None, unit: str) -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    return fmt_share(value) if unit.startswith("share of") else fmt_num(value)
+
+
+def _history_context(report: DriftReport, trends: Sequence[TrendSeries]) -> dict[str, Any]:
+    """The history section's charts, sentences and tables (see :func:`select_trends`)."""
+    chosen = select_trends(trends, report)
+    charts = []
+    for i, series in enumerate(chosen):
+        current = next((p for p in series.points if p.current), series.points[-1])
+        rows = [
+            {
+                "point": p,
+                "when": p.ran_at.strftime("%Y-%m-%d %H:%M"),
+                "value": _value_text(p.value, series.unit),
+            }
+            for p in series.points
+        ]
+        title = (
+            f"{series.label}: effect size against the baseline over the last "
+            f"{len(series.points)} runs, on its severity bands"
+        )
+        charts.append(
+            {
+                "series": series,
+                "sentence": describe_trend(series),
+                "current": current,
+                "rows": rows,
+                "svg": _charts.trend_chart_svg(series, title, chart_id=f"trend-{i}"),
+            }
+        )
+    datasets = sorted({s.dataset for s in trends if s.dataset is not None})
+    return {
+        "charts": charts,
+        "datasets": datasets,
+        "n_runs": max((len(s.points) for s in chosen), default=0),
+        "colours": _charts.SEVERITY_COLOURS,
+    }
+
+
+def render_html(
+    report: DriftReport,
+    *,
+    thumbnails: Mapping[str, bytes] | None = None,
+    trends: Sequence[TrendSeries] | None = None,
+) -> str:
     """Render a drift report as one self-contained HTML page.
 
     Parameters
@@ -176,6 +225,13 @@ def render_html(report: DriftReport, *, thumbnails: Mapping[str, bytes] | None =
         JPEG bytes of atypical current images, by image name (as in
         ``report.atypical_images``); images without one are listed by name only. ``None`` shows
         names only (for example when thumbnails are turned off for privacy).
+    trends
+        The dataset's metrics over its last runs, from the history store. When there are any,
+        the page gains a "History" section: the headline metrics and every metric that drifted
+        in this report (:func:`~visiondrift.report.select_trends`), each as a small chart of
+        its effect size on its severity bands with this run marked, a sentence
+        (:func:`~visiondrift.report.describe_trend`) and a table of its numbers. ``None`` or
+        an empty sequence: no history section (the page is the same as without the argument).
 
     Returns
     -------
@@ -265,6 +321,7 @@ def render_html(report: DriftReport, *, thumbnails: Mapping[str, bytes] | None =
         "config_rows": _config_rows(report.config),
         "script": script,
         "script_hash": script_hash,
+        "history": _history_context(report, trends) if trends else None,
     }
     return _environment().get_template("page.html.j2").render(context)
 
@@ -328,6 +385,7 @@ def generate_html_report(
     image_root: str | os.PathLike[str] | None = None,
     thumbnails: bool = True,
     names_key: NamesKey | bytes | None = None,
+    trends: Sequence[TrendSeries] | None = None,
 ) -> Path:
     """Write a drift report as a self-contained HTML page, atomically.
 
@@ -347,6 +405,9 @@ def generate_html_report(
         With a report whose names are keyed hashes (``names="hash"``), the same key: the files
         under ``image_root`` are hashed to find the atypical ones. Without it, or when names
         were dropped, the page has no thumbnails and says why; it never shows a file name.
+    trends
+        The dataset's metrics over its last runs, from the history store: the page gains a
+        "History" section (see :func:`render_html`). ``None`` or empty: no such section.
 
     Returns
     -------
@@ -366,4 +427,4 @@ def generate_html_report(
         if policy == "keep" or paths is not None:
             atypical = (a.name for a in loaded.atypical_images)
             thumbs = make_thumbnails(atypical, image_root, paths=paths)
-    return write_text_atomic(path, render_html(loaded, thumbnails=thumbs))
+    return write_text_atomic(path, render_html(loaded, thumbnails=thumbs, trends=trends))

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from typing import Final
 
 from visiondrift.drift import SEVERITIES, DriftReport
+from visiondrift.drift.trends import TrendSeries
 from visiondrift.report._format import fmt_num, fmt_p, fmt_signed
+from visiondrift.report._trends import describe_trend, select_trends
 
 __all__ = ["render_markdown"]
 
@@ -37,7 +40,12 @@ def _code(text: str) -> str:
     return f"`{flat}`"
 
 
-def render_markdown(report: DriftReport, *, max_metrics: int = 8) -> str:
+def render_markdown(
+    report: DriftReport,
+    *,
+    max_metrics: int = 8,
+    trends: Sequence[TrendSeries] | None = None,
+) -> str:
     """A short Markdown summary of a drift report.
 
     Parameters
@@ -47,10 +55,16 @@ def render_markdown(report: DriftReport, *, max_metrics: int = 8) -> str:
     max_metrics
         At most this many metrics are listed: the drifted ones, most severe first, then those
         with an inconclusive large effect.
+    trends
+        The dataset's metrics over its last runs, from the history store. When there are any,
+        the summary ends with a "History" section: one line per trend chosen by
+        :func:`~visiondrift.report.select_trends`, the sentence of
+        :func:`~visiondrift.report.describe_trend`. ``None`` or empty: no such section.
 
     Returns
     -------
-    Markdown text: a verdict line, the explanations as a list, and a table of the top metrics.
+    Markdown text: a verdict line, the explanations as a list, a table of the top metrics and,
+    with trends, their history.
     """
     insufficient = report.status == "insufficient_evidence" and report.severity == "none"
     word = "Insufficient evidence" if insufficient else f"{report.severity.capitalize()} drift"
@@ -93,4 +107,12 @@ def render_markdown(report: DriftReport, *, max_metrics: int = 8) -> str:
         if len(top) > max_metrics:
             lines.append("")
             lines.append(f"…and {len(top) - max_metrics} more in the full report.")
+    if trends:
+        lines += ["", "#### History", ""]
+        chosen = select_trends(trends, report)
+        lines.extend(f"- {_md(describe_trend(s))}" for s in chosen)
+        if not chosen:
+            lines.append(
+                "Fewer than two stored runs of each metric: trends appear from the second run."
+            )
     return "\n".join(lines) + "\n"

@@ -20,13 +20,18 @@ from visiondrift._lazy import lazy_attributes as _lazy_attributes
 from visiondrift.store._records import ANY_DATASET, AnyDataset, MetricRow, PruneResult, StoredRun
 
 if typing.TYPE_CHECKING:
+    from visiondrift.store._codec import content_hash
     from visiondrift.store._migrate import head_revision
     from visiondrift.store._sink import HistorySink
     from visiondrift.store._store import HistoryStore
+    from visiondrift.store._trend import series_of, with_run
     from visiondrift.store._url import default_store_path, shown_url, store_url
 
 _LAZY: dict[str, str] = {
     "HistorySink": "visiondrift.store._sink",
+    "content_hash": "visiondrift.store._codec",
+    "series_of": "visiondrift.store._trend",
+    "with_run": "visiondrift.store._trend",
     "HistoryStore": "visiondrift.store._store",
     "default_store_path": "visiondrift.store._url",
     "head_revision": "visiondrift.store._migrate",
@@ -42,10 +47,13 @@ __all__ = [
     "MetricRow",
     "PruneResult",
     "StoredRun",
+    "content_hash",
     "default_store_path",
     "head_revision",
+    "series_of",
     "shown_url",
     "store_url",
+    "with_run",
 ]
 
 __getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, __all__)

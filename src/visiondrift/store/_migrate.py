@@ -77,6 +77,14 @@ def migrate(engine: Engine, *, pg_schema: str | None = None) -> tuple[str | None
                 if pg_schema is not None:
                     conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{pg_schema}"'))
             before = current_revision(conn)
+            if before is not None and before not in known_revisions():
+                from visiondrift.errors import StoreError
+
+                raise StoreError(
+                    f"The history store is at schema revision {before!r}, written by a newer "
+                    f"release of visiondrift; this release knows revisions up to {head!r}. "
+                    "Upgrade visiondrift (pip install -U visiondrift) to use this store."
+                )
             if before != head:
                 config = _config()
                 config.attributes["connection"] = conn

@@ -89,7 +89,7 @@ class StoredRun:
 
 @dataclass(frozen=True)
 class MetricRow:
-    """One metric of one run, as stored in ``vd_metrics``."""
+    """One metric of one run, as stored in ``vd_metrics`` (and its run's window start)."""
 
     run_id: str
     ran_at: datetime
@@ -111,6 +111,7 @@ class MetricRow:
     bands: tuple[float, float, float]
     n_baseline: int
     n_current: int
+    window_start: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -239,6 +239,7 @@ def metric_record(row: Mapping[Any, Any]) -> MetricRow:
         bands=(float(row["band_low"]), float(row["band_medium"]), float(row["band_high"])),
         n_baseline=int(row["n_baseline"]),
         n_current=int(row["n_current"]),
+        window_start=utc(row.get("window_start")),
     )
 
 

@@ -469,7 +469,7 @@ class HistoryStore:
 
         from visiondrift.store._schema import METRICS, RUNS
 
-        query = select(METRICS)
+        query = select(METRICS, RUNS.c.window_start).join(RUNS, RUNS.c.run_id == METRICS.c.run_id)
         if names is not None:
             query = query.where(METRICS.c.name.in_(list(names)))
         query = filtered(query, METRICS, dataset, since, until)

@@ -17,7 +17,10 @@ __all__ = ["series_of", "with_run"]
 def series_of(
     rows: Sequence[MetricRow], names: Sequence[str], *, dataset: str | None
 ) -> list[TrendSeries]:
-    """One series per name that has rows (in ``names`` order); rows come oldest first."""
+    """One series per name that has rows (in ``names`` order); rows come oldest first.
+
+    A point's time is its run's window start when the run has a window, else when it ran.
+    """
     from visiondrift.drift.trends import TrendPoint, TrendSeries
 
     by_name: dict[str, list[MetricRow]] = {}
@@ -41,7 +44,7 @@ def series_of(
                 points=tuple(
                     TrendPoint(
                         run_id=r.run_id,
-                        ran_at=r.ran_at,
+                        ran_at=r.window_start or r.ran_at,
                         value=r.current_value,
                         baseline=r.baseline_value,
                         effect_size=0.0 if r.effect_size is None else r.effect_size,
@@ -66,7 +69,8 @@ def with_run(
 ) -> list[TrendSeries]:
     """``series`` with the run being reported appended (highlighted) to each of its metrics.
 
-    A metric of the report with no stored history starts a series of one point.
+    A metric of the report with no stored history starts a series of one point. Points are
+    placed at their run's window start when the run has a window, else when it ran.
     """
     from dataclasses import replace
 
