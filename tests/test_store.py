@@ -24,7 +24,7 @@ from visiondrift.demo.samples import CameraChange, make_dataset, real_photos
 from visiondrift.drift import SEVERITIES, DriftReport
 from visiondrift.errors import RunNotFoundError, StoreError
 from visiondrift.profiles import Profile
-from visiondrift.store import ANY_DATASET, HistorySink, HistoryStore, head_revision
+from visiondrift.store import ANY_DATASET, HistoryStore, head_revision
 
 #: EXIF text written into every batch image: none of it may reach the store.
 EXIF_TEXT = {
@@ -415,13 +415,13 @@ def test_nothing_of_the_images_is_stored(
     outputs = Outputs(
         report=tmp_path / "r.json", html=tmp_path / "r.html", image_root=folder, thumbnails=True
     )
-    # The history sink itself (what history= adds first), so that the page is drawn as without
-    # a history: thumbnails of the atypical images embedded.
-    monitor = Monitor(baseline, sinks=[HistorySink(store)])
+    monitor = Monitor(baseline, history=store)
     first = monitor.run(folder, dataset="skin", outputs=outputs, workers=1)
     second = monitor.run(images["same"], dataset="skin", outputs=outputs, workers=1)
     assert first.failures == second.failures == ()
-    assert "data:image" in (tmp_path / "r.html").read_text()  # thumbnails were on
+    page = (tmp_path / "r.html").read_text()
+    assert "data:image" in page  # thumbnails were on
+    assert '<section id="history"' in page  # and the trends of the stored runs drawn
     values = _dump(store)
     assert len({v for t, c, v in values if c == "run_id"}) == 2
     texts = [v for _, _, v in values if isinstance(v, bytes)]

@@ -198,7 +198,12 @@ def test_a_locked_store_fails_the_sink_not_the_run(
 ) -> None:
     location, schema = locked
     store = HistoryStore(location, pg_schema=schema, timeout=1)
-    outputs = Outputs(report=tmp_path / "r.json", profile=tmp_path / "batch.json")
+    outputs = Outputs(
+        report=tmp_path / "r.json",
+        profile=tmp_path / "batch.json",
+        html=tmp_path / "r.html",
+        markdown=tmp_path / "r.md",
+    )
     result = Monitor(runs["baseline"], history=store).run(
         runs["batch"], dataset="skin", outputs=outputs
     )
@@ -208,7 +213,8 @@ def test_a_locked_store_fails_the_sink_not_the_run(
     assert f"history store {store.url} is locked by another process" in error
     assert "after 1 s" in error
     # The run is whole: files written, verdict as without a history.
-    assert result.files == (outputs.report, outputs.profile)
+    assert result.files == (outputs.report, outputs.profile, outputs.html, outputs.markdown)
+    assert all(p.stat().st_size > 0 for p in result.files)
     assert DriftReport.load(tmp_path / "r.json") == result.report
     plain: RunResult = runs["result"]
     assert (result.report.status, result.report.severity, result.report.n_drifted) == (
