@@ -11,7 +11,7 @@ import json
 import math
 import shutil
 import zlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -173,10 +173,19 @@ def test_get_by_prefix_and_its_errors(
 def test_report_profile_and_metric_rows_round_trip(
     store: HistoryStore, baseline: Profile, batches: dict[str, Profile]
 ) -> None:
-    result = _run(store, baseline, batches["changed"])
+    paris = timezone(timedelta(hours=1))
+    window = (datetime(2026, 11, 29, 8, tzinfo=paris), datetime(2026, 11, 29, 20, tzinfo=paris))
+    result = Monitor(baseline, history=store).run(batches["changed"], dataset="skin", window=window)
+    assert result.failures == ()
     assert store.report(result.run_id) == result.report
     assert store.report(result.run_id[:8]).run == result.report.run
     assert store.profile(result.run_id) == result.profile
+    stored = store.get(result.run_id)
+    assert stored.window == window
+    assert stored.window is not None
+    assert stored.window[0].utcoffset() == timedelta(0)  # kept and given back in UTC
+    assert stored.window[0].hour == 7
+    assert store.runs(newest_first=False)[0].window == window
     rows = store.metrics(result.run_id)
     by_name = {m.name: m for m in result.report.metrics}
     assert [r.name for r in rows] != []
