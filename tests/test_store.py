@@ -22,7 +22,7 @@ from visiondrift import profile
 from visiondrift.app import Monitor, Outputs, RunResult
 from visiondrift.demo.samples import CameraChange, make_dataset, real_photos
 from visiondrift.drift import SEVERITIES, DriftReport
-from visiondrift.errors import RunNotFoundError, StoreError
+from visiondrift.errors import ConfigError, RunNotFoundError, StoreError
 from visiondrift.profiles import Profile
 from visiondrift.store import ANY_DATASET, HistoryStore, head_revision
 
@@ -161,6 +161,9 @@ def test_get_by_prefix_and_its_errors(
     for bad in ("run-42", "xyz", "", "   "):
         with pytest.raises(RunNotFoundError, match="hexadecimal"):
             store.get(bad)
+    for bad in ("run-42", "ABC123", "a" * 33, ""):  # every stored id can be looked up
+        with pytest.raises(ConfigError, match="1 to 32 lower-case hexadecimal"):
+            store.record_report(report, run_id=bad)
     with pytest.raises(KeyError):  # RunNotFoundError is a KeyError and a StoreError
         store.report(unknown)
     with pytest.raises(StoreError):

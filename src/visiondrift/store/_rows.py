@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,9 @@ __all__ = [
     "stored_run",
     "utc",
 ]
+
+
+_RUN_ID = re.compile(r"^[0-9a-f]{1,32}$")
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -59,8 +63,11 @@ def run_row(
     finished: datetime,
     started: datetime,
 ) -> dict[str, Any]:
-    if not isinstance(run_id, str) or len(run_id) > 32 or not run_id:
-        raise ConfigError(f"A run id is at most 32 characters. Got {run_id!r} instead.")
+    if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
+        raise ConfigError(
+            "A run id is 1 to 32 lower-case hexadecimal digits (what 'history show' and "
+            f"HistoryStore.get look runs up by). Got {run_id!r} instead."
+        )
     current = report.current
     model = current.model
     model_name = model_hash = None
