@@ -26,6 +26,9 @@ from visiondrift.errors import ConfigError, RunNotFoundError, StoreError
 from visiondrift.profiles import Profile
 from visiondrift.store import ANY_DATASET, HistoryStore, head_revision
 
+#: The latest schema revision.
+HEAD = "0003"
+
 #: EXIF text written into every batch image: none of it may reach the store.
 EXIF_TEXT = {
     0x010E: "vdprivate patient 4417 left forearm",  # ImageDescription
@@ -208,12 +211,7 @@ def test_report_profile_and_metric_rows_round_trip(
             m.status,
             m.severity,
         )
-        # vd_metrics holds 80 characters of these (see test_long_texts_are_kept_whole).
-        assert (row.test, row.effect_unit, row.unit) == (
-            m.test[:80],
-            m.effect_unit[:80],
-            m.unit[:80],
-        )
+        assert (row.test, row.effect_unit, row.unit) == (m.test, m.effect_unit, m.unit)
         assert row.statistic == _finite(m.statistic)
         assert row.p_value == _finite(m.p_value)
         assert row.p_adjusted == _finite(m.p_adjusted)
@@ -225,19 +223,19 @@ def test_report_profile_and_metric_rows_round_trip(
     assert store.metric_names() == sorted(by_name)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="vd_metrics.test and .effect_unit are VARCHAR(80) and the store cuts longer texts; "
-    "reports have tests of 104 and effect units of 138 characters (needs a migration)",
-)
 def test_long_texts_are_kept_whole(
     store: HistoryStore, baseline: Profile, batches: dict[str, Profile]
 ) -> None:
     result = _run(store, baseline, batches["changed"])
     longest = max(result.report.metrics, key=lambda m: len(m.test))
-    assert len(longest.test) > 80
+    assert len(longest.test) > 80  # VARCHAR(80) before revision 0003
     row = next(r for r in store.metrics(result.run_id) if r.name == longest.name)
     assert row.test == longest.test
+    widest = max(result.report.metrics, key=lambda m: len(m.effect_unit))
+    assert len(widest.effect_unit) > 80
+    series = store.trend(widest.name)
+    assert series is not None
+    assert series.effect_unit == widest.effect_unit
 
 
 def test_bad_files_are_counted_by_reason(
@@ -462,10 +460,10 @@ def test_nothing_of_the_images_is_stored(
 def test_new_store_is_at_head_and_migrate_is_idempotent(store: HistoryStore) -> None:
     assert store.revision() is None  # opening does not connect nor migrate
     assert store.runs() == []  # the first use migrates
-    assert store.revision() == head_revision() == "0002"
-    assert store.migrate() == ("0002", "0002")
-    assert store.migrate() == ("0002", "0002")
-    assert store.revision() == "0002"
+    assert store.revision() == head_revision() == HEAD
+    assert store.migrate() == (HEAD, HEAD)
+    assert store.migrate() == (HEAD, HEAD)
+    assert store.revision() == HEAD
 
 
 def test_plain_postgresql_has_no_hypertable(pg_schema: str) -> None:

@@ -19,6 +19,8 @@ from visiondrift.errors import StoreError
 from visiondrift.store import HistoryStore, head_revision
 
 FIXTURE = Path(__file__).parent / "fixtures" / "history_v0001.sqlite"
+#: The latest revision (0002 added vd_bad_counts, 0003 widened metric texts on PostgreSQL).
+HEAD = "0003"
 
 
 def _tables_and_revision(path: Path) -> tuple[set[str], str]:
@@ -41,7 +43,7 @@ def old_store(tmp_path: Path) -> Path:
 def test_an_old_store_is_upgraded_in_place(old_store: Path) -> None:
     with HistoryStore(old_store) as store:
         runs = store.runs(newest_first=False)
-        assert store.revision() == head_revision() == "0002"
+        assert store.revision() == head_revision() == HEAD
         assert [r.dataset for r in runs] == ["skin", "skin", "eye"]
         with_bad = 0
         for run in runs:
@@ -58,9 +60,9 @@ def test_an_old_store_is_upgraded_in_place(old_store: Path) -> None:
         trend = store.trend("brightness", dataset="skin")
         assert trend is not None
         assert [p.run_id for p in trend.points] == [runs[0].run_id, runs[1].run_id]
-        assert store.migrate() == ("0002", "0002")
+        assert store.migrate() == (HEAD, HEAD)
     tables, revision = _tables_and_revision(old_store)
-    assert revision == "0002"
+    assert revision == HEAD
     assert "vd_bad_counts" in tables
     assert _tables_and_revision(FIXTURE)[1] == "0001"  # the committed fixture is untouched
 
@@ -70,9 +72,9 @@ def test_migrate_false_uses_the_store_as_it_is(old_store: Path) -> None:
         assert store.revision() == "0001"
         with pytest.raises(StoreError, match=r"vd_bad_counts"):
             store.runs()
-        assert store.migrate() == ("0001", "0002")
+        assert store.migrate() == ("0001", HEAD)
         assert len(store.runs()) == 3
-        assert store.migrate() == ("0002", "0002")
+        assert store.migrate() == (HEAD, HEAD)
 
 
 def test_two_processes_open_a_new_store_at_once(
@@ -93,7 +95,33 @@ def test_two_processes_open_a_new_store_at_once(
     assert [w.exitcode for w in workers] == [0, 0]
     results = sorted([out.get(timeout=5) for _ in workers], key=lambda r: str(r[0]))
     # One process made the tables; the other waited for it and found them at head.
-    assert results == [("0002", "0002", 0), (None, "0002", 0)]
+    assert results == [(HEAD, HEAD, 0), (None, HEAD, 0)]
     with HistoryStore(location, pg_schema=schema, migrate=False) as store:
-        assert store.revision() == "0002"
+        assert store.revision() == HEAD
         assert store.runs() == []
+
+
+def test_a_postgresql_store_at_0002_takes_whole_texts_after_upgrade(
+    pg_schema: str, old_store: Path
+) -> None:
+    from alembic import command
+
+    from conftest import PG_URL
+    from visiondrift.store._migrate import _config
+
+    with HistoryStore(old_store) as source:
+        run = source.runs()[0]
+        report = source.report(run.run_id)
+    assert max(len(m.test) for m in report.metrics) > 80
+    with HistoryStore(PG_URL, pg_schema=pg_schema, migrate=False) as store:
+        with store._engine.connect() as conn, conn.begin():
+            conn.exec_driver_sql(f'CREATE SCHEMA "{pg_schema}"')
+            config = _config()
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0002")
+        assert store.revision() == "0002"
+        with pytest.raises(StoreError, match="too long"):  # what revision 0003 fixes
+            store.record_report(report, run_id=run.run_id)
+        assert store.migrate() == ("0002", HEAD)
+        assert store.record_report(report, run_id=run.run_id) == run.run_id
+        assert {r.test for r in store.metrics(run.run_id)} == {m.test for m in report.metrics}

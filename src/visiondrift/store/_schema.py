@@ -27,6 +27,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
 )
 
 __all__ = ["BAD_COUNTS", "DOCUMENTS", "METADATA", "METRICS", "RUNS"]
@@ -80,15 +81,15 @@ METRICS = Table(
     Column("name", String(200), nullable=False),
     Column("label", String(200), nullable=False),
     Column("family", String(40), nullable=False),
-    Column("test", String(80), nullable=False),
+    Column("test", Text, nullable=False),
     Column("status", String(32), nullable=False),
     Column("severity", String(8), nullable=False),
     Column("statistic", Float, nullable=True),
     Column("p_value", Float, nullable=True),
     Column("p_adjusted", Float, nullable=True),
     Column("effect_size", Float, nullable=True),
-    Column("effect_unit", String(80), nullable=False),
-    Column("unit", String(80), nullable=False),
+    Column("effect_unit", Text, nullable=False),
+    Column("unit", Text, nullable=False),
     Column("baseline_value", Float, nullable=True),
     Column("current_value", Float, nullable=True),
     Column("band_low", Float, nullable=False),
