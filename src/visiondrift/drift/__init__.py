@@ -51,21 +51,40 @@ from visiondrift.drift._model import (
 
 if typing.TYPE_CHECKING:
     from visiondrift.drift._engine import compare, summarise
+    from visiondrift.drift.slow import (
+        MODEL_CONFIDENCE,
+        SLOW_DRIFT_METRICS,
+        SlowDriftConfig,
+        SlowDriftMonitor,
+        SlowDriftResult,
+        WindowTest,
+        detect_slow_drift,
+    )
 
 # Imported on first use: comparing loads scipy.stats and the detectors; reading, writing and
-# rendering a saved report (DriftReport) needs none of them.
+# rendering a saved report (DriftReport) needs none of them; nor does the rest of the package
+# need the slow-drift checks over a history of runs (drift.slow, scipy.stats).
 _LAZY: dict[str, str] = {
     "compare": "visiondrift.drift._engine",
     "summarise": "visiondrift.drift._engine",
+    "MODEL_CONFIDENCE": "visiondrift.drift.slow",
+    "SLOW_DRIFT_METRICS": "visiondrift.drift.slow",
+    "SlowDriftConfig": "visiondrift.drift.slow",
+    "SlowDriftMonitor": "visiondrift.drift.slow",
+    "SlowDriftResult": "visiondrift.drift.slow",
+    "WindowTest": "visiondrift.drift.slow",
+    "detect_slow_drift": "visiondrift.drift.slow",
 }
 
 
 __all__ = [
     "DEFAULT_BANDS",
     "METRIC_FAMILIES",
+    "MODEL_CONFIDENCE",
     "REPORT_FORMAT",
     "REPORT_FORMAT_VERSION",
     "SEVERITIES",
+    "SLOW_DRIFT_METRICS",
     "AccuracyDetails",
     "AtypicalImage",
     "ClassMixDetails",
@@ -91,8 +110,13 @@ __all__ = [
     "ReportSettings",
     "Severity",
     "ShareDetails",
+    "SlowDriftConfig",
+    "SlowDriftMonitor",
+    "SlowDriftResult",
+    "WindowTest",
     "band_of",
     "compare",
+    "detect_slow_drift",
     "summarise",
 ]
 
