@@ -54,6 +54,7 @@ if typing.TYPE_CHECKING:
     from visiondrift.drift.slow import (
         MODEL_CONFIDENCE,
         SLOW_DRIFT_METRICS,
+        SLOW_DRIFT_TESTS,
         SlowDriftConfig,
         SlowDriftMonitor,
         SlowDriftResult,
@@ -69,6 +70,7 @@ _LAZY: dict[str, str] = {
     "summarise": "visiondrift.drift._engine",
     "MODEL_CONFIDENCE": "visiondrift.drift.slow",
     "SLOW_DRIFT_METRICS": "visiondrift.drift.slow",
+    "SLOW_DRIFT_TESTS": "visiondrift.drift.slow",
     "SlowDriftConfig": "visiondrift.drift.slow",
     "SlowDriftMonitor": "visiondrift.drift.slow",
     "SlowDriftResult": "visiondrift.drift.slow",
@@ -85,6 +87,7 @@ __all__ = [
     "REPORT_FORMAT_VERSION",
     "SEVERITIES",
     "SLOW_DRIFT_METRICS",
+    "SLOW_DRIFT_TESTS",
     "AccuracyDetails",
     "AtypicalImage",
     "ClassMixDetails",

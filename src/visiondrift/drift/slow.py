@@ -1,26 +1,28 @@
-"""Slow drift over a history of runs: merged-window mean tests, alpha spent over a horizon.
+"""Slow drift over a history of runs: merged-window two-sample tests, alpha spent over a horizon.
 
 A shift too small for any single batch's test but steady over many runs shows in the merged
 images of the last few runs. After each run, for every metric (a per-image property, or the
 model's top-1 confidence) and every window length ``K`` of :attr:`SlowDriftConfig.windows`, the
-moments of the last ``K`` runs are merged (every image counts once, whatever its run) and their
-mean is compared with the baseline's by Welch's two-sample t-test. The baseline's own sampling
-error is in the test's standard error, so the checks stay valid although every run is compared
-with the same baseline. The checks of one run are corrected together by Holm's procedure at the
-level ``alpha / horizon``; the runs are joined by the union bound.
+images of the last ``K`` runs are pooled (every image counts once, whatever its run) and compared
+with the baseline's images by a two-sample test: Kolmogorov-Smirnov on the per-image values the
+profiles' reservoirs keep (``test="ks"``, the default), or Welch's t-test on the profiles' moments
+(``test="welch"``, means only). Both are two-sample tests, so the baseline's own sampling error
+is part of every check, although every run is compared with the same baseline. The checks made
+after one run are corrected together by Holm's procedure at the level ``alpha / horizon``; the
+runs are joined by the union bound.
 
 Guarantee. If the images of the baseline and of every run are independent draws from one
-distribution, the probability that a sequence of ``horizon`` runs raises any alarm (at any of
-its runs) is at most ``alpha``, whatever the dependence between the checks: each run's checks
-have family-wise error at most ``alpha / horizon`` (Holm), and the ``horizon`` runs add up to at
-most ``alpha`` (Bonferroni over time). Over ``L`` runs the bound is ``alpha * L / horizon``. The
-per-check level rests on the normal approximation of a mean (Welch's t, at least
-:attr:`SlowDriftConfig.min_images` images on each side), which is why the default metrics are
-bounded properties whose means are well approximated even far in the tail.
+distribution, the probability that a sequence of ``horizon`` runs raises any alarm (at any of its
+runs) is at most ``alpha``, whatever the dependence between the checks: each run's checks have a
+family-wise error of at most ``alpha / horizon`` (Holm), and ``horizon`` runs add up to at most
+``alpha`` (Bonferroni over time). Over ``L`` runs the bound is ``alpha * L / horizon``. Each check's
+own level rests on a large-sample distribution (Kolmogorov's, conservative when values tie;
+Welch's t, from the normal approximation of a mean), hence :attr:`SlowDriftConfig.min_images`.
 
-Only the profiles' moments are read, so a check over hundreds of stored runs costs microseconds
-per run. :class:`SlowDriftMonitor` is the streaming form (``update(profile)``, read-only
-``drift_detected``); :func:`detect_slow_drift` runs it over a stored sequence.
+Only the profiles' summaries are read (reservoir values or moments), never an image: a check
+over hundreds of stored runs takes milliseconds. :class:`SlowDriftMonitor` is the streaming form
+(``update(profile)``, read-only ``drift_detected``); :func:`detect_slow_drift` runs it over a
+stored sequence.
 
 This module is plain: it imports numpy, scipy and the plain profile modules, never Pillow.
 """
@@ -31,7 +33,7 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,6 +47,7 @@ from visiondrift.profiles.sketches import Moments
 __all__ = [
     "MODEL_CONFIDENCE",
     "SLOW_DRIFT_METRICS",
+    "SLOW_DRIFT_TESTS",
     "SlowDriftConfig",
     "SlowDriftMonitor",
     "SlowDriftResult",
@@ -64,7 +67,12 @@ SLOW_DRIFT_METRICS: Final[tuple[str, ...]] = (
     MODEL_CONFIDENCE,
 )
 
+#: The two-sample tests of a window against the baseline.
+SLOW_DRIFT_TESTS: Final = ("ks", "welch")
+SlowDriftTest = Literal["ks", "welch"]
+
 _SPECS: Final = {spec.name: spec for spec in PROPERTIES}
+_EMPTY: Final = np.zeros(0, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -88,9 +96,11 @@ class SlowDriftConfig:
     min_images
         The fewest images a merged window (and the baseline) must hold for a check to be made;
         smaller windows are not checked, and runs smaller than this are listed in the result.
-    tolerance
-        A shift of the mean smaller than ``tolerance`` baseline standard deviations is not
-        drift (0: any shift is); the checks then test ``|shift| <= tolerance``.
+    test
+        ``"ks"``: two-sample Kolmogorov-Smirnov on the per-image values of the profiles'
+        reservoirs (sees any change of the distribution, and a shift of a clustered one far
+        better than its mean does); ``"welch"``: Welch's t-test on the moments (the mean only;
+        needs no reservoir).
 
     Examples
     --------
@@ -107,7 +117,7 @@ class SlowDriftConfig:
     windows: tuple[int, ...] = (2, 4, 8, 16)
     metrics: tuple[str, ...] = SLOW_DRIFT_METRICS
     min_images: int = 20
-    tolerance: float = 0.0
+    test: SlowDriftTest = "ks"
 
     def __post_init__(self) -> None:
         alpha: object = self.alpha
@@ -151,15 +161,10 @@ class SlowDriftConfig:
                 "The 'metrics' parameter of SlowDriftConfig must be a non-empty tuple of distinct "
                 f"metric names, e.g. {SLOW_DRIFT_METRICS!r}. Got {metrics!r} instead."
             )
-        tolerance: object = self.tolerance
-        if (
-            not isinstance(tolerance, int | float)
-            or isinstance(tolerance, bool)
-            or not 0.0 <= float(tolerance) < math.inf
-        ):
+        if self.test not in SLOW_DRIFT_TESTS:
             raise ConfigError(
-                "The 'tolerance' parameter of SlowDriftConfig must be a finite number of at "
-                f"least 0 (baseline standard deviations). Got {tolerance!r} instead."
+                f"The 'test' parameter of SlowDriftConfig must be one of {list(SLOW_DRIFT_TESTS)}. "
+                f"Got {self.test!r} instead."
             )
 
     @property
@@ -182,6 +187,9 @@ class WindowTest:
         The positions of the oldest and newest merged runs (1 = the first run seen).
     n_images, n_baseline
         The images with a value of the metric in the window and in the baseline.
+    n_tested
+        The window's values the test saw: ``n_images`` for Welch's test, the values in the
+        merged runs' reservoirs for Kolmogorov-Smirnov (the baseline's are in its reservoir).
     baseline_mean, mean
         The metric's mean in the baseline and in the window.
     change
@@ -190,12 +198,13 @@ class WindowTest:
         ``change / |baseline_mean|`` (``None`` when the baseline mean is 0).
     effect_size
         ``change`` in baseline standard deviations (0 when the baseline does not vary).
+    test
+        ``"ks"`` or ``"welch"``.
     statistic
-        Welch's t: ``change`` over its standard error, both samples' errors included.
-    df
-        Welch-Satterthwaite degrees of freedom (``inf`` when no side varies).
+        Kolmogorov-Smirnov's D (largest gap between the two empirical distribution functions),
+        or Welch's t (``change`` over its standard error, both samples' errors included).
     p_value
-        Two-sided p-value of ``|shift| <= tolerance``, not corrected.
+        The two-sided p-value of "no change", not corrected.
     threshold
         The level ``p_value`` was compared with: Holm's level for its rank among this run's
         checks (``alpha / horizon / (m - rank + 1)``).
@@ -203,7 +212,7 @@ class WindowTest:
         Whether the check rejected (Holm: this and every check of a smaller p-value passed).
     run_p_values
         Each merged run alone against the baseline (same test, not corrected; ``nan`` for a
-        run with fewer than 2 images), oldest first.
+        run with fewer than ``min_images`` values), oldest first.
     """
 
     metric: str
@@ -213,13 +222,14 @@ class WindowTest:
     last_run: int
     n_images: int
     n_baseline: int
+    n_tested: int
     baseline_mean: float
     mean: float
     change: float
     relative_change: float | None
     effect_size: float
+    test: SlowDriftTest
     statistic: float
-    df: float
     p_value: float
     threshold: float
     drift_detected: bool
@@ -274,31 +284,47 @@ class SlowDriftResult:
 
 
 def _welch(
-    base: Moments, cur: Sequence[Moments], tolerance: float
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Welch's test of each of ``cur`` against ``base``: (change, t, df, two-sided p-value).
-
-    The null hypothesis is ``|mean(cur) - mean(base)| <= tolerance * std(base)``; its p-value is
-    the probability of the observed ``|t|`` or more at either end of that interval.
-    """
-    n_b, var_b = base.count, base.std**2
-    n = np.array([m.count for m in cur], dtype=np.float64)
-    mean = np.array([m.mean for m in cur], dtype=np.float64)
-    var = np.array([m.m2 for m in cur], dtype=np.float64) / np.maximum(n - 1.0, 1.0)
+    pairs: Sequence[tuple[Moments, Moments]],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Welch's two-sided test of each ``(baseline, sample)`` pair: (t, p-value)."""
+    n_b = np.array([b.count for b, _ in pairs], dtype=np.float64)
+    var_b = np.array([b.std**2 for b, _ in pairs], dtype=np.float64)
+    n = np.array([m.count for _, m in pairs], dtype=np.float64)
+    var = np.array([m.std**2 for _, m in pairs], dtype=np.float64)
+    change = np.array([m.mean - b.mean for b, m in pairs], dtype=np.float64)
     a, b = var / n, var_b / n_b
     se = np.sqrt(a + b)
-    change = mean - base.mean
-    margin = tolerance * math.sqrt(var_b)
     with np.errstate(divide="ignore", invalid="ignore"):
-        denom = a**2 / np.maximum(n - 1.0, 1.0) + b**2 / max(n_b - 1.0, 1.0)
+        denom = a**2 / np.maximum(n - 1.0, 1.0) + b**2 / np.maximum(n_b - 1.0, 1.0)
         df = np.where(denom > 0, (a + b) ** 2 / denom, np.inf)
         t = np.where(se > 0, change / se, np.where(change == 0, 0.0, np.copysign(np.inf, change)))
-        lo = np.where(se > 0, (np.abs(change) - margin) / se, 0.0)
-        hi = np.where(se > 0, (np.abs(change) + margin) / se, 0.0)
-    p = np.minimum(1.0, stats.t.sf(lo, df) + stats.t.sf(hi, df))
-    # No variation on either side: the means are exact, any shift beyond the margin is certain.
-    p = np.where(se > 0, p, np.where(np.abs(change) > margin, 0.0, 1.0))
-    return change, t, df, p
+    p = np.minimum(1.0, 2.0 * stats.t.sf(np.abs(t), df))
+    # No variation on either side: the means are exact, any shift is certain.
+    p = np.where(se > 0, p, np.where(change != 0, 0.0, 1.0))
+    return t, p
+
+
+def _ks(
+    pairs: Sequence[tuple[NDArray[np.float64], NDArray[np.float64]]],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Two-sample Kolmogorov-Smirnov of each ``(sorted baseline, sample)`` pair: (D, p).
+
+    The p-value is scipy's large-sample one (``ks_2samp(method="asymp")``): the distribution of
+    a one-sample D at the effective size ``n m / (n + m)``; ties make it conservative.
+    """
+    d = np.empty(len(pairs))
+    en = np.empty(len(pairs))
+    for i, (base, values) in enumerate(pairs):
+        y = np.sort(values)
+        both = np.concatenate([base, y])
+        gap = (
+            np.searchsorted(base, both, side="right") / base.size
+            - np.searchsorted(y, both, side="right") / y.size
+        )
+        d[i] = float(np.abs(gap).max())
+        en[i] = max(1.0, round(base.size * y.size / (base.size + y.size)))
+    p = np.clip(stats.kstwo.sf(d, en), 0.0, 1.0)
+    return d, p
 
 
 def _holm(p: NDArray[np.float64], level: float) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
@@ -379,16 +405,16 @@ class SlowDriftMonitor:
                 f"property names of the baseline ({', '.join(sorted(baseline.moments))}) or "
                 f"{MODEL_CONFIDENCE!r}. Got {self.config.metrics!r}."
             )
-        self._base: dict[str, Moments] = {}
+        self._base: dict[str, _Sample] = {}
         skipped: list[str] = []
         for metric in self.config.metrics:
-            moments = _moments_of(baseline, metric)
-            if moments is None or moments.count < self.config.min_images:
+            sample = _sample_of(baseline, metric)
+            if self._size(sample) < self.config.min_images:
                 skipped.append(metric)
             else:
-                self._base[metric] = moments
+                self._base[metric] = _Sample(sample.moments, np.sort(sample.values))
         self._skipped = tuple(skipped)
-        self._runs: deque[dict[str, Moments]] = deque(maxlen=max(self.config.windows))
+        self._runs: deque[dict[str, _Sample]] = deque(maxlen=max(self.config.windows))
         self._run_p: deque[dict[str, float]] = deque(maxlen=max(self.config.windows))
         self._n_runs = 0
         self._alarms: list[int] = []
@@ -422,61 +448,56 @@ class SlowDriftMonitor:
         self._n_runs += 1
         if profile.n_images < self.config.min_images:
             self._small.append(self._n_runs)
-        row: dict[str, Moments] = {}
-        for metric in self._base:
-            moments = _moments_of(profile, metric)
-            row[metric] = Moments.empty() if moments is None else moments
-        alone: dict[str, float] = {}
-        for metric, moments in row.items():
-            if moments.count < 2:
-                alone[metric] = math.nan
-            else:
-                p = _welch(self._base[metric], [moments], self.config.tolerance)[3]
-                alone[metric] = float(p[0])
-        self._runs.append(row)
-        self._run_p.append(alone)
+        self._runs.append({metric: _sample_of(profile, metric) for metric in self._base})
         tests = self._check()
         if any(t.drift_detected for t in tests):
             self._alarms.append(self._n_runs)
         self._result = self._verdict(tests)
         return self
 
+    def _size(self, sample: _Sample) -> int:
+        """The values the configured test sees in ``sample``."""
+        return sample.moments.count if self.config.test == "welch" else int(sample.values.size)
+
+    def _test(
+        self, samples: Sequence[tuple[str, _Sample]]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(statistic, p-value) of each ``(metric, sample)`` against the baseline."""
+        if not samples:
+            return np.zeros(0), np.zeros(0)
+        if self.config.test == "welch":
+            return _welch([(self._base[m].moments, s.moments) for m, s in samples])
+        return _ks([(self._base[m].values, s.values) for m, s in samples])
+
     def _check(self) -> tuple[WindowTest, ...]:
         """The checks of the windows ending with the latest run, Holm-corrected together."""
         cfg = self.config
         seen = len(self._runs)
         rows = list(self._runs)
-        alone = list(self._run_p)
-        candidates: list[tuple[str, int, Moments]] = []
+        # The latest run alone (for the explanation, not a check), then the windows.
+        latest = [(m, s) for m, s in rows[-1].items() if self._size(s) >= cfg.min_images]
+        candidates: list[tuple[str, int, _Sample]] = [(m, 1, s) for m, s in latest]
         for metric in self._base:
             for k in cfg.windows:
                 if k > seen:
                     continue
-                merged = Moments.empty()
-                for r in rows[seen - k :]:
-                    merged = merged.merge(r[metric])
-                if merged.count >= cfg.min_images:
+                merged = _merge([r[metric] for r in rows[seen - k :]])
+                if self._size(merged) >= cfg.min_images:
                     candidates.append((metric, k, merged))
+        statistic, p = self._test([(m, s) for m, _, s in candidates])
+        alone = dict.fromkeys(self._base, math.nan)
+        alone.update({m: float(p[i]) for i, (m, _) in enumerate(latest)})
+        self._run_p.append(alone)
+        past = list(self._run_p)
+        n_alone = len(latest)
+        candidates, statistic, p = candidates[n_alone:], statistic[n_alone:], p[n_alone:]
         if not candidates:
             return ()
-        by_metric: dict[str, list[int]] = {}
-        for i, (metric, _, _) in enumerate(candidates):
-            by_metric.setdefault(metric, []).append(i)
-        m = len(candidates)
-        change = np.empty(m)
-        t = np.empty(m)
-        df = np.empty(m)
-        p = np.empty(m)
-        for metric, idx in by_metric.items():
-            c, tt, d, pp = _welch(
-                self._base[metric], [candidates[i][2] for i in idx], cfg.tolerance
-            )
-            change[idx], t[idx], df[idx], p[idx] = c, tt, d, pp
         thresholds, rejected = _holm(p, cfg.level)
         out: list[WindowTest] = []
         for i, (metric, k, merged) in enumerate(candidates):
-            base = self._base[metric]
-            sd = base.std
+            base = self._base[metric].moments
+            change = merged.moments.mean - base.mean
             out.append(
                 WindowTest(
                     metric=metric,
@@ -484,19 +505,20 @@ class SlowDriftMonitor:
                     window=k,
                     first_run=self._n_runs - k + 1,
                     last_run=self._n_runs,
-                    n_images=merged.count,
+                    n_images=merged.moments.count,
                     n_baseline=base.count,
+                    n_tested=self._size(merged),
                     baseline_mean=base.mean,
-                    mean=merged.mean,
-                    change=float(change[i]),
-                    relative_change=(float(change[i]) / abs(base.mean) if base.mean != 0 else None),
-                    effect_size=float(change[i]) / sd if sd > 0 else 0.0,
-                    statistic=float(t[i]),
-                    df=float(df[i]),
+                    mean=merged.moments.mean,
+                    change=change,
+                    relative_change=change / abs(base.mean) if base.mean != 0 else None,
+                    effect_size=change / base.std if base.std > 0 else 0.0,
+                    test=cfg.test,
+                    statistic=float(statistic[i]),
                     p_value=float(p[i]),
                     threshold=float(thresholds[i]),
                     drift_detected=bool(rejected[i]),
-                    run_p_values=tuple(a[metric] for a in alone[seen - k :]),
+                    run_p_values=tuple(a[metric] for a in past[seen - k :]),
                 )
             )
         return tuple(out)
@@ -549,10 +571,30 @@ class SlowDriftMonitor:
         )
 
 
-def _moments_of(profile: Profile, metric: str) -> Moments | None:
+@dataclass(frozen=True)
+class _Sample:
+    """One metric in one profile (or merged runs): moments of every image, reservoir values."""
+
+    moments: Moments
+    values: NDArray[np.float64]
+
+
+def _sample_of(profile: Profile, metric: str) -> _Sample:
+    """``metric`` in ``profile`` (empty when the profile has no values of it)."""
     if metric == MODEL_CONFIDENCE:
-        return None if profile.model is None else profile.model.confidence
-    return profile.moments.get(metric)
+        moments = Moments.empty() if profile.model is None else profile.model.confidence
+    else:
+        moments = profile.moments.get(metric, Moments.empty())
+    values = profile.reservoir.values.get(metric, _EMPTY)
+    return _Sample(moments, np.asarray(values, dtype=np.float64))
+
+
+def _merge(samples: Sequence[_Sample]) -> _Sample:
+    """The images of every sample: moments merged, reservoir values pooled."""
+    moments = Moments.empty()
+    for s in samples:
+        moments = moments.merge(s.moments)
+    return _Sample(moments, np.concatenate([s.values for s in samples]))
 
 
 def _words(items: Sequence[str]) -> str:
@@ -566,7 +608,7 @@ def _windows_words(windows: Sequence[int]) -> str:
 
 
 def _number(x: float) -> str:
-    return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+    return f"{x:#.3g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
 def _drift_sentence(t: WindowTest, alpha: float) -> str:
