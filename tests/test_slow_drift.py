@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pytest
@@ -181,7 +181,7 @@ def _first(step: float, baseline: Profile, drifted: Callable[[float], list[Measu
 
 @pytest.mark.parametrize("test", ["ks", "welch"])
 def test_every_check_equals_scipy_on_the_pooled_images(
-    baseline: Profile, drifted: Callable[[float], list[Measured]], test: str
+    baseline: Profile, drifted: Callable[[float], list[Measured]], test: Literal["ks", "welch"]
 ) -> None:
     config = SlowDriftConfig(horizon=20, windows=(2, 4, 8), test=test)
     runs = _runs(drifted(0.01))[:10]
@@ -241,7 +241,7 @@ def test_the_monitor_and_the_stored_sequence_agree(
     assert batch.alarm_runs == tuple(alarms)
     assert batch.first_alarm_run == (alarms[0] if alarms else None)
     with pytest.raises(AttributeError):
-        monitor.drift_detected = False  # type: ignore[misc]
+        monitor.drift_detected = False
 
 
 # ---------------------------------------------------------------------------- no drift
@@ -397,7 +397,7 @@ def test_profiles_of_other_settings_raise_the_merge_error(baseline: Profile) -> 
         detect_slow_drift(baseline, [other])
     assert str(got.value) == str(expected.value)
     with pytest.raises(ConfigError, match="sequence of Profile objects"):
-        detect_slow_drift(baseline, baseline)  # type: ignore[arg-type]
+        detect_slow_drift(baseline, baseline)
     with pytest.raises(ConfigError, match="Unknown metric 'sharpnes'"):
         SlowDriftMonitor(baseline, SlowDriftConfig(metrics=("sharpnes",)))
 
