@@ -212,8 +212,9 @@ def main() -> int:
         f"Baseline: {args.baseline} real photo crops ({SIDE} x {SIDE}, JPEG quality 90), "
         f"brightness mean {baseline.moments['brightness'].mean:.4f}; runs of {PER_RUN} fresh "
         f"crops; slow drift: alpha {slow.alpha} over a horizon of {slow.horizon} runs, windows "
-        f"{', '.join(map(str, slow.windows))}, metrics {', '.join(slow.metrics)} (the model's "
-        "confidence is skipped: no model here)."
+        f"{', '.join(map(str, slow.windows))}; metrics of the KS test (default): "
+        f"{', '.join(slow.metrics or ())}; of Welch's test: {', '.join(welch.metrics or ())} "
+        "(the model's confidence is skipped: no model here)."
     )
     out()
 

@@ -16,8 +16,9 @@ distribution, the probability that a sequence of ``horizon`` runs raises any ala
 runs) is at most ``alpha``, whatever the dependence between the checks: each run's checks have a
 family-wise error of at most ``alpha / horizon`` (Holm), and ``horizon`` runs add up to at most
 ``alpha`` (Bonferroni over time). Over ``L`` runs the bound is ``alpha * L / horizon``. Each check's
-own level rests on a large-sample distribution (Kolmogorov's, conservative when values tie;
-Welch's t, from the normal approximation of a mean), hence :attr:`SlowDriftConfig.min_images`.
+own level rests on a large-sample distribution (Kolmogorov's limiting one, conservative against
+the exact one at every size and more so when values tie; Welch's t, from the normal
+approximation of a mean), hence :attr:`SlowDriftConfig.min_images`.
 
 Only the profiles' summaries are read (reservoir values or moments), never an image: a check
 over hundreds of stored runs takes milliseconds. :class:`SlowDriftMonitor` is the streaming form
@@ -37,7 +38,7 @@ from typing import Final, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
+from scipy import special, stats
 
 from visiondrift.errors import ConfigError
 from visiondrift.measure.properties import PROPERTIES
@@ -48,6 +49,7 @@ __all__ = [
     "MODEL_CONFIDENCE",
     "SLOW_DRIFT_METRICS",
     "SLOW_DRIFT_TESTS",
+    "WELCH_METRICS",
     "SlowDriftConfig",
     "SlowDriftMonitor",
     "SlowDriftResult",
@@ -57,16 +59,29 @@ __all__ = [
 
 #: The metric name of the model's top-1 probability (from :attr:`ModelSummary.confidence`).
 MODEL_CONFIDENCE: Final = "model_confidence"
-#: The default metrics: bounded properties whose means move with the commonest slow changes
-#: (exposure, contrast, colour), and the model's confidence when both sides have a model.
+#: The default metrics: the properties that a slowly changing camera, lens, light or pipeline
+#: moves (exposure, contrast, colour, focus, sensor noise, clipped shadows and highlights), and
+#: the model's confidence when the baseline has a model.
 SLOW_DRIFT_METRICS: Final[tuple[str, ...]] = (
+    "brightness",
+    "contrast",
+    "saturation",
+    "colourfulness",
+    "sharpness",
+    "noise",
+    "dark_clip",
+    "bright_clip",
+    MODEL_CONFIDENCE,
+)
+#: The default metrics of Welch's test (``test="welch"``): bounded ones, whose means are close
+#: to normal at the tail levels the checks use, even in windows of a few hundred images.
+WELCH_METRICS: Final[tuple[str, ...]] = (
     "brightness",
     "contrast",
     "saturation",
     "colourfulness",
     MODEL_CONFIDENCE,
 )
-
 #: The two-sample tests of a window against the baseline.
 SLOW_DRIFT_TESTS: Final = ("ks", "welch")
 SlowDriftTest = Literal["ks", "welch"]
@@ -92,15 +107,19 @@ class SlowDriftConfig:
     metrics
         The metrics checked: per-image property names (:data:`PROPERTY_NAMES` or a registered
         per-image metric) and :data:`MODEL_CONFIDENCE`, which is checked when the baseline has a
-        model.
+        model. ``None``: :data:`SLOW_DRIFT_METRICS` for Kolmogorov-Smirnov,
+        :data:`WELCH_METRICS` for Welch's test.
     min_images
         The fewest images a merged window (and the baseline) must hold for a check to be made;
         smaller windows are not checked, and runs smaller than this are listed in the result.
     test
         ``"ks"``: two-sample Kolmogorov-Smirnov on the per-image values of the profiles'
-        reservoirs (sees any change of the distribution, and a shift of a clustered one far
-        better than its mean does); ``"welch"``: Welch's t-test on the moments (the mean only;
-        needs no reservoir).
+        reservoirs (distribution-free; sees any change of the distribution, and a shift of a
+        clustered one far better than its mean does); ``"welch"``: Welch's t-test on the
+        moments (the mean only; needs no reservoir; its level rests on the normal
+        approximation of a mean, so keep to bounded metrics such as brightness, contrast,
+        saturation and colourfulness: skewed ones like sharpness and the clipped shares need
+        many more images before that approximation holds at ``alpha / horizon``).
 
     Examples
     --------
@@ -115,7 +134,7 @@ class SlowDriftConfig:
     alpha: float = 0.05
     horizon: int = 30
     windows: tuple[int, ...] = (2, 4, 8, 16)
-    metrics: tuple[str, ...] = SLOW_DRIFT_METRICS
+    metrics: tuple[str, ...] | None = None
     min_images: int = 20
     test: SlowDriftTest = "ks"
 
@@ -150,6 +169,14 @@ class SlowDriftConfig:
                 f"{windows!r} instead."
             )
         object.__setattr__(self, "windows", tuple(sorted(windows)))
+        if self.test not in SLOW_DRIFT_TESTS:
+            raise ConfigError(
+                f"The 'test' parameter of SlowDriftConfig must be one of {list(SLOW_DRIFT_TESTS)}. "
+                f"Got {self.test!r} instead."
+            )
+        if self.metrics is None:
+            default = SLOW_DRIFT_METRICS if self.test == "ks" else WELCH_METRICS
+            object.__setattr__(self, "metrics", default)
         metrics: object = self.metrics
         if (
             not isinstance(metrics, tuple)
@@ -160,11 +187,6 @@ class SlowDriftConfig:
             raise ConfigError(
                 "The 'metrics' parameter of SlowDriftConfig must be a non-empty tuple of distinct "
                 f"metric names, e.g. {SLOW_DRIFT_METRICS!r}. Got {metrics!r} instead."
-            )
-        if self.test not in SLOW_DRIFT_TESTS:
-            raise ConfigError(
-                f"The 'test' parameter of SlowDriftConfig must be one of {list(SLOW_DRIFT_TESTS)}. "
-                f"Got {self.test!r} instead."
             )
 
     @property
@@ -309,8 +331,9 @@ def _ks(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Two-sample Kolmogorov-Smirnov of each ``(sorted baseline, sample)`` pair: (D, p).
 
-    The p-value is scipy's large-sample one (``ks_2samp(method="asymp")``): the distribution of
-    a one-sample D at the effective size ``n m / (n + m)``; ties make it conservative.
+    The p-value is Kolmogorov's limiting distribution at the effective size ``n m / (n + m)``:
+    fast, and never below scipy's finite-size one (``ks_2samp(method="asymp")``), so never more
+    liberal than it; ties make it more conservative still.
     """
     d = np.empty(len(pairs))
     en = np.empty(len(pairs))
@@ -322,8 +345,8 @@ def _ks(
             - np.searchsorted(y, both, side="right") / y.size
         )
         d[i] = float(np.abs(gap).max())
-        en[i] = max(1.0, round(base.size * y.size / (base.size + y.size)))
-    p = np.clip(stats.kstwo.sf(d, en), 0.0, 1.0)
+        en[i] = base.size * y.size / (base.size + y.size)
+    p = np.clip(special.kolmogorov(np.sqrt(en) * d), 0.0, 1.0)
     return d, p
 
 
@@ -397,8 +420,10 @@ class SlowDriftMonitor:
     def __init__(self, baseline: Profile, config: SlowDriftConfig | None = None) -> None:
         self.baseline = baseline
         self.config = config or SlowDriftConfig()
+        #: Set by the config's validation (``None`` there means the test's defaults).
+        self._metrics: tuple[str, ...] = self.config.metrics or ()
         known = set(baseline.moments) | {MODEL_CONFIDENCE}
-        unknown = [m for m in self.config.metrics if m not in known]
+        unknown = [m for m in self._metrics if m not in known]
         if unknown:
             raise ConfigError(
                 f"Unknown metric {unknown[0]!r} in the 'metrics' of SlowDriftConfig; expected "
@@ -407,7 +432,7 @@ class SlowDriftMonitor:
             )
         self._base: dict[str, _Sample] = {}
         skipped: list[str] = []
-        for metric in self.config.metrics:
+        for metric in self._metrics:
             sample = _sample_of(baseline, metric)
             if self._size(sample) < self.config.min_images:
                 skipped.append(metric)
@@ -550,7 +575,7 @@ class SlowDriftMonitor:
         if not self._base:
             return (
                 "No slow-drift check can be made: the baseline has no values of "
-                f"{', '.join(cfg.metrics)} (at least {cfg.min_images} images needed)."
+                f"{', '.join(self._metrics)} (at least {cfg.min_images} images needed)."
             )
         if not tests:
             if self._n_runs < cfg.windows[0]:
