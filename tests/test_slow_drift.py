@@ -448,3 +448,32 @@ def test_windows_are_sorted_and_the_level_is_alpha_over_the_horizon() -> None:
     assert config.metrics == SLOW_DRIFT_METRICS
     assert SlowDriftConfig(test="welch").metrics == WELCH_METRICS
     assert SlowDriftConfig(test="welch", metrics=("noise",)).metrics == ("noise",)
+
+
+def test_a_change_of_distribution_at_the_same_mean_is_said_so(
+    baseline: Profile, drifted: Callable[[float], list[Measured]]
+) -> None:
+    # Every run's brightness spread twice as wide about the baseline's own mean.
+    col = PROPERTY_NAMES.index("brightness")
+    mu = baseline.moments["brightness"].mean
+    runs = []
+    for m in drifted(0.0):
+        values = m.values.copy()
+        values[:, col] = mu + 2.0 * (values[:, col] - values[:, col].mean())
+        runs.append(_assembled(values, m.hists))
+    config = SlowDriftConfig(metrics=("brightness",))
+    result = detect_slow_drift(baseline, runs, config)
+    assert result.drift_detected
+    assert (
+        detect_slow_drift(
+            baseline, runs, SlowDriftConfig(metrics=("brightness",), test="welch")
+        ).first_alarm_run
+        is None
+    )
+    best = next(t for t in result.tests if t.window == result.window)
+    assert abs(best.change) < 1e-12
+    assert result.explanation.startswith(
+        f"Brightness has moved: the last {best.window} runs ({best.n_images} images) have about "
+        f"the baseline's mean ({mu:#.3g} → {best.mean:#.3g}) but not its distribution (KS D = "
+        f"{best.statistic:.2f}), "
+    )

@@ -88,6 +88,8 @@ SlowDriftTest = Literal["ks", "welch"]
 
 _SPECS: Final = {spec.name: spec for spec in PROPERTIES}
 _EMPTY: Final = np.zeros(0, dtype=np.float64)
+#: A change of the mean smaller than this share of it reads as "about the same mean".
+_SAME_MEAN: Final = 0.0005
 
 
 @dataclass(frozen=True)
@@ -658,9 +660,16 @@ def _drift_sentence(t: WindowTest, alpha: float) -> str:
             f"own at alpha {alpha:g} (uncorrected)"
         )
     runs = "the last run" if t.window == 1 else f"the last {t.window} runs"
+    head = f"{label[0].upper()}{label[1:]} has moved: {runs} ({t.n_images} images)"
+    if abs(t.change) <= _SAME_MEAN * max(abs(t.baseline_mean), abs(t.mean)):
+        # Kolmogorov-Smirnov saw the distribution change, not its mean.
+        return (
+            f"{head} have about the baseline's mean ({_number(t.baseline_mean)} → "
+            f"{_number(t.mean)}) but not its distribution (KS D = {t.statistic:.2f}), {single}."
+        )
     return (
-        f"{label[0].upper()}{label[1:]} has moved: {runs} ({t.n_images} images) are {amount} "
-        f"than the baseline (mean {_number(t.baseline_mean)} → {_number(t.mean)}), {single}."
+        f"{head} are {amount} than the baseline (mean {_number(t.baseline_mean)} → "
+        f"{_number(t.mean)}), {single}."
     )
 
 
