@@ -88,8 +88,6 @@ SlowDriftTest = Literal["ks", "welch"]
 
 _SPECS: Final = {spec.name: spec for spec in PROPERTIES}
 _EMPTY: Final = np.zeros(0, dtype=np.float64)
-#: A change of the mean smaller than this share of it reads as "about the same mean".
-_SAME_MEAN: Final = 0.0005
 
 
 @dataclass(frozen=True)
@@ -229,6 +227,9 @@ class WindowTest:
         or Welch's t (``change`` over its standard error, both samples' errors included).
     p_value
         The two-sided p-value of "no change", not corrected.
+    mean_p_value
+        Welch's two-sided p-value of "the same mean" (equal to ``p_value`` for Welch's test);
+        it decides how the explanation words the change.
     threshold
         The level ``p_value`` was compared with: Holm's level for its rank among this run's
         checks (``alpha / horizon / (m - rank + 1)``).
@@ -255,6 +256,7 @@ class WindowTest:
     test: SlowDriftTest
     statistic: float
     p_value: float
+    mean_p_value: float
     threshold: float
     drift_detected: bool
     run_p_values: tuple[float, ...]
@@ -521,6 +523,11 @@ class SlowDriftMonitor:
         if not candidates:
             return ()
         thresholds, rejected = _holm(p, cfg.level)
+        mean_p = (
+            p
+            if cfg.test == "welch"
+            else _welch([(self._base[m].moments, s.moments) for m, _, s in candidates])[1]
+        )
         out: list[WindowTest] = []
         for i, (metric, k, merged) in enumerate(candidates):
             base = self._base[metric].moments
@@ -543,6 +550,7 @@ class SlowDriftMonitor:
                     test=cfg.test,
                     statistic=float(statistic[i]),
                     p_value=float(p[i]),
+                    mean_p_value=float(mean_p[i]),
                     threshold=float(thresholds[i]),
                     drift_detected=bool(rejected[i]),
                     run_p_values=tuple(a[metric] for a in past[seen - k :]),
@@ -661,11 +669,11 @@ def _drift_sentence(t: WindowTest, alpha: float) -> str:
         )
     runs = "the last run" if t.window == 1 else f"the last {t.window} runs"
     head = f"{label[0].upper()}{label[1:]} has moved: {runs} ({t.n_images} images)"
-    if abs(t.change) <= _SAME_MEAN * max(abs(t.baseline_mean), abs(t.mean)):
-        # Kolmogorov-Smirnov saw the distribution change, not its mean.
+    if t.mean_p_value > alpha:
+        # Kolmogorov-Smirnov saw the distribution change; the mean alone does not show it.
         return (
-            f"{head} have about the baseline's mean ({_number(t.baseline_mean)} → "
-            f"{_number(t.mean)}) but not its distribution (KS D = {t.statistic:.2f}), {single}."
+            f"{head} differ from the baseline in distribution (KS D = {t.statistic:.2f}), not "
+            f"clearly in mean ({_number(t.baseline_mean)} → {_number(t.mean)}), {single}."
         )
     return (
         f"{head} are {amount} than the baseline (mean {_number(t.baseline_mean)} → "
