@@ -1,28 +1,38 @@
-"""Slow-drift benchmark: a steady brightness drift that no single run shows, and false alarms.
+"""Slow-drift benchmark: a steady darkening over 30 runs, single-run compare vs slow drift.
 
 Real photo crops (the demo's photos from scikit-image, scikit-learn and matplotlib: random square
 crops resized to 96 x 96, saved as JPEG at quality 90 and read back through the project's decoder
-and measurer) make a baseline of ``--baseline`` images and 30 runs of 100 images. In the drift
-scenario the camera loses 0.5% of its gain per run: run ``t``'s pixel values are multiplied by
-``1 - 0.005 t`` before the JPEG is written, so run 30 is 15% darker.
+and measurer) make a baseline of ``--baseline`` images and 30 runs of 100 fresh crops. Two drifts
+darken run ``t`` a little more than run ``t - 1``:
+
+- ``gain``: pixel values times ``1 - 0.005 t`` (the issue's scenario: 0.5% per run, 15% darker by
+  run 30); it also stops the brightest pixels from clipping at white;
+- ``gamma``: pixel values through the tone curve ``v ** (1 + 0.0055 t)`` (about as much darker
+  at these photos' mean brightness), which keeps black and white where they are.
 
 1. Every run is compared alone with the baseline by ``visiondrift.compare`` at alpha 0.05 (the
-   single-run test, with its family-wise correction): the table shows each run's verdict and the
-   brightness p-value, next to what the slow-drift monitor (``SlowDriftMonitor``, defaults:
-   alpha 0.05 over a horizon of 30 runs, windows 2, 4, 8 and 16 runs) says after that run.
-2. The run at which slow drift first alarms, for three drift rates and three baseline sizes.
-3. False alarms on clean sequences: ``--sequences`` sequences of 30 runs of 100 images and a
+   single-run test and its family-wise correction); the table shows each run's verdict, the
+   metrics it flags and the brightness p-value, beside what the slow-drift monitor
+   (``SlowDriftMonitor``, defaults: Kolmogorov-Smirnov, alpha 0.05 over a horizon of 30 runs,
+   windows of 2, 4, 8 and 16 runs) says after that run. Then the run ``k`` of the first
+   slow-drift alarm, how many runs up to ``k`` the single-run compare flagged, and the
+   explanation at run ``k``.
+2. The same over ``--replicates`` fresh baselines and runs, with a clean row (no drift), and with
+   the Welch variant (means only) beside the default.
+3. The first alarm run for three drift rates and three baseline sizes.
+4. False alarms on clean sequences: ``--sequences`` sequences of 30 runs of 100 images and a
    baseline, all drawn with replacement from the measured clean crops (so every image of a
-   sequence comes from one distribution); the fraction of sequences with any alarm is set
-   against the stated rate alpha with a Clopper-Pearson interval and the Binomial(n, alpha)
-   99th percentile.
+   sequence comes from one distribution); the fraction of sequences with any alarm is set against
+   the stated rate alpha, with a Clopper-Pearson interval and the Binomial(n, alpha) 99th
+   percentile.
 
-Each distinct image is measured once per gain; profiles are assembled from the measured rows
-exactly as the profiler builds them (:func:`profile_of`).
+Each distinct image is measured once per tone; profiles are assembled from the measured rows as
+the profiler builds them (:func:`profile_of`).
 
 Usage::
 
-    python benchmarks/slow_drift.py [--quick] [--sequences N] [--baseline N] [--out FILE]
+    python benchmarks/slow_drift.py [--quick] [--sequences N] [--replicates N] [--baseline N]
+        [--out FILE]
 """
 
 from __future__ import annotations
