@@ -4,8 +4,8 @@ Owns the comparison (:func:`compare`), the saved report and its typed records
 (:class:`DriftReport`, :mod:`visiondrift.drift._details`), the metric catalogue
 (:mod:`visiondrift.drift.catalogue`) and the slow-drift checks over a history of runs
 (:func:`detect_slow_drift`, :class:`SlowDriftMonitor`, in :mod:`visiondrift.drift.slow`).
-Reading, writing and rendering a saved report imports pydantic only; comparing and the slow-drift
-checks import numpy, scipy and :mod:`visiondrift.detectors`, lazily.
+Reading, writing and rendering a saved report imports pydantic only; comparing imports numpy,
+scipy and :mod:`visiondrift.detectors`, and the slow-drift checks numpy and scipy, lazily.
 
 May import :mod:`visiondrift.profiles` (the plain view, not the builder),
 :mod:`visiondrift.measure.properties`, :mod:`visiondrift.detectors` and the errors module; never
