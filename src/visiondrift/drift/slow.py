@@ -38,10 +38,17 @@ from typing import Final, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special, stats
 
+from visiondrift.drift._slow_stats import holm, ks_tests, welch_tests
+from visiondrift.drift._slow_words import (
+    MODEL_CONFIDENCE,
+    drift_sentence,
+    label_of,
+    runs_span,
+    windows_words,
+    words,
+)
 from visiondrift.errors import ConfigError
-from visiondrift.measure.properties import PROPERTIES
 from visiondrift.profiles._profile import Profile
 from visiondrift.profiles.sketches import Moments
 
@@ -57,8 +64,6 @@ __all__ = [
     "detect_slow_drift",
 ]
 
-#: The metric name of the model's top-1 probability (from :attr:`ModelSummary.confidence`).
-MODEL_CONFIDENCE: Final = "model_confidence"
 #: The default metrics: the properties that a slowly changing camera, lens, light or pipeline
 #: moves (exposure, contrast, colour, focus, sensor noise, clipped shadows and highlights), and
 #: the model's confidence when the baseline has a model.
@@ -86,7 +91,6 @@ WELCH_METRICS: Final[tuple[str, ...]] = (
 SLOW_DRIFT_TESTS: Final = ("ks", "welch")
 SlowDriftTest = Literal["ks", "welch"]
 
-_SPECS: Final = {spec.name: spec for spec in PROPERTIES}
 _EMPTY: Final = np.zeros(0, dtype=np.float64)
 
 
@@ -306,92 +310,6 @@ class SlowDriftResult:
     skipped_metrics: tuple[str, ...] = field(default=())
 
 
-# ---------------------------------------------------------------------------- the test
-
-
-def _welch(
-    pairs: Sequence[tuple[Moments, Moments]],
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Welch's two-sided test of each ``(baseline, sample)`` pair: (t, p-value)."""
-    n_b = np.array([b.count for b, _ in pairs], dtype=np.float64)
-    var_b = np.array([b.std**2 for b, _ in pairs], dtype=np.float64)
-    n = np.array([m.count for _, m in pairs], dtype=np.float64)
-    var = np.array([m.std**2 for _, m in pairs], dtype=np.float64)
-    change = np.array([m.mean - b.mean for b, m in pairs], dtype=np.float64)
-    a, b = var / n, var_b / n_b
-    se = np.sqrt(a + b)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        denom = a**2 / np.maximum(n - 1.0, 1.0) + b**2 / np.maximum(n_b - 1.0, 1.0)
-        df = np.where(denom > 0, (a + b) ** 2 / denom, np.inf)
-        t = np.where(se > 0, change / se, np.where(change == 0, 0.0, np.copysign(np.inf, change)))
-    p = np.minimum(1.0, 2.0 * stats.t.sf(np.abs(t), df))
-    # No variation on either side: the means are exact, any shift is certain.
-    p = np.where(se > 0, p, np.where(change != 0, 0.0, 1.0))
-    return t, p
-
-
-def _ks(
-    pairs: Sequence[tuple[NDArray[np.float64], NDArray[np.float64]]],
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Two-sample Kolmogorov-Smirnov of each ``(sorted baseline, sample)`` pair: (D, p).
-
-    The p-value is Kolmogorov's limiting distribution at the effective size ``n m / (n + m)``:
-    fast, and never below scipy's finite-size one (``ks_2samp(method="asymp")``), so never more
-    liberal than it; ties make it more conservative still.
-    """
-    d = np.empty(len(pairs))
-    en = np.empty(len(pairs))
-    for i, (base, values) in enumerate(pairs):
-        y = np.sort(values)
-        both = np.concatenate([base, y])
-        gap = (
-            np.searchsorted(base, both, side="right") / base.size
-            - np.searchsorted(y, both, side="right") / y.size
-        )
-        d[i] = float(np.abs(gap).max())
-        en[i] = base.size * y.size / (base.size + y.size)
-    p = np.clip(special.kolmogorov(np.sqrt(en) * d), 0.0, 1.0)
-    return d, p
-
-
-def _holm(p: NDArray[np.float64], level: float) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """Holm's per-check thresholds and rejections at family-wise ``level``."""
-    m = p.size
-    order = np.argsort(p, kind="stable")
-    thresholds = np.empty(m)
-    thresholds[order] = level / (m - np.arange(m))
-    passed = p[order] <= thresholds[order]
-    # Holm stops at the first check that does not pass.
-    stop = int(np.argmin(passed)) if not passed.all() else m
-    rejected = np.zeros(m, dtype=bool)
-    rejected[order[:stop]] = True
-    return thresholds, rejected
-
-
-def _label(metric: str) -> tuple[str, str, str]:
-    """The metric's label and its words for a higher and a lower mean."""
-    if metric == MODEL_CONFIDENCE:
-        return "model confidence", "more confident", "less confident"
-    spec = _SPECS.get(metric)
-    if spec is None:
-        return metric, "higher", "lower"
-    return spec.label, spec.more, spec.less
-
-
-def _runs_span(runs: Sequence[int]) -> str:
-    """``3, 5-8, 10`` for runs ``3, 5, 6, 7, 8, 10``."""
-    parts: list[str] = []
-    start = prev = runs[0]
-    for r in [*runs[1:], None]:
-        if r is not None and r == prev + 1:
-            prev = r
-            continue
-        parts.append(f"{start}" if start == prev else f"{start}-{prev}")
-        if r is not None:
-            start = prev = r
-    return ", ".join(parts)
-
-
 # ---------------------------------------------------------------------------- the monitor
 
 
@@ -495,8 +413,8 @@ class SlowDriftMonitor:
         if not samples:
             return np.zeros(0), np.zeros(0)
         if self.config.test == "welch":
-            return _welch([(self._base[m].moments, s.moments) for m, s in samples])
-        return _ks([(self._base[m].values, s.values) for m, s in samples])
+            return welch_tests([(self._base[m].moments, s.moments) for m, s in samples])
+        return ks_tests([(self._base[m].values, s.values) for m, s in samples])
 
     def _check(self) -> tuple[WindowTest, ...]:
         """The checks of the windows ending with the latest run, Holm-corrected together."""
@@ -522,11 +440,11 @@ class SlowDriftMonitor:
         candidates, statistic, p = candidates[n_alone:], statistic[n_alone:], p[n_alone:]
         if not candidates:
             return ()
-        thresholds, rejected = _holm(p, cfg.level)
+        thresholds, rejected = holm(p, cfg.level)
         mean_p = (
             p
             if cfg.test == "welch"
-            else _welch([(self._base[m].moments, s.moments) for m, _, s in candidates])[1]
+            else welch_tests([(self._base[m].moments, s.moments) for m, _, s in candidates])[1]
         )
         out: list[WindowTest] = []
         for i, (metric, k, merged) in enumerate(candidates):
@@ -535,7 +453,7 @@ class SlowDriftMonitor:
             out.append(
                 WindowTest(
                     metric=metric,
-                    label=_label(metric)[0],
+                    label=label_of(metric)[0],
                     window=k,
                     first_run=self._n_runs - k + 1,
                     last_run=self._n_runs,
@@ -578,10 +496,8 @@ class SlowDriftMonitor:
     def _explain(self, tests: tuple[WindowTest, ...], best: WindowTest | None) -> str:
         cfg = self.config
         if best is not None:
-            return _drift_sentence(best, cfg.alpha)
-        earlier = (
-            f" (alarms were raised at runs {_runs_span(self._alarms)})" if self._alarms else ""
-        )
+            return drift_sentence(best, cfg.alpha)
+        earlier = f" (alarms were raised at runs {runs_span(self._alarms)})" if self._alarms else ""
         if not self._base:
             return (
                 "No slow-drift check can be made: the baseline has no values of "
@@ -595,13 +511,13 @@ class SlowDriftMonitor:
                 )
             return (
                 f"No slow-drift check after run {self._n_runs}: no window of the last "
-                f"{_windows_words(cfg.windows)} runs holds {cfg.min_images} images{earlier}."
+                f"{windows_words(cfg.windows)} runs holds {cfg.min_images} images{earlier}."
             )
         tested = sorted({t.window for t in tests})
         labels = list(dict.fromkeys(t.label for t in tests))
         return (
-            f"No slow drift after run {self._n_runs}: the merged last {_windows_words(tested)} "
-            f"runs do not differ from the baseline in {_words(labels)} (family-wise alpha "
+            f"No slow drift after run {self._n_runs}: the merged last {windows_words(tested)} "
+            f"runs do not differ from the baseline in {words(labels)} (family-wise alpha "
             f"{cfg.alpha:g} over {cfg.horizon} runs){earlier}."
         )
 
@@ -630,55 +546,6 @@ def _merge(samples: Sequence[_Sample]) -> _Sample:
     for s in samples:
         moments = moments.merge(s.moments)
     return _Sample(moments, np.concatenate([s.values for s in samples]))
-
-
-def _words(items: Sequence[str]) -> str:
-    if len(items) == 1:
-        return items[0]
-    return f"{', '.join(items[:-1])} or {items[-1]}"
-
-
-def _windows_words(windows: Sequence[int]) -> str:
-    return _words([str(k) for k in windows])
-
-
-def _number(x: float) -> str:
-    return f"{x:#.3g}" if abs(x) < 1000 else f"{x:,.0f}"
-
-
-def _drift_sentence(t: WindowTest, alpha: float) -> str:
-    label, more, less = _label(t.metric)
-    word = more if t.change > 0 else less
-    if t.relative_change is not None:
-        amount = f"{abs(t.relative_change):.1%} {word}"
-    else:
-        amount = f"{word} by {_number(abs(t.change))}"
-    alone = [p for p in t.run_p_values if not math.isnan(p)]
-    flagged = sum(p <= alpha for p in alone)
-    if not alone:
-        single = "though none of those runs held enough images to be tested on its own"
-    elif flagged == 0:
-        single = (
-            f"though no single one of those runs differs from the baseline at alpha {alpha:g} "
-            f"(smallest single-run p-value {min(alone):.2g})"
-        )
-    else:
-        single = (
-            f"and {flagged} of those {len(alone)} runs already differ from the baseline on their "
-            f"own at alpha {alpha:g} (uncorrected)"
-        )
-    runs = "the last run" if t.window == 1 else f"the last {t.window} runs"
-    head = f"{label[0].upper()}{label[1:]} has moved: {runs} ({t.n_images} images)"
-    if t.mean_p_value > alpha:
-        # Kolmogorov-Smirnov saw the distribution change; the mean alone does not show it.
-        return (
-            f"{head} differ from the baseline in distribution (KS D = {t.statistic:.2f}), not "
-            f"clearly in mean ({_number(t.baseline_mean)} → {_number(t.mean)}), {single}."
-        )
-    return (
-        f"{head} are {amount} than the baseline (mean {_number(t.baseline_mean)} → "
-        f"{_number(t.mean)}), {single}."
-    )
 
 
 def detect_slow_drift(
