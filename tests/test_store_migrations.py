@@ -19,8 +19,9 @@ from visiondrift.errors import StoreError
 from visiondrift.store import HistoryStore, head_revision
 
 FIXTURE = Path(__file__).parent / "fixtures" / "history_v0001.sqlite"
-#: The latest revision (0002 added vd_bad_counts, 0003 widened metric texts on PostgreSQL).
-HEAD = "0003"
+#: The latest revision (0002 added vd_bad_counts, 0003 widened metric texts on PostgreSQL,
+#: 0004 added vd_runs.slow_drift).
+HEAD = "0004"
 
 
 def _tables_and_revision(path: Path) -> tuple[set[str], str]:
@@ -70,7 +71,7 @@ def test_an_old_store_is_upgraded_in_place(old_store: Path) -> None:
 def test_migrate_false_uses_the_store_as_it_is(old_store: Path) -> None:
     with HistoryStore(old_store, migrate=False) as store:
         assert store.revision() == "0001"
-        with pytest.raises(StoreError, match=r"vd_bad_counts"):
+        with pytest.raises(StoreError, match=r"no such (table|column): vd_"):
             store.runs()
         assert store.migrate() == ("0001", HEAD)
         assert len(store.runs()) == 3
@@ -101,6 +102,16 @@ def test_two_processes_open_a_new_store_at_once(
         assert store.runs() == []
 
 
+def _text_columns(store: HistoryStore) -> dict[str, tuple[str, int | None]]:
+    with store._engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT column_name, data_type, character_maximum_length "
+            "FROM information_schema.columns WHERE table_name = 'vd_metrics' "
+            "AND table_schema = current_schema() AND column_name IN ('test', 'effect_unit', 'unit')"
+        ).all()
+    return {name: (kind, length) for name, kind, length in rows}
+
+
 def test_a_postgresql_store_at_0002_takes_whole_texts_after_upgrade(
     pg_schema: str, old_store: Path
 ) -> None:
@@ -120,8 +131,14 @@ def test_a_postgresql_store_at_0002_takes_whole_texts_after_upgrade(
             config.attributes["connection"] = conn
             command.upgrade(config, "0002")
         assert store.revision() == "0002"
-        with pytest.raises(StoreError, match="too long"):  # what revision 0003 fixes
-            store.record_report(report, run_id=run.run_id)
+        assert _text_columns(store) == {  # what revision 0003 fixes
+            "test": ("character varying", 80),
+            "effect_unit": ("character varying", 80),
+            "unit": ("character varying", 80),
+        }
         assert store.migrate() == ("0002", HEAD)
+        assert _text_columns(store) == dict.fromkeys(
+            ("test", "effect_unit", "unit"), ("text", None)
+        )
         assert store.record_report(report, run_id=run.run_id) == run.run_id
         assert {r.test for r in store.metrics(run.run_id)} == {m.test for m in report.metrics}

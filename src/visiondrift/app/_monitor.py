@@ -17,7 +17,8 @@ from visiondrift.app._sinks import Sink
 from visiondrift.errors import ConfigError
 
 if TYPE_CHECKING:
-    from visiondrift.drift import DriftConfig, DriftReport
+    from visiondrift.drift import DriftConfig, DriftReport, SlowDriftSummary
+    from visiondrift.drift.slow import SlowDriftConfig
     from visiondrift.drift.trends import TrendSeries
     from visiondrift.names import NamesKey
     from visiondrift.profiler import ChunkExecutor, ProgressCallback
@@ -92,6 +93,12 @@ class Monitor:
         Keep each run's batch profile in the history (rolling baselines, slow drift).
     trend_runs
         How many runs (this one included) the trends show.
+    slow_drift
+        With a history: after each run, check the dataset's recent runs (those compared with the
+        same baseline, this one included) for a drift too slow for one batch's test
+        (:func:`~visiondrift.drift.slow.detect_slow_drift`); the verdict goes into the report's
+        ``slow_drift``. ``True``: the default :class:`~visiondrift.drift.slow.SlowDriftConfig`;
+        ``False``: no check.
 
     A run, as the CLI's ``monitor`` does it::
 
@@ -115,6 +122,7 @@ class Monitor:
         history: HistoryStore | None = None,
         keep_profiles: bool = True,
         trend_runs: int = 30,
+        slow_drift: SlowDriftConfig | bool = True,
     ) -> None:
         from visiondrift.drift import DriftConfig
         from visiondrift.profiles import Profile
@@ -143,6 +151,11 @@ class Monitor:
                 f"{trend_runs!r} instead."
             )
         self.trend_runs = trend_runs
+        if slow_drift is True:
+            from visiondrift.drift.slow import SlowDriftConfig
+
+            slow_drift = SlowDriftConfig()
+        self.slow_drift = slow_drift or None
         self.sinks = tuple(sinks)
         self.model = model
         self.executor = executor
@@ -258,6 +271,9 @@ class Monitor:
                 )
             }
         )
+        slow = self.check_slow_drift(report, current, run_id=run_id, dataset=dataset)
+        if slow is not None:
+            report = report.model_copy(update={"slow_drift": slow})
         outputs = outputs or Outputs()
         trends = None
         if outputs.html is not None or outputs.markdown is not None:
@@ -281,6 +297,52 @@ class Monitor:
             finished_at=datetime.now(UTC),  # what the sinks see (the history's ran_at)
         )
         return self.notify(result)
+
+    def check_slow_drift(
+        self, report: DriftReport, current: Profile, *, run_id: str, dataset: str | None
+    ) -> SlowDriftSummary | None:
+        """The slow-drift verdict of this run with the dataset's recent stored runs; ``None``
+        without a history (or when it cannot be read: the run goes on, and says why)."""
+        if self.history is None or self.slow_drift is None:
+            return None
+        from visiondrift.drift import SlowDriftSummary
+        from visiondrift.drift.slow import detect_slow_drift
+        from visiondrift.errors import IncompatibleProfilesError, StoreError
+        from visiondrift.store import baseline_identity
+
+        config = self.slow_drift
+        try:
+            stored = self.history.recent_profiles(
+                dataset=dataset,
+                baseline_hash=baseline_identity(report),
+                limit=max(config.windows) - 1,
+            )
+            baseline = self.baseline.with_dataset(None)
+            runs = [p.with_dataset(None) for _, p in stored] + [current.with_dataset(None)]
+            result = detect_slow_drift(baseline, runs, config)
+        except (StoreError, IncompatibleProfilesError) as err:
+            logger.warning("No slow-drift check on run %s: %s", run_id, err)
+            return None
+        best = next(
+            (
+                t
+                for t in result.tests
+                if t.metric == result.metric and t.window == result.window and t.drift_detected
+            ),
+            None,
+        )
+        return SlowDriftSummary(
+            drift_detected=result.drift_detected,
+            metric=result.metric,
+            window=result.window,
+            explanation=result.explanation,
+            run_ids=[rid for rid, _ in stored] + [run_id],
+            alpha=config.alpha,
+            horizon=config.horizon,
+            test=config.test,
+            p_value=None if best is None else best.p_value,
+            threshold=None if best is None else best.threshold,
+        )
 
     def trends(
         self,

@@ -481,6 +481,12 @@ def _print_report(report: Any, path: Path, quiet: bool, extras: Sequence[Path] =
         f"{report.current.n_images} current images vs {report.baseline.n_images} "
         "baseline images"
     )
+    slow = report.slow_drift
+    if slow is not None and slow.drift_detected:
+        console.print(
+            f"[bold yellow]SLOW DRIFT[/] over the last {len(slow.run_ids)} runs of the dataset: "
+            f"{slow.explanation}"
+        )
     if not quiet:
         for line in report.explanations[:10]:
             console.print(f"  - {line}")
@@ -538,6 +544,8 @@ def _print_source_notes(result: Any) -> None:
 
 
 def _exit_code(report: Any, fail_on: str) -> int:
+    """1 for drift at ``fail_on`` or above; slow drift over the history counts as ``low``."""
     if fail_on == "never":
         return EXIT_OK
-    return EXIT_DRIFT if report.reaches(fail_on) else EXIT_OK
+    slow = report.slow_drift is not None and report.slow_drift.drift_detected
+    return EXIT_DRIFT if report.reaches(fail_on) or (slow and fail_on == "low") else EXIT_OK

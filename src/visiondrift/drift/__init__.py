@@ -50,6 +50,7 @@ from visiondrift.drift._model import (
     MetricResult,
     RunInfo,
     Severity,
+    SlowDriftSummary,
 )
 
 if typing.TYPE_CHECKING:
@@ -123,6 +124,7 @@ __all__ = [
     "SlowDriftConfig",
     "SlowDriftMonitor",
     "SlowDriftResult",
+    "SlowDriftSummary",
     "WindowTest",
     "band_of",
     "compare",

@@ -44,6 +44,7 @@ __all__ = [
     "Role",
     "RunInfo",
     "Severity",
+    "SlowDriftSummary",
     "upgrade_v1",
 ]
 
@@ -156,6 +157,29 @@ class RunInfo(_Frozen):
     window_end: str | None = None
 
 
+class SlowDriftSummary(_Frozen):
+    """The slow-drift check made with the run's history (see :mod:`visiondrift.drift.slow`).
+
+    The check pools the images of the last 2, 4, 8 and 16 runs of the dataset that were compared
+    with the same baseline, this run included, and tests each pool against the baseline; its
+    false-alarm probability is at most ``alpha`` over ``horizon`` clean runs.
+    """
+
+    drift_detected: bool
+    #: The metric and window (number of runs) of the strongest alarm; ``None`` without one.
+    metric: str | None = None
+    window: int | None = None
+    explanation: str
+    #: The runs checked, oldest first (this run last).
+    run_ids: list[str]
+    alpha: float
+    horizon: int
+    test: str
+    #: The p-value of the strongest check and the Holm threshold it was held to.
+    p_value: float | None = None
+    threshold: float | None = None
+
+
 class DriftReport(_Frozen):
     """The result of comparing a current set of images with a baseline.
 
@@ -188,6 +212,8 @@ class DriftReport(_Frozen):
     command: str | None = None
     #: The monitor run that made the report (``None``: made by ``compare`` outside a monitor).
     run: RunInfo | None = None
+    #: The slow-drift check over the dataset's recent runs (``None``: no history to check).
+    slow_drift: SlowDriftSummary | None = None
 
     def reaches(self, severity: Severity) -> bool:
         """Whether drift was found at ``severity`` or above.

@@ -88,6 +88,13 @@ def render_markdown(
     if report.explanations:
         lines.append("")
         lines.extend(f"- {_md(sentence)}" for sentence in report.explanations)
+    slow = report.slow_drift
+    if slow is not None and slow.drift_detected:
+        lines += [
+            "",
+            f"**Slow drift** over the last {len(slow.run_ids)} runs of the dataset: "
+            f"{_md(slow.explanation)}",
+        ]
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     top = [m for m in report.metrics if m.status in ("drift", "insufficient_evidence")]
     top.sort(key=lambda m: (m.status != "drift", -rank[m.severity], -abs(m.effect_size)))

@@ -22,6 +22,7 @@ from visiondrift.store._records import ANY_DATASET, AnyDataset, MetricRow, Prune
 if typing.TYPE_CHECKING:
     from visiondrift.store._codec import content_hash
     from visiondrift.store._migrate import head_revision
+    from visiondrift.store._rows import baseline_identity
     from visiondrift.store._sink import HistorySink
     from visiondrift.store._store import HistoryStore
     from visiondrift.store._trend import series_of, with_run
@@ -29,6 +30,7 @@ if typing.TYPE_CHECKING:
 
 _LAZY: dict[str, str] = {
     "HistorySink": "visiondrift.store._sink",
+    "baseline_identity": "visiondrift.store._rows",
     "content_hash": "visiondrift.store._codec",
     "series_of": "visiondrift.store._trend",
     "with_run": "visiondrift.store._trend",
@@ -47,6 +49,7 @@ __all__ = [
     "MetricRow",
     "PruneResult",
     "StoredRun",
+    "baseline_identity",
     "content_hash",
     "default_store_path",
     "head_revision",

@@ -24,6 +24,28 @@ WRITE = "visiondrift_write"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+def _wal(cursor: Any, timeout: float) -> None:
+    """Put the file in WAL mode (once; the mode is kept in the file).
+
+    Switching the mode needs the file to itself and SQLite does not wait for that (no busy
+    handler), so while another process creates the store this retries until ``timeout``.
+    """
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def make_engine(url: URL, *, timeout: float, pg_schema: str | None = None) -> Engine:
     """An engine for ``url``; ``timeout`` seconds bound lock waits and connection attempts."""
     from sqlalchemy import create_engine, event
@@ -50,7 +72,7 @@ def make_engine(url: URL, *, timeout: float, pg_schema: str | None = None) -> En
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _wal(cursor, timeout)
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.close()
 

@@ -59,6 +59,9 @@ class StoredRun:
         The visiondrift release that made the run.
     has_report, has_profile
         Whether the full report and the batch profile are still stored (``prune`` drops them).
+    slow_drift
+        Whether the run's slow-drift check over the dataset's recent runs raised an alarm
+        (``None``: no check was made).
     """
 
     run_id: str
@@ -85,6 +88,7 @@ class StoredRun:
     package_version: str
     has_report: bool
     has_profile: bool
+    slow_drift: bool | None = None
 
 
 @dataclass(frozen=True)

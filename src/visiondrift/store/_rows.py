@@ -100,6 +100,7 @@ def run_row(
         "model_name": None if model_name is None else model_name[:500],
         "model_hash": model_hash,
         "package_version": report.package_version[:40],
+        "slow_drift": None if report.slow_drift is None else report.slow_drift.drift_detected,
     }
 
 
@@ -217,6 +218,7 @@ def stored_run(row: Mapping[Any, Any], bad: Mapping[str, int]) -> StoredRun:
         model_name=row["model_name"],
         model_hash=row["model_hash"],
         package_version=row["package_version"],
+        slow_drift=None if row["slow_drift"] is None else bool(row["slow_drift"]),
         has_report=bool(row["has_report"]),
         has_profile=bool(row["has_profile"]),
     )

@@ -59,6 +59,7 @@ RUNS = Table(
     Column("model_name", String(500), nullable=True),
     Column("model_hash", String(64), nullable=True),
     Column("package_version", String(40), nullable=False),
+    Column("slow_drift", Boolean, nullable=True),
     Index("ix_vd_runs_dataset_ran_at", "dataset", "ran_at"),
     Index("ix_vd_runs_ran_at", "ran_at"),
 )

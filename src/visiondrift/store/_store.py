@@ -32,6 +32,7 @@ from visiondrift.store._rows import (
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.sql import Select
 
     from visiondrift.app import RunResult
     from visiondrift.drift import DriftReport
@@ -397,6 +398,40 @@ class HistoryStore:
 
         data = self._document(run_id, "profile")
         return None if data is None else Profile.from_dict(data, origin=f"history run {run_id}")
+
+    def recent_profiles(
+        self,
+        *,
+        dataset: str | None,
+        baseline_hash: str,
+        limit: int,
+    ) -> list[tuple[str, Profile]]:
+        """The batch profiles of the dataset's latest ``limit`` runs compared with the baseline
+        of ``baseline_hash`` (see :func:`baseline_identity`), oldest first, with their run ids.
+
+        One indexed query: what the monitor's slow-drift check reads after every run.
+        """
+        from sqlalchemy import select
+
+        from visiondrift.profiles import Profile
+        from visiondrift.store._schema import DOCUMENTS, RUNS
+
+        joined: Select[Any] = (
+            select(RUNS.c.run_id, DOCUMENTS.c.profile)
+            .join(DOCUMENTS, DOCUMENTS.c.run_id == RUNS.c.run_id)
+            .where(RUNS.c.baseline_hash == baseline_hash)
+            .where(DOCUMENTS.c.profile.is_not(None))
+        )
+        query = filtered(joined, RUNS, dataset, None, None)
+        query = query.order_by(RUNS.c.ran_at.desc(), RUNS.c.run_id).limit(max(0, int(limit)))
+        rows: list[tuple[str, bytes]] = [
+            (str(r[0]), r[1])
+            for r in self._read("reading recent profiles", lambda conn: conn.execute(query).all())
+        ]
+        return [
+            (run_id, Profile.from_dict(unpack(blob), origin=f"history run {run_id}"))
+            for run_id, blob in reversed(rows)
+        ]
 
     def profiles(
         self,
