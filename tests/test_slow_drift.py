@@ -255,6 +255,45 @@ def test_the_monitor_and_the_stored_sequence_agree(
         monitor.drift_detected = False  # type: ignore[misc]
 
 
+def test_checking_only_the_last_run_and_reading_run_values_give_the_same_verdict(
+    baseline: Profile, drifted: Callable[[float], list[Measured]]
+) -> None:
+    from visiondrift.drift import RunValues
+
+    runs = _runs(drifted(0.01))
+    for k in (len(runs) // 2, len(runs)):
+        every = detect_slow_drift(baseline, runs[:k])
+        last = detect_slow_drift(baseline, runs[:k], check="last")
+        assert last.tests == every.tests  # the windows of the last run, the same p-values
+        assert (last.drift_detected, last.metric, last.window, last.explanation) == (
+            every.drift_detected,
+            every.metric,
+            every.window,
+            every.explanation,
+        )
+        assert last.alarm_runs == ((k,) if every.drift_detected else ())
+        # What the store keeps of each run (a compact binary form) checks like the profiles.
+        kept = [RunValues.from_bytes(RunValues.of(r, SLOW_DRIFT_METRICS).to_bytes()) for r in runs]
+        assert kept[0] == RunValues.of(runs[0], SLOW_DRIFT_METRICS)
+        assert detect_slow_drift(baseline, kept[:k], check="last") == last
+    assert detect_slow_drift(baseline, runs).drift_detected  # the drift was there to find
+    with pytest.raises(ConfigError, match="'check' must be 'every' or 'last'"):
+        detect_slow_drift(baseline, runs, check="first")  # type: ignore[arg-type]
+
+
+def test_damaged_run_values_are_a_format_error(baseline: Profile) -> None:
+    import zlib
+
+    from visiondrift.drift import RunValues
+    from visiondrift.errors import ProfileFormatError
+
+    blob = RunValues.of(baseline, SLOW_DRIFT_METRICS).to_bytes()
+    raw = zlib.decompress(blob)
+    for bad in (blob[:-7], zlib.compress(raw[:-8]), zlib.compress(b"{}\n")):
+        with pytest.raises(ProfileFormatError, match="slow-drift values are damaged"):
+            RunValues.from_bytes(bad, origin="run 1")
+
+
 # ---------------------------------------------------------------------------- no drift
 
 
@@ -406,7 +445,7 @@ def test_profiles_of_other_settings_raise_the_merge_error(baseline: Profile) -> 
     with pytest.raises(IncompatibleProfilesError) as got:
         detect_slow_drift(baseline, [other])
     assert str(got.value) == str(expected.value)
-    with pytest.raises(ConfigError, match="sequence of Profile objects"):
+    with pytest.raises(ConfigError, match=r"sequence of Profile \(or RunValues\) objects"):
         detect_slow_drift(baseline, baseline)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="Unknown metric 'sharpnes'"):
         SlowDriftMonitor(baseline, SlowDriftConfig(metrics=("sharpnes",)))

@@ -21,7 +21,7 @@ from PIL import Image
 from visiondrift import profile
 from visiondrift.app import Monitor, Outputs, RunResult
 from visiondrift.demo.samples import CameraChange, make_dataset, real_photos
-from visiondrift.drift import SEVERITIES, DriftReport
+from visiondrift.drift import SEVERITIES, DriftReport, RunValues
 from visiondrift.errors import ConfigError, RunNotFoundError, StoreError
 from visiondrift.profiles import Profile
 from visiondrift.store import ANY_DATASET, HistoryStore, head_revision
@@ -388,6 +388,42 @@ def test_keep_profile_false(
     assert merged[0][1] == kept.profile
 
 
+def test_recent_values_are_what_the_slow_drift_check_reads(
+    store: HistoryStore, baseline: Profile, batches: dict[str, Profile]
+) -> None:
+    from sqlalchemy import update
+
+    from visiondrift.store import baseline_identity
+    from visiondrift.store._schema import DOCUMENTS
+    from visiondrift.store._store import stored_slow_metrics
+
+    results = [_run(store, baseline, batches[n]) for n in ("same", "changed", "same")]
+    _run(store, baseline, batches["same"], dataset="eye")  # another dataset: not among them
+    lean = _run(store, baseline, batches["changed"], keep_profiles=False)  # no profile: skipped
+    identity = baseline_identity(results[0].report)
+    found = store.recent_values(dataset="skin", baseline_hash=identity, limit=10)
+    assert [run_id for run_id, _ in found] == [r.run_id for r in results]
+    assert lean.run_id not in dict(found)
+    for (_, values), result in zip(found, results, strict=True):
+        assert values == RunValues.of(result.profile, stored_slow_metrics())
+    latest = store.recent_values(dataset="skin", baseline_hash=identity, limit=2)
+    assert [run_id for run_id, _ in latest] == [r.run_id for r in results[1:]]
+    assert store.recent_values(dataset="skin", baseline_hash="0" * 64, limit=10) == []
+    # A run recorded before the values were kept (or a metric they lack): read from its profile.
+    with store._engine.begin() as conn:
+        conn.execute(
+            update(DOCUMENTS)
+            .where(DOCUMENTS.c.run_id == results[0].run_id)
+            .values(slow_values=None)
+        )
+    again = store.recent_values(
+        dataset="skin", baseline_hash=identity, limit=10, metrics=["entropy"]
+    )
+    for (_, values), result in zip(again, results, strict=True):
+        assert values == RunValues.of(result.profile, (*stored_slow_metrics(), "entropy"))
+        assert values.samples["entropy"].values.size == result.profile.n_images
+
+
 # --- nothing of the images --------------------------------------------------------------------
 
 
@@ -407,8 +443,15 @@ def _dump(store: HistoryStore) -> list[tuple[str, str, Any]]:
                 for column, value in row.items():
                     if isinstance(value, bytes | memoryview):
                         raw = bytes(value)
-                        text = zlib.decompress(raw)  # a stored document is compressed JSON only
-                        json.loads(text)
+                        text = zlib.decompress(raw)
+                        if column == "slow_values":
+                            # a JSON header, then nothing but float64 values of the metrics
+                            head, _, body = text.partition(b"\n")
+                            sizes = [m["n"] for m in json.loads(head)["metrics"]]
+                            assert len(body) == 8 * sum(sizes)
+                            RunValues.from_bytes(raw)
+                        else:  # a stored document is compressed JSON only
+                            json.loads(text)
                         values.append((table.name, column, text))
                     else:
                         values.append((table.name, column, value))
@@ -435,7 +478,7 @@ def test_nothing_of_the_images_is_stored(
     values = _dump(store)
     assert len({v for t, c, v in values if c == "run_id"}) == 2
     texts = [v for _, _, v in values if isinstance(v, bytes)]
-    assert len(texts) == 4  # two reports, two profiles
+    assert len(texts) == 6  # two reports, two profiles, two runs' slow-drift values
     forbidden_bytes = [
         b"\xff\xd8\xff",  # JPEG start of image
         b"\x89PNG",

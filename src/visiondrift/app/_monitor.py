@@ -312,14 +312,17 @@ class Monitor:
 
         config = self.slow_drift
         try:
-            stored = self.history.recent_profiles(
+            stored = self.history.recent_values(
                 dataset=dataset,
                 baseline_hash=baseline_identity(report),
                 limit=max(config.windows) - 1,
+                metrics=config.metrics or (),
             )
+            # The stored runs were profiled with this baseline's settings (same baseline hash);
+            # the batch is checked against it as a profile.
             baseline = self.baseline.with_dataset(None)
-            runs = [p.with_dataset(None) for _, p in stored] + [current.with_dataset(None)]
-            result = detect_slow_drift(baseline, runs, config)
+            runs = [v for _, v in stored] + [current.with_dataset(None)]
+            result = detect_slow_drift(baseline, runs, config, check="last")
         except (StoreError, IncompatibleProfilesError) as err:
             logger.warning("No slow-drift check on run %s: %s", run_id, err)
             return None

@@ -40,6 +40,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from visiondrift.drift._slow_stats import holm, ks_tests, welch_tests
+from visiondrift.drift._slow_values import (
+    EMPTY_SAMPLE,
+    RunValues,
+    Sample,
+    merge_samples,
+    sample_of,
+)
 from visiondrift.drift._slow_words import (
     MODEL_CONFIDENCE,
     drift_sentence,
@@ -50,13 +57,13 @@ from visiondrift.drift._slow_words import (
 )
 from visiondrift.errors import ConfigError
 from visiondrift.profiles._profile import Profile
-from visiondrift.profiles.sketches import Moments
 
 __all__ = [
     "MODEL_CONFIDENCE",
     "SLOW_DRIFT_METRICS",
     "SLOW_DRIFT_TESTS",
     "WELCH_METRICS",
+    "RunValues",
     "SlowDriftConfig",
     "SlowDriftMonitor",
     "SlowDriftResult",
@@ -90,8 +97,6 @@ WELCH_METRICS: Final[tuple[str, ...]] = (
 #: The two-sample tests of a window against the baseline.
 SLOW_DRIFT_TESTS: Final = ("ks", "welch")
 SlowDriftTest = Literal["ks", "welch"]
-
-_EMPTY: Final = np.zeros(0, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -352,16 +357,16 @@ class SlowDriftMonitor:
                 f"property names of the baseline ({', '.join(sorted(baseline.moments))}) or "
                 f"{MODEL_CONFIDENCE!r}. Got {self.config.metrics!r}."
             )
-        self._base: dict[str, _Sample] = {}
+        self._base: dict[str, Sample] = {}
         skipped: list[str] = []
         for metric in self._metrics:
-            sample = _sample_of(baseline, metric)
+            sample = sample_of(baseline, metric)
             if self._size(sample) < self.config.min_images:
                 skipped.append(metric)
             else:
-                self._base[metric] = _Sample(sample.moments, np.sort(sample.values))
+                self._base[metric] = Sample(sample.moments, np.sort(sample.values))
         self._skipped = tuple(skipped)
-        self._runs: deque[dict[str, _Sample]] = deque(maxlen=max(self.config.windows))
+        self._runs: deque[dict[str, Sample]] = deque(maxlen=max(self.config.windows))
         self._run_p: deque[dict[str, float]] = deque(maxlen=max(self.config.windows))
         self._n_runs = 0
         self._alarms: list[int] = []
@@ -383,31 +388,57 @@ class SlowDriftMonitor:
         """The verdict after the latest run."""
         return self._result
 
-    def update(self, profile: Profile) -> SlowDriftMonitor:
-        """Add the next run's profile and check the windows that end with it.
+    def update(self, run: Profile | RunValues, *, check: bool = True) -> SlowDriftMonitor:
+        """Add the next run and check the windows that end with it.
+
+        Parameters
+        ----------
+        run
+            The run's profile, or its :class:`RunValues` (what the history store keeps for
+            this check; the caller vouches that they were measured with the baseline's
+            settings).
+        check
+            ``False``: remember the run (and its own per-run p-values) without checking the
+            windows; the verdict stays the previous one. Catching up on stored runs whose
+            verdicts are already known costs no window test.
 
         Raises
         ------
         IncompatibleProfilesError
             The profile cannot merge with the baseline (other settings, another dataset).
         """
-        self.baseline.check_mergeable(profile)
+        if isinstance(run, Profile):
+            self.baseline.check_mergeable(run)
+            run = RunValues.of(run, self._base)
         self._n_runs += 1
-        if profile.n_images < self.config.min_images:
+        if run.n_images < self.config.min_images:
             self._small.append(self._n_runs)
-        self._runs.append({metric: _sample_of(profile, metric) for metric in self._base})
+        self._runs.append({metric: run.sample(metric) or EMPTY_SAMPLE for metric in self._base})
+        if not check:
+            self._run_p.append(self._alone())
+            return self
         tests = self._check()
         if any(t.drift_detected for t in tests):
             self._alarms.append(self._n_runs)
         self._result = self._verdict(tests)
         return self
 
-    def _size(self, sample: _Sample) -> int:
+    def _alone(self) -> dict[str, float]:
+        """The p-value of each metric of the latest run on its own (NaN: too few values)."""
+        latest = [
+            (m, s) for m, s in self._runs[-1].items() if self._size(s) >= self.config.min_images
+        ]
+        _, p = self._test(latest)
+        alone = dict.fromkeys(self._base, math.nan)
+        alone.update({m: float(p[i]) for i, (m, _) in enumerate(latest)})
+        return alone
+
+    def _size(self, sample: Sample) -> int:
         """The values the configured test sees in ``sample``."""
         return sample.moments.count if self.config.test == "welch" else int(sample.values.size)
 
     def _test(
-        self, samples: Sequence[tuple[str, _Sample]]
+        self, samples: Sequence[tuple[str, Sample]]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """(statistic, p-value) of each ``(metric, sample)`` against the baseline."""
         if not samples:
@@ -423,12 +454,12 @@ class SlowDriftMonitor:
         rows = list(self._runs)
         # The latest run alone (for the explanation, not a check), then the windows.
         latest = [(m, s) for m, s in rows[-1].items() if self._size(s) >= cfg.min_images]
-        candidates: list[tuple[str, int, _Sample]] = [(m, 1, s) for m, s in latest]
+        candidates: list[tuple[str, int, Sample]] = [(m, 1, s) for m, s in latest]
         for metric in self._base:
             for k in cfg.windows:
                 if k > seen:
                     continue
-                merged = _merge([r[metric] for r in rows[seen - k :]])
+                merged = merge_samples([r[metric] for r in rows[seen - k :]])
                 if self._size(merged) >= cfg.min_images:
                     candidates.append((metric, k, merged))
         statistic, p = self._test([(m, s) for m, _, s in candidates])
@@ -522,34 +553,12 @@ class SlowDriftMonitor:
         )
 
 
-@dataclass(frozen=True)
-class _Sample:
-    """One metric in one profile (or merged runs): moments of every image, reservoir values."""
-
-    moments: Moments
-    values: NDArray[np.float64]
-
-
-def _sample_of(profile: Profile, metric: str) -> _Sample:
-    """``metric`` in ``profile`` (empty when the profile has no values of it)."""
-    if metric == MODEL_CONFIDENCE:
-        moments = Moments.empty() if profile.model is None else profile.model.confidence
-    else:
-        moments = profile.moments.get(metric, Moments.empty())
-    values = profile.reservoir.values.get(metric, _EMPTY)
-    return _Sample(moments, np.asarray(values, dtype=np.float64))
-
-
-def _merge(samples: Sequence[_Sample]) -> _Sample:
-    """The images of every sample: moments merged, reservoir values pooled."""
-    moments = Moments.empty()
-    for s in samples:
-        moments = moments.merge(s.moments)
-    return _Sample(moments, np.concatenate([s.values for s in samples]))
-
-
 def detect_slow_drift(
-    baseline: Profile, runs: Sequence[Profile], config: SlowDriftConfig | None = None
+    baseline: Profile,
+    runs: Sequence[Profile | RunValues],
+    config: SlowDriftConfig | None = None,
+    *,
+    check: Literal["every", "last"] = "every",
 ) -> SlowDriftResult:
     """Check a stored sequence of runs (oldest first) for slow drift from ``baseline``.
 
@@ -561,9 +570,13 @@ def detect_slow_drift(
     baseline
         The profile every run is compared with.
     runs
-        The runs' profiles, oldest first.
+        The runs' profiles (or their :class:`RunValues`), oldest first.
     config
         The settings (the defaults when ``None``).
+    check
+        ``"every"``: check every run in turn; ``"last"``: only the last run's windows (the same
+        verdict and sentence, without ``alarm_runs`` of the earlier runs; what the monitor does
+        after each run, whose earlier verdicts are already recorded).
 
     Returns
     -------
@@ -576,14 +589,16 @@ def detect_slow_drift(
     IncompatibleProfilesError
         A run cannot merge with the baseline (other settings, another dataset).
     ConfigError
-        ``runs`` is not a sequence of profiles, or a configured metric is unknown.
+        ``runs`` is not a sequence of profiles or run values, or a configured metric is unknown.
     """
-    if isinstance(runs, Profile) or not all(isinstance(r, Profile) for r in runs):
+    if isinstance(runs, Profile) or not all(isinstance(r, Profile | RunValues) for r in runs):
         raise ConfigError(
-            "detect_slow_drift needs the runs as a sequence of Profile objects, oldest first. "
-            f"Got {type(runs).__name__} instead."
+            "detect_slow_drift needs the runs as a sequence of Profile (or RunValues) objects, "
+            f"oldest first. Got {type(runs).__name__} instead."
         )
+    if check not in ("every", "last"):
+        raise ConfigError(f"The 'check' must be 'every' or 'last'. Got {check!r} instead.")
     monitor = SlowDriftMonitor(baseline, config)
-    for run in runs:
-        monitor.update(run)
+    for i, run in enumerate(runs):
+        monitor.update(run, check=check == "every" or i == len(runs) - 1)
     return monitor.result

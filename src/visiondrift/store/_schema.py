@@ -5,7 +5,8 @@ Long and time-indexed, so SQL and Grafana can read them directly::
     vd_runs         one row per run: dataset, window, when, baseline and model identity, verdict
     vd_bad_counts   one row per run and bad-file reason: how many files were unusable, and why
     vd_metrics      one row per run and metric: status, statistic, p-values, effect, values
-    vd_documents    one row per run: the report JSON and the batch profile, zlib-compressed
+    vd_documents    one row per run: the report JSON and the batch profile, zlib-compressed, and
+                    the few values the slow-drift check reads (compact binary)
 
 Every timestamp is UTC. ``vd_metrics`` repeats the run's dataset and time so a trend is one
 indexed query without a join (and so TimescaleDB can partition it by time). Nothing of the images
@@ -112,4 +113,5 @@ DOCUMENTS = Table(
     ),
     Column("report", LargeBinary, nullable=True),
     Column("profile", LargeBinary, nullable=True),
+    Column("slow_values", LargeBinary, nullable=True),
 )

@@ -36,10 +36,27 @@ if TYPE_CHECKING:
 
     from visiondrift.app import RunResult
     from visiondrift.drift import DriftReport
+    from visiondrift.drift.slow import RunValues
     from visiondrift.drift.trends import TrendSeries
     from visiondrift.profiles import Profile
 
-__all__ = ["HistoryStore"]
+__all__ = ["HistoryStore", "slow_values", "stored_slow_metrics"]
+
+
+def stored_slow_metrics() -> tuple[str, ...]:
+    """The metrics whose values are kept beside each run's profile for the slow-drift check:
+    the defaults of both of its tests (the model's confidence among them)."""
+    from visiondrift.drift.slow import SLOW_DRIFT_METRICS, WELCH_METRICS
+
+    return tuple(dict.fromkeys(SLOW_DRIFT_METRICS + WELCH_METRICS))
+
+
+def slow_values(profile: Profile) -> bytes:
+    """The slow-drift check's values of ``profile``, as the store keeps them."""
+    from visiondrift.drift.slow import RunValues
+
+    return RunValues.of(profile, stored_slow_metrics()).to_bytes()
+
 
 T = TypeVar("T")
 
@@ -270,6 +287,7 @@ class HistoryStore:
                         "run_id": run_id,
                         "report": pack(document),
                         "profile": None if profile is None else pack(profile.to_dict()),
+                        "slow_values": None if profile is None else slow_values(profile),
                     }
                 ],
             )
@@ -399,39 +417,49 @@ class HistoryStore:
         data = self._document(run_id, "profile")
         return None if data is None else Profile.from_dict(data, origin=f"history run {run_id}")
 
-    def recent_profiles(
+    def recent_values(
         self,
         *,
         dataset: str | None,
         baseline_hash: str,
         limit: int,
-    ) -> list[tuple[str, Profile]]:
-        """The batch profiles of the dataset's latest ``limit`` runs compared with the baseline
-        of ``baseline_hash`` (see :func:`baseline_identity`), oldest first, with their run ids.
+        metrics: Sequence[str] = (),
+    ) -> list[tuple[str, RunValues]]:
+        """What the slow-drift check reads of the dataset's latest ``limit`` runs compared with
+        the baseline of ``baseline_hash`` (see :func:`baseline_identity`): their run ids and
+        :class:`~visiondrift.drift.RunValues`, oldest first. Runs recorded without a profile
+        are left out; runs recorded before the values were kept, or without one of ``metrics``,
+        are read from their profiles.
 
-        One indexed query: what the monitor's slow-drift check reads after every run.
+        One indexed query: what the monitor reads after every run.
         """
         from sqlalchemy import select
 
+        from visiondrift.drift.slow import RunValues
         from visiondrift.profiles import Profile
         from visiondrift.store._schema import DOCUMENTS, RUNS
 
         joined: Select[Any] = (
-            select(RUNS.c.run_id, DOCUMENTS.c.profile)
+            select(RUNS.c.run_id, DOCUMENTS.c.slow_values, DOCUMENTS.c.profile)
             .join(DOCUMENTS, DOCUMENTS.c.run_id == RUNS.c.run_id)
             .where(RUNS.c.baseline_hash == baseline_hash)
             .where(DOCUMENTS.c.profile.is_not(None))
         )
         query = filtered(joined, RUNS, dataset, None, None)
         query = query.order_by(RUNS.c.ran_at.desc(), RUNS.c.run_id).limit(max(0, int(limit)))
-        rows: list[tuple[str, bytes]] = [
-            (str(r[0]), r[1])
-            for r in self._read("reading recent profiles", lambda conn: conn.execute(query).all())
-        ]
-        return [
-            (run_id, Profile.from_dict(unpack(blob), origin=f"history run {run_id}"))
-            for run_id, blob in reversed(rows)
-        ]
+        rows = self._read("reading recent runs", lambda conn: conn.execute(query).all())
+        out: list[tuple[str, RunValues]] = []
+        wanted = tuple(dict.fromkeys((*stored_slow_metrics(), *metrics)))
+        for run_id, values, blob in reversed(rows):
+            origin = f"history run {run_id}"
+            if values is not None:
+                kept = RunValues.from_bytes(values, origin=origin)
+                if all(m in kept.samples for m in metrics):
+                    out.append((str(run_id), kept))
+                    continue
+            profile = Profile.from_dict(unpack(blob), origin=origin)
+            out.append((str(run_id), RunValues.of(profile, wanted)))
+        return out
 
     def profiles(
         self,

@@ -1,4 +1,4 @@
-"""Each run's slow-drift verdict, beside its batch verdict.
+"""Each run's slow-drift verdict, beside its batch verdict; the values the check reads.
 
 Revision ID: 0004
 Revises: 0003
@@ -7,6 +7,10 @@ Create Date: 2026-11-30
 ``vd_runs.slow_drift`` is true when the run's slow-drift check over the dataset's recent runs
 raised an alarm, false when it found none, and NULL when no check was made (runs recorded before
 this revision, runs without a history). Filled for older runs from their stored reports.
+``vd_documents.slow_values`` keeps, beside the batch profile, the few per-image values the
+slow-drift check reads (``visiondrift.drift.RunValues``, compact binary), so that the check after
+each run reads kilobytes instead of whole profiles; older runs have NULL there and the check reads
+their profiles.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("vd_runs") as batch:
         batch.add_column(sa.Column("slow_drift", sa.Boolean, nullable=True))
+    with op.batch_alter_table("vd_documents") as batch:
+        batch.add_column(sa.Column("slow_values", sa.LargeBinary, nullable=True))
     from visiondrift.store._codec import unpack
 
     bind = op.get_bind()
@@ -41,5 +47,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("vd_documents") as batch:
+        batch.drop_column("slow_values")
     with op.batch_alter_table("vd_runs") as batch:
         batch.drop_column("slow_drift")
