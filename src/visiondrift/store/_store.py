@@ -440,7 +440,7 @@ class HistoryStore:
         from visiondrift.store._schema import DOCUMENTS, RUNS
 
         joined: Select[Any] = (
-            select(RUNS.c.run_id, DOCUMENTS.c.slow_values, DOCUMENTS.c.profile)
+            select(RUNS.c.run_id, DOCUMENTS.c.slow_values)
             .join(DOCUMENTS, DOCUMENTS.c.run_id == RUNS.c.run_id)
             .where(RUNS.c.baseline_hash == baseline_hash)
             .where(DOCUMENTS.c.profile.is_not(None))
@@ -450,13 +450,21 @@ class HistoryStore:
         rows = self._read("reading recent runs", lambda conn: conn.execute(query).all())
         out: list[tuple[str, RunValues]] = []
         wanted = tuple(dict.fromkeys((*stored_slow_metrics(), *metrics)))
-        for run_id, values, blob in reversed(rows):
+        for run_id, values in reversed(rows):
             origin = f"history run {run_id}"
             if values is not None:
                 kept = RunValues.from_bytes(values, origin=origin)
                 if all(m in kept.samples for m in metrics):
                     out.append((str(run_id), kept))
                     continue
+            # Recorded before the values were kept, or without a metric asked for: the profile
+            # (read only then: profiles are a hundred times larger).
+            blob = self._read(
+                f"reading run {run_id}",
+                lambda conn, rid=run_id: conn.execute(  # type: ignore[misc]
+                    select(DOCUMENTS.c.profile).where(DOCUMENTS.c.run_id == rid)
+                ).scalar_one(),
+            )
             profile = Profile.from_dict(unpack(blob), origin=origin)
             out.append((str(run_id), RunValues.of(profile, wanted)))
         return out
