@@ -363,6 +363,17 @@ def test_prune_whole_runs_or_documents(
         store.report(ids[10])
     assert store.profile(ids[10]) is None
     assert [r.run_id for r, _ in store.profiles()] == [ids[0]]
+    from visiondrift.store import baseline_identity
+
+    recent = store.recent_values(
+        dataset="skin", baseline_hash=baseline_identity(result.report), limit=10
+    )
+    assert [run_id for run_id, _ in recent] == [ids[0]]  # the pruned run's values went too
+    with store._engine.connect() as conn:
+        left = conn.exec_driver_sql(
+            "SELECT count(*) FROM vd_documents WHERE slow_values IS NOT NULL"
+        ).scalar_one()
+    assert left == 1
     trend = store.trend("brightness", last_runs=10)
     assert trend is not None
     assert [p.run_id for p in trend.points] == [ids[10], ids[0]]

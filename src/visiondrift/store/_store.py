@@ -297,7 +297,8 @@ class HistoryStore:
         """Forget runs that finished before ``older_than`` (one transaction).
 
         With ``keep_metrics``, a run's row, bad-file counts and metric rows stay (trends and
-        Grafana keep them) and only its report and profile documents are dropped.
+        Grafana keep them) and only its report and profile documents (and the slow-drift values
+        kept with the profile) are dropped.
         """
         from sqlalchemy import delete, func, select, update
 
@@ -312,7 +313,7 @@ class HistoryStore:
                     update(DOCUMENTS)
                     .where(DOCUMENTS.c.run_id.in_(old))
                     .where((DOCUMENTS.c.report.is_not(None)) | (DOCUMENTS.c.profile.is_not(None)))
-                    .values(report=None, profile=None)
+                    .values(report=None, profile=None, slow_values=None)
                 ).rowcount
                 return PruneResult(runs_deleted=0, documents_dropped=dropped, cutoff=cutoff)
             n = conn.execute(select(func.count()).select_from(old.subquery())).scalar_one()
