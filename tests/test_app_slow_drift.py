@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from markupsafe import escape
 
 from visiondrift import profile
 from visiondrift.app import Monitor, Outputs, RunResult
@@ -14,6 +15,7 @@ from visiondrift.cli._support import EXIT_DRIFT, EXIT_OK, _exit_code
 from visiondrift.demo.samples import CameraChange, make_dataset
 from visiondrift.drift.slow import SlowDriftConfig, detect_slow_drift
 from visiondrift.profiles import Profile
+from visiondrift.report import render_html
 from visiondrift.report.markdown import render_markdown
 from visiondrift.store import HistoryStore
 
@@ -103,7 +105,9 @@ def test_the_markdown_summary_and_the_exit_code_carry_an_alarm(
     slow = report.slow_drift
     assert slow is not None
     assert slow.drift_detected
-    assert f"**Slow drift** over the last {len(slow.run_ids)} runs" in render_markdown(report)
+    assert f"**Slow drift across runs:** {slow.explanation}" in render_markdown(report)
+    page = render_html(report)
+    assert f"<strong>Slow drift across runs:</strong> {escape(slow.explanation)}" in page
     # An alarm of the history alone (the batch itself not flagged) still exits 1 at --fail-on
     # low, and 0 at a higher bar or never.
     quiet_batch = report.model_copy(
@@ -117,6 +121,7 @@ def test_the_markdown_summary_and_the_exit_code_carry_an_alarm(
     )
     assert _exit_code(calm, "low") == EXIT_OK
     assert "Slow drift" not in render_markdown(calm)
+    assert "Slow drift across runs" not in render_html(calm)
 
 
 def test_clean_runs_raise_no_alarm_and_other_baselines_are_not_pooled(

@@ -520,3 +520,12 @@ def test_a_change_of_distribution_at_the_same_mean_is_said_so(
         f"the baseline in distribution (KS D = {best.statistic:.2f}), not clearly in mean "
         f"({mu:#.3g} → {best.mean:#.3g}), "
     )
+
+
+def test_numbers_in_sentences_have_three_digits_and_no_bare_point() -> None:
+    from visiondrift.drift._slow_words import _number
+
+    assert _number(220.0) == "220"  # not "220."
+    assert _number(0.4) == "0.400"
+    assert _number(12.345) == "12.3"
+    assert _number(1292.4) == "1,292"

@@ -483,10 +483,7 @@ def _print_report(report: Any, path: Path, quiet: bool, extras: Sequence[Path] =
     )
     slow = report.slow_drift
     if slow is not None and slow.drift_detected:
-        console.print(
-            f"[bold yellow]SLOW DRIFT[/] over the last {len(slow.run_ids)} runs of the dataset: "
-            f"{slow.explanation}"
-        )
+        console.print(f"[bold yellow]SLOW DRIFT across runs[/]: {slow.explanation}")
     if not quiet:
         for line in report.explanations[:10]:
             console.print(f"  - {line}")

@@ -57,7 +57,8 @@ def windows_words(windows: Sequence[int]) -> str:
 
 
 def _number(x: float) -> str:
-    return f"{x:#.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+    # Three significant digits, trailing zeros kept (0.400), never a bare point ("220.").
+    return f"{x:#.3g}".rstrip(".") if abs(x) < 1000 else f"{x:,.0f}"
 
 
 def drift_sentence(t: WindowTest, alpha: float) -> str:

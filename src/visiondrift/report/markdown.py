@@ -92,8 +92,7 @@ def render_markdown(
     if slow is not None and slow.drift_detected:
         lines += [
             "",
-            f"**Slow drift** over the last {len(slow.run_ids)} runs of the dataset: "
-            f"{_md(slow.explanation)}",
+            f"**Slow drift across runs:** {_md(slow.explanation)}",
         ]
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     top = [m for m in report.metrics if m.status in ("drift", "insufficient_evidence")]
