@@ -908,3 +908,63 @@ def test_the_commands_on_a_postgresql_store(
     assert "Removed 2 runs" in out
     code, out, _ = vd(capsys, "history", "list", "--json", *store)
     assert len(json.loads(out)) == 3
+
+
+def test_monitor_records_its_run_and_says_where(
+    batches: dict[str, Path], baseline: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "runs.sqlite"
+    report = tmp_path / "r.json"
+    code, out, _ = vd(
+        capsys, "monitor", str(batches["changed"]), "--baseline", str(baseline),
+        "-o", str(report), "--store", str(store), "--dataset", "shop", "--workers", "1",
+        "--window", "2026-11-29T00:00Z/2026-11-30T00:00Z",
+    )  # fmt: skip
+    assert code == 1  # the camera change
+    saved = DriftReport.load(report)
+    assert saved.run is not None
+    with HistoryStore(store) as history:
+        (run,) = history.runs()
+    assert run.run_id == saved.run.run_id
+    assert run.dataset == "shop"
+    assert run.window == (
+        datetime(2026, 11, 29, tzinfo=UTC),
+        datetime(2026, 11, 30, tzinfo=UTC),
+    )
+    assert f"Recorded run {run.run_id[:12]} of dataset 'shop' in the history store {store}" in out
+    # --no-store: the same run, nothing recorded.
+    code, out, _ = vd(
+        capsys, "monitor", str(batches["changed"]), "--baseline", str(baseline),
+        "-o", str(tmp_path / "r2.json"), "--store", str(store), "--no-store", "--workers", "1",
+    )  # fmt: skip
+    assert code == 1
+    assert "Recorded run" not in out
+    with HistoryStore(store) as history:
+        assert len(history.runs()) == 1
+
+
+def test_monitor_with_an_unreachable_store_keeps_its_verdict_and_files(
+    batches: dict[str, Path], baseline: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "r.json"
+    code, out, err = vd(
+        capsys, "monitor", str(batches["changed"]), "--baseline", str(baseline),
+        "-o", str(report), "--store", WITH_PASSWORD, "--workers", "1",
+        "--summary-md", str(tmp_path / "r.md"),
+    )  # fmt: skip
+    assert code == 1  # the drift, not a store error (2) nor a crash (3)
+    assert report.is_file()
+    assert (tmp_path / "r.md").is_file()
+    assert "Warning: the history run was not recorded:" in err
+    assert "Cannot reach the history store postgresql+psycopg://u:***@127.0.0.1:1/x" in err
+    assert f"visiondrift history import {report}" in err
+    assert "hunter2" not in out + err
+    # The run is re-sent later, once the store is there.
+    store = tmp_path / "later.sqlite"
+    code, out, _ = vd(capsys, "history", "import", str(report), "--store", str(store))
+    assert code == 0
+    with HistoryStore(store) as history:
+        (run,) = history.runs()
+    saved = DriftReport.load(report)
+    assert saved.run is not None
+    assert run.run_id == saved.run.run_id

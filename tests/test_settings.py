@@ -391,6 +391,21 @@ def test_secrets_are_masked_when_shown(tmp_path: Path, monkeypatch: pytest.Monke
     assert document["origins"]["alerts.webhook_url"] == str(tmp_path / "visiondrift.toml")
 
 
+def test_the_store_alias_and_a_password_in_its_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VISIONDRIFT_STORE", "postgresql+psycopg://ml:hunter2@db.example/metrics")
+    loaded = load_settings(cwd=tmp_path)
+    assert loaded.settings.store.url == "postgresql+psycopg://ml:hunter2@db.example/metrics"
+    assert str(loaded.origin("store.url")) == "environment variable VISIONDRIFT_STORE"
+    for text in (render_settings(loaded), render_settings(loaded, as_json=True)):
+        assert "hunter2" not in text
+        assert f"postgresql+psycopg://ml:{MASK}@db.example/metrics" in text
+    # The long name wins over the short one.
+    monkeypatch.setenv("VISIONDRIFT_STORE__URL", str(tmp_path / "runs.sqlite"))
+    assert load_settings(cwd=tmp_path).settings.store.url == str(tmp_path / "runs.sqlite")
+
+
 def test_a_bad_secret_is_not_echoed_in_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VISIONDRIFT_ALERTS__PASSWORD", "hunter2")  # too short
     with pytest.raises(ConfigError) as caught:
