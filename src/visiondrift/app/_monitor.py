@@ -361,19 +361,15 @@ class Monitor:
         if self.history is None:
             return None
         from visiondrift.errors import StoreError
-        from visiondrift.store import with_run
 
+        when = datetime.now(UTC) if at is None else at.astimezone(UTC)
         try:
-            stored = self.history.trends(
-                [m.name for m in report.metrics],
-                dataset=dataset,
-                last_runs=self.trend_runs - 1,
+            return self.history.run_trends(
+                report, run_id=run_id, at=when, dataset=dataset, last_runs=self.trend_runs - 1
             )
         except StoreError as err:
             logger.warning("No trends on run %s's pages: %s", run_id, err)
             return None
-        when = datetime.now(UTC) if at is None else at.astimezone(UTC)
-        return with_run(stored, report, run_id=run_id, ran_at=when, dataset=dataset)
 
     def notify(self, result: RunResult) -> RunResult:
         """Hand ``result`` to every sink; a sink that raises is recorded, not fatal."""

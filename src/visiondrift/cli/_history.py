@@ -40,7 +40,6 @@ from visiondrift.errors import VisionDriftError
 
 if TYPE_CHECKING:
     from visiondrift.drift import DriftReport
-    from visiondrift.drift.trends import TrendSeries
     from visiondrift.profiles import Profile
     from visiondrift.store import HistoryStore, StoredRun
 
@@ -199,17 +198,18 @@ def _rerender(
 ) -> tuple[Path, ...]:
     """Write the stored report's page and summary, with the trends up to this run."""
     from visiondrift.app import Outputs, write_outputs
-    from visiondrift.store import series_of, with_run
 
-    names = [m.name for m in report.metrics]
-    earlier = store.metric_rows(
-        names=names, dataset=run.dataset, until=run.ran_at, last_runs=trend_runs - 1
+    at = run.ran_at if run.window is None else run.window[0]  # as the stored points
+    series = store.run_trends(
+        report,
+        run_id=run.run_id,
+        at=at,
+        dataset=run.dataset,
+        last_runs=trend_runs - 1,
+        until=run.ran_at,
     )
-    trends: list[TrendSeries] | None = None
-    if earlier:
-        stored = series_of(earlier, names, dataset=run.dataset)
-        at = run.ran_at if run.window is None else run.window[0]  # as the stored points
-        trends = with_run(stored, report, run_id=run.run_id, ran_at=at, dataset=run.dataset)
+    # No earlier run: no History section on a re-rendered page.
+    trends = series if any(len(s.points) > 1 for s in series) else None
     outputs = Outputs(
         html=Path(html) if html else None,
         markdown=Path(markdown) if markdown else None,

@@ -56,6 +56,23 @@ class TrendPoint:
     status: MetricStatus
     current: bool = False
 
+    @classmethod
+    def of(
+        cls, metric: MetricResult, *, run_id: str, ran_at: datetime, current: bool = False
+    ) -> TrendPoint:
+        """``metric`` of a run's report as a point."""
+        return cls(
+            run_id=run_id,
+            ran_at=ran_at,
+            value=metric.current,
+            baseline=metric.baseline,
+            effect_size=metric.effect_size,
+            p_adjusted=metric.p_adjusted,
+            severity=metric.severity,
+            status=metric.status,
+            current=current,
+        )
+
 
 @dataclass(frozen=True)
 class TrendSeries:
@@ -87,6 +104,22 @@ class TrendSeries:
     bands: tuple[float, float, float]
     dataset: str | None
     points: tuple[TrendPoint, ...]
+
+    @classmethod
+    def of(
+        cls, metric: MetricResult, points: Sequence[TrendPoint], *, dataset: str | None
+    ) -> TrendSeries:
+        """The series of ``points``, named, labelled and banded as ``metric`` (the latest)."""
+        return cls(
+            name=metric.name,
+            label=metric.label,
+            family=metric.family,
+            unit=metric.unit,
+            effect_unit=metric.effect_unit,
+            bands=metric.bands,
+            dataset=dataset,
+            points=tuple(points),
+        )
 
 
 def series_from_reports(
@@ -129,33 +162,14 @@ def series_from_reports(
     for i, report in enumerate(reports):
         for m in report.metrics:
             found.setdefault(m.name, []).append((i, m))
-    out = []
-    for name, runs in found.items():
-        last = runs[-1][1]
-        points = tuple(
-            TrendPoint(
-                run_id=ids[i],
-                ran_at=ran_at[i],
-                value=m.current,
-                baseline=m.baseline,
-                effect_size=m.effect_size,
-                p_adjusted=m.p_adjusted,
-                severity=m.severity,
-                status=m.status,
-                current=i == marked,
-            )
-            for i, m in runs
+    return [
+        TrendSeries.of(
+            runs[-1][1],
+            [
+                TrendPoint.of(m, run_id=ids[i], ran_at=ran_at[i], current=i == marked)
+                for i, m in runs
+            ],
+            dataset=dataset,
         )
-        out.append(
-            TrendSeries(
-                name=name,
-                label=last.label,
-                family=last.family,
-                unit=last.unit,
-                effect_unit=last.effect_unit,
-                bands=last.bands,
-                dataset=dataset,
-                points=points,
-            )
-        )
-    return out
+        for runs in found.values()
+    ]

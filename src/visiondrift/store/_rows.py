@@ -76,7 +76,6 @@ def run_row(
         path = model.description.get("path")
         model_name = os.path.basename(str(path)) if path else "predictions file"
         model_hash = content_hash({"description": described, "classes": model.class_names})
-    baseline = report.baseline.model_dump(mode="json")
     return {
         "run_id": run_id,
         "dataset": dataset,
@@ -96,7 +95,7 @@ def run_row(
         "n_images": int(current.n_images),
         "n_bad": int(current.n_bad),
         "baseline_name": str(report.baseline.location)[:500],
-        "baseline_hash": content_hash(baseline),
+        "baseline_hash": baseline_identity(report),
         "model_name": None if model_name is None else model_name[:500],
         "model_hash": model_hash,
         "package_version": report.package_version[:40],

@@ -572,12 +572,34 @@ class HistoryStore:
         dataset: str | AnyDataset | None = ANY_DATASET,
         last_runs: int = 30,
         since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[TrendSeries]:
         """One :class:`~visiondrift.drift.trends.TrendSeries` per metric name that has rows."""
         from visiondrift.store._trend import series_of
 
-        rows = self.metric_rows(names=names, dataset=dataset, since=since, last_runs=last_runs)
+        rows = self.metric_rows(
+            names=names, dataset=dataset, since=since, until=until, last_runs=last_runs
+        )
         return series_of(rows, names, dataset=None if isinstance(dataset, AnyDataset) else dataset)
+
+    def run_trends(
+        self,
+        report: DriftReport,
+        *,
+        run_id: str,
+        at: datetime,
+        dataset: str | None,
+        last_runs: int,
+        until: datetime | None = None,
+    ) -> list[TrendSeries]:
+        """What a run's page draws: the report's metrics over the dataset's ``last_runs``
+        stored runs (those that finished before ``until``), this run appended at ``at`` and
+        highlighted (see :func:`with_run`)."""
+        from visiondrift.store._trend import with_run
+
+        names = [m.name for m in report.metrics]
+        stored = self.trends(names, dataset=dataset, last_runs=last_runs, until=until)
+        return with_run(stored, report, run_id=run_id, ran_at=at, dataset=dataset)
 
     def trend(
         self,

@@ -79,31 +79,10 @@ def with_run(
     known = {s.name: s for s in series}
     out = []
     for m in report.metrics:
-        point = TrendPoint(
-            run_id=run_id,
-            ran_at=ran_at,
-            value=m.current,
-            baseline=m.baseline,
-            effect_size=m.effect_size,
-            p_adjusted=m.p_adjusted,
-            severity=m.severity,
-            status=m.status,
-            current=True,
-        )
+        point = TrendPoint.of(m, run_id=run_id, ran_at=ran_at, current=True)
         old = known.get(m.name)
         if old is None:
-            out.append(
-                TrendSeries(
-                    name=m.name,
-                    label=m.label,
-                    family=m.family,
-                    unit=m.unit,
-                    effect_unit=m.effect_unit,
-                    bands=m.bands,
-                    dataset=dataset,
-                    points=(point,),
-                )
-            )
+            out.append(TrendSeries.of(m, (point,), dataset=dataset))
         else:
             kept = tuple(p for p in old.points if p.run_id != run_id)
             out.append(replace(old, bands=m.bands, label=m.label, points=(*kept, point)))
