@@ -36,6 +36,7 @@ __all__ = [
     "find_settings_file",
     "has_settings_sources",
     "load_settings",
+    "mask_url_password",
     "render_settings",
     "settings_keys",
 ]
@@ -475,7 +476,24 @@ def load_settings(
 # --- showing the effective settings ------------------------------------------------------------
 
 
-_URL_PASSWORD: Final = re.compile(r"^([a-z][a-z0-9+.-]*://[^:/@]*:)[^@/]*@", re.IGNORECASE)
+#: ``scheme://user:`` then the password up to ``@``; any text counts as the scheme, so that a
+#: URL too damaged to parse is masked too.
+_URL_PASSWORD: Final = re.compile(r"^([^@]*?://[^:/@]*:)[^@]*@")
+
+
+def mask_url_password(text: str, mask: str = MASK) -> str:
+    """``text`` with the password of a ``scheme://user:password@host`` URL replaced by ``mask``.
+
+    Examples
+    --------
+    >>> mask_url_password("postgresql://ml:s3cret@db/x", "***")
+    'postgresql://ml:***@db/x'
+    >>> mask_url_password("postgres ql://ml:s3cret@db/x", "***")  # damaged, still masked
+    'postgres ql://ml:***@db/x'
+    >>> mask_url_password("/data/history.sqlite")
+    '/data/history.sqlite'
+    """
+    return _URL_PASSWORD.sub(lambda m: m.group(1) + mask + "@", text)
 
 
 def _shown(value: Any) -> Any:
@@ -487,7 +505,7 @@ def _shown(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, str):
-        return _URL_PASSWORD.sub(r"\1" + MASK + "@", value)  # a password written into a URL
+        return mask_url_password(value)  # a password written into a URL
     if isinstance(value, tuple | list):
         return [_shown(v) for v in value]
     if isinstance(value, Mapping):

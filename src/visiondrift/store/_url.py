@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from visiondrift._settings_load import mask_url_password
 from visiondrift.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -56,8 +57,9 @@ def store_url(location: str | os.PathLike[str] | None) -> URL:
     try:
         url = make_url(text)
     except (ArgumentError, ValueError) as err:  # ValueError: a port that is not a number
+        shown = mask_url_password(text, "***")
         raise ConfigError(
-            f"The store URL {_masked(text)!r} cannot be read: {err}. Give sqlite:///PATH or "
+            f"The store URL {shown!r} cannot be read: {err}. Give sqlite:///PATH or "
             "postgresql+psycopg://USER@HOST/DATABASE."
         ) from err
     backend = url.get_backend_name()
@@ -89,12 +91,3 @@ def shown_url(url: URL) -> str:
     if url.get_backend_name() == "sqlite" and url.database:
         return str(url.database)
     return url.render_as_string(hide_password=True)
-
-
-def _masked(text: str) -> str:
-    # An unparsable URL may still carry a password between ':' and '@'.
-    head, sep, tail = text.partition("@")
-    if not sep or ":" not in head.split("://", 1)[-1]:
-        return text
-    scheme, _, cred = head.partition("://")
-    return f"{scheme}://{cred.split(':', 1)[0]}:***@{tail}"
