@@ -94,6 +94,46 @@ class _DefaultsStore:
 
 
 @dataclass(frozen=True, slots=True)
+class _DefaultsAlertsRetry:
+    """Defaults of RetrySettings."""
+
+    attempts: int = 3
+    backoff: float = 1.0
+    max_backoff: float = 600.0
+    jitter: float = 0.5
+    max_attempts: int = 12
+    max_age: float = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class _DefaultsAlerts:
+    """Defaults of AlertsSettings."""
+
+    enabled: bool = True
+    cooldown: float = 21600.0
+    base_url: str | None = None
+    include_paths: bool = False
+    retry: _DefaultsAlertsRetry = field(default_factory=_DefaultsAlertsRetry)
+    channels: dict[str, ChannelSettings] = field(default_factory=dict)
+    routes: tuple[RouteSettings, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _DefaultsWatch:
+    """Defaults of WatchSettings."""
+
+    inbox: str | None = None
+    settle: float = 60.0
+    marker: str | None = None
+    poll: float = 10.0
+    cron: str | None = None
+    source: str | None = None
+    timezone: str = "UTC"
+    lease: float = 600.0
+    max_attempts: int = 3
+
+
+@dataclass(frozen=True, slots=True)
 class _Defaults:
     """Defaults of Settings."""
 
@@ -101,6 +141,8 @@ class _Defaults:
     model: _DefaultsModel = field(default_factory=_DefaultsModel)
     drift: _DefaultsDrift = field(default_factory=_DefaultsDrift)
     store: _DefaultsStore = field(default_factory=_DefaultsStore)
+    alerts: _DefaultsAlerts = field(default_factory=_DefaultsAlerts)
+    watch: _DefaultsWatch = field(default_factory=_DefaultsWatch)
 
 
 #: The settings tree's defaults (``DEFAULTS.profile.reservoir_size``...).

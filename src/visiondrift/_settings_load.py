@@ -498,10 +498,12 @@ def mask_url_password(text: str, mask: str = MASK) -> str:
 
 def _shown(value: Any) -> Any:
     """A value as shown: secrets masked, paths as text, tuples as lists."""
-    from pydantic import SecretBytes, SecretStr
+    from pydantic import BaseModel, SecretBytes, SecretStr
 
     if isinstance(value, SecretStr | SecretBytes):
         return MASK
+    if isinstance(value, BaseModel):  # a section inside a value (an alert channel, a route)
+        return {name: _shown(getattr(value, name)) for name in type(value).model_fields}
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, str):

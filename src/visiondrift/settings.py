@@ -17,11 +17,16 @@ The tree (:class:`Settings`) has one section per part of the pipeline::
     │   └── decode   DecodeSettings    limits applied before decoding
     ├── model        ModelSettings     the classifier run on every image, and its summaries
     ├── drift        DriftSettings     how a comparison decides (alpha, correction, bands...)
-    └── store        StoreSettings     the history store every monitor run is recorded in
+    ├── store        StoreSettings     the history store every monitor run is recorded in
+    ├── alerts       AlertsSettings    channels, routing rules, cooldown and retries of alerts
+    │   └── retry    RetrySettings     how an undelivered alert is retried
+    └── watch        WatchSettings     the ``watch`` loop: inbox, settle time, schedule, claims
 
-The next issues add ``alerts`` and ``service`` sections beside these; secrets in them
-(webhook URLs, passwords) are ``SecretStr`` fields, which :func:`render_settings` and every
-error message mask.
+Secrets (webhook URLs, passwords, routing keys, HMAC secrets) are ``SecretStr`` fields that hold
+a *reference*: ``${VARIABLE}`` anywhere in the value is replaced by that environment variable,
+and ``file:PATH`` reads the secret from a file, when the alert is sent
+(:func:`visiondrift.alerts.resolve_secret`). :func:`render_settings` and every error message mask
+them; the next issue adds a ``service`` section the same way.
 
 Where values come from (:func:`load_settings`), each one overriding the one before:
 
@@ -45,6 +50,7 @@ every other module can read its defaults from here without a cycle.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -52,6 +58,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     field_validator,
     model_validator,
 )
@@ -81,6 +88,8 @@ __all__ = [
     "ENV_PREFIX",
     "FILE_NAME",
     "MASK",
+    "AlertsSettings",
+    "ChannelSettings",
     "DecodeSettings",
     "DriftSettings",
     "LoadedSettings",
@@ -88,7 +97,10 @@ __all__ = [
     "ModelSettings",
     "Origin",
     "ProfileSettings",
+    "RetrySettings",
+    "RouteSettings",
     "Settings",
+    "WatchSettings",
     "find_settings_file",
     "load_settings",
     "render_settings",
@@ -102,6 +114,9 @@ NamePolicy = Literal["keep", "hash", "drop"]
 Correction = Literal["holm", "bh", "bonferroni"]
 FailOn = Literal["low", "medium", "high", "never"]
 Scaling = Literal["auto", "raw", "0-1", "-1-1", "imagenet"]
+ChannelKind = Literal["slack", "email", "pagerduty", "webhook", "command", "retrain"]
+AlertSeverity = Literal["low", "medium", "high"]
+_CHANNEL_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
 class _Section(BaseModel):
@@ -363,6 +378,266 @@ class StoreSettings(_Section):
     )
 
 
+class RetrySettings(_Section):
+    """How an alert that could not be delivered is retried (exponential backoff with jitter)."""
+
+    attempts: int = Field(
+        3,
+        ge=1,
+        le=20,
+        description="Attempts per alert within one run or flush before it waits for the next "
+        "run or 'alerts flush'.",
+    )
+    backoff: float = Field(
+        1.0, gt=0.0, description="Seconds before the second attempt; doubled after each failure."
+    )
+    max_backoff: float = Field(
+        600.0, gt=0.0, description="The longest wait between two attempts, in seconds."
+    )
+    jitter: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Share of each wait drawn at random (0: none; 0.5: the wait is 50-100% of "
+        "the backoff), so that many senders do not retry in step.",
+    )
+    max_attempts: int = Field(
+        12,
+        ge=1,
+        description="Attempts in all (over runs and flushes) before an alert is given up "
+        "('expired', shown by 'alerts list').",
+    )
+    max_age: float = Field(
+        86400.0,
+        gt=0.0,
+        description="Seconds after which an undelivered alert is given up: news of yesterday's "
+        "drift is not sent tomorrow.",
+    )
+
+
+class ChannelSettings(_Section):
+    """One alert channel: where messages go and how (``[alerts.channels.NAME]``).
+
+    Which keys a kind needs (the others must stay unset):
+
+    - ``slack``: ``url`` (the incoming webhook's URL);
+    - ``email``: ``host``, ``sender``, ``to``; ``port``, ``security``, ``username``,
+      ``password``, ``attach_html`` optional;
+    - ``pagerduty``: ``routing_key``; ``url`` (the Events API v2 URL) optional;
+    - ``webhook``: ``url``; ``secret`` (HMAC-SHA256 signature), ``headers`` optional;
+    - ``command``: ``argv`` (the program and its arguments; no shell);
+    - ``retrain``: ``url`` or ``argv``; ``format`` (``visiondrift``, ``github``, ``airflow``),
+      ``event_type``, ``secret``, ``headers`` optional.
+    """
+
+    kind: ChannelKind = Field(description="What the channel is.")
+    url: SecretStr | None = Field(
+        None,
+        description="Where messages are posted (Slack's incoming webhook, the webhook or "
+        "trigger receiver, PagerDuty's events URL); a reference such as ${SLACK_WEBHOOK_URL}.",
+    )
+    routing_key: SecretStr | None = Field(
+        None, description="PagerDuty: the integration's routing key (a reference)."
+    )
+    secret: SecretStr | None = Field(
+        None,
+        description="Webhook and retrain: the shared secret of the X-Visiondrift-Signature "
+        "HMAC-SHA256 header (a reference).",
+    )
+    headers: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Extra HTTP headers; values may hold references "
+        "(Authorization = 'Bearer ${GITHUB_TOKEN}').",
+    )
+    format: Literal["visiondrift", "github", "airflow"] = Field(
+        "visiondrift",
+        description="Retrain: the request's shape (visiondrift's own JSON, a GitHub "
+        "repository_dispatch, an Airflow DAG run).",
+    )
+    event_type: str = Field(
+        "visiondrift-retrain", description="Retrain, github format: the dispatch's event_type."
+    )
+    argv: tuple[str, ...] | None = Field(
+        None,
+        description="Command and retrain: the program and its arguments, run without a shell; "
+        "the report's path and the verdict are in its environment (VISIONDRIFT_*).",
+    )
+    host: str | None = Field(None, description="Email: the SMTP server.")
+    port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Email: the SMTP port; default 587 with starttls, 465 with tls, 25 without.",
+    )
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="Email: STARTTLS, implicit TLS, or none (a local relay only)."
+    )
+    username: str | None = Field(None, description="Email: the SMTP login.")
+    password: SecretStr | None = Field(None, description="Email: the SMTP password (a reference).")
+    sender: str | None = Field(None, description="Email: the From address.")
+    to: tuple[str, ...] = Field((), description="Email: the recipients.")
+    attach_html: bool = Field(False, description="Email: attach the run's HTML page.")
+    timeout: float = Field(
+        10.0, gt=0.0, description="Seconds one delivery may take before it counts as failed."
+    )
+    cooldown: float | None = Field(
+        None, ge=0.0, description="Overrides alerts.cooldown for this channel."
+    )
+    resolve: bool = Field(
+        True, description="Tell this channel when a drifted dataset comes back clean."
+    )
+
+    @model_validator(mode="after")
+    def _keys_of_kind(self) -> ChannelSettings:
+        needs: dict[str, tuple[str, ...]] = {
+            "slack": ("url",),
+            "email": ("host", "sender", "to"),
+            "pagerduty": ("routing_key",),
+            "webhook": ("url",),
+            "command": ("argv",),
+            "retrain": (),
+        }
+        allowed: dict[str, set[str]] = {
+            "slack": {"url"},
+            "email": {
+                "host",
+                "port",
+                "security",
+                "username",
+                "password",
+                "sender",
+                "to",
+                "attach_html",
+            },
+            "pagerduty": {"routing_key", "url"},
+            "webhook": {"url", "secret", "headers"},
+            "command": {"argv"},
+            "retrain": {"url", "argv", "format", "event_type", "secret", "headers"},
+        }
+        common = {"kind", "timeout", "cooldown", "resolve"}
+        missing = [k for k in needs[self.kind] if not getattr(self, k)]
+        if self.kind == "retrain" and (self.url is None) == (self.argv is None):
+            missing.append("url or argv (exactly one)")
+        if missing:
+            raise ValueError(f"a {self.kind} channel needs {', '.join(missing)}")
+        stray = sorted(
+            k for k in self.model_fields_set if k not in allowed[self.kind] and k not in common
+        )
+        if stray:
+            raise ValueError(
+                f"a {self.kind} channel takes no {', '.join(stray)} (it takes "
+                f"{', '.join(sorted(allowed[self.kind] | common))})"
+            )
+        if self.argv is not None and not self.argv:
+            raise ValueError("argv needs at least the program to run")
+        return self
+
+
+class RouteSettings(_Section):
+    """A routing rule: which runs go to which channels (``[[alerts.routes]]``).
+
+    A run goes to the union of the channels of every rule it matches; a rule matches when the
+    run's severity is one of ``severities``, its dataset matches one of ``datasets`` (shell
+    patterns; empty: any) and one of its drifted metric families is in ``families`` (empty: any).
+    """
+
+    channels: tuple[str, ...] = Field(min_length=1, description="The channels' names.")
+    severities: tuple[AlertSeverity, ...] = Field(
+        ("low", "medium", "high"), min_length=1, description="The severities that match."
+    )
+    datasets: tuple[str, ...] = Field((), description="Dataset name patterns; empty: any.")
+    families: tuple[str, ...] = Field(
+        (), description="Metric families (pixel_mean, property, model...); empty: any."
+    )
+
+
+class AlertsSettings(_Section):
+    """Alerts: the channels, the routing rules, cooldown and retries."""
+
+    enabled: bool = Field(
+        True, description="Send alerts (when channels and routes are set; '--no-alerts' skips)."
+    )
+    cooldown: float = Field(
+        21600.0,
+        ge=0.0,
+        description="Seconds during which the same state of a dataset is not re-sent to a "
+        "channel, unless its severity rises.",
+    )
+    base_url: str | None = Field(
+        None,
+        description="Where the reports are served; a message links base_url + the report's "
+        "file name.",
+    )
+    include_paths: bool = Field(
+        False,
+        description="Let messages name file paths (the report's, the batch's); by default "
+        "they name only the dataset and the report's file name.",
+    )
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    channels: dict[str, ChannelSettings] = Field(
+        default_factory=dict, description="The channels by name ([alerts.channels.NAME])."
+    )
+    routes: tuple[RouteSettings, ...] = Field(
+        (), description="The routing rules ([[alerts.routes]]), in order."
+    )
+
+    @model_validator(mode="after")
+    def _routes_name_channels(self) -> AlertsSettings:
+        for name in self.channels:
+            if not _CHANNEL_NAME.fullmatch(name):
+                raise ValueError(
+                    f"the channel name {name!r} must be letters, digits, '-' or '_' (at most 100)"
+                )
+        for number, route in enumerate(self.routes, 1):
+            unknown = [c for c in route.channels if c not in self.channels]
+            if unknown:
+                raise ValueError(
+                    f"route {number} names the channel(s) {', '.join(map(repr, unknown))}, "
+                    f"which are not defined; defined: {sorted(self.channels) or 'none'}"
+                )
+        return self
+
+
+class WatchSettings(_Section):
+    """The ``watch`` loop: an inbox of batches, or a schedule; claims keep each batch single."""
+
+    inbox: str | None = Field(
+        None,
+        description="A folder or fsspec URL whose sub-folders are batches (production/20261129/).",
+    )
+    settle: float = Field(
+        60.0,
+        ge=0.0,
+        description="Seconds without a new or changed file before a batch counts as complete.",
+    )
+    marker: str | None = Field(
+        None,
+        description="A file name (such as _SUCCESS) that marks a batch complete; with it, "
+        "settle is not waited for.",
+    )
+    poll: float = Field(10.0, gt=0.0, description="Seconds between two looks at the inbox.")
+    cron: str | None = Field(
+        None,
+        description="A cron expression (5 fields, or 6 with seconds first) on which the "
+        "source is monitored.",
+    )
+    source: str | None = Field(
+        None,
+        description="With cron: the batch's source, with date placeholders "
+        "(production/{date:%Y%m%d}/).",
+    )
+    timezone: str = Field("UTC", description="The time zone of cron and of the placeholders.")
+    lease: float = Field(
+        600.0,
+        gt=0.0,
+        description="Seconds a claim lives without a heartbeat; a batch whose watcher died "
+        "is taken again after it.",
+    )
+    max_attempts: int = Field(
+        3, ge=1, description="Times a batch is taken again after a crash before it is failed."
+    )
+
+
 class Settings(BaseSettings):
     """The whole settings tree; ``Settings()`` is the defaults (it reads no file, no variable).
 
@@ -382,6 +657,8 @@ class Settings(BaseSettings):
     model: ModelSettings = Field(default_factory=ModelSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
+    watch: WatchSettings = Field(default_factory=WatchSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -7,6 +7,12 @@ Long and time-indexed, so SQL and Grafana can read them directly::
     vd_metrics      one row per run and metric: status, statistic, p-values, effect, values
     vd_documents    one row per run: the report JSON and the batch profile, zlib-compressed, and
                     the few values the slow-drift check reads (compact binary)
+    vd_alerts       the alert outbox: every message to a channel, pending until delivered, with
+                    its attempts, next attempt, the receiver's answer and the message (no secret)
+    vd_alert_state  one row per (dataset, channel): what that channel was last told (firing at a
+                    severity, or clear) and when, for cooldown, de-duplication and "resolved"
+    vd_claims       one row per batch a watcher took: who took it, its heartbeat, and how it ended
+                    (done with its run, or failed with the reason), so a batch is processed once
 
 Every timestamp is UTC. ``vd_metrics`` repeats the run's dataset and time so a trend is one
 indexed query without a join (and so TimescaleDB can partition it by time). Nothing of the images
@@ -31,7 +37,16 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["BAD_COUNTS", "DOCUMENTS", "METADATA", "METRICS", "RUNS"]
+__all__ = [
+    "ALERTS",
+    "ALERT_STATE",
+    "BAD_COUNTS",
+    "CLAIMS",
+    "DOCUMENTS",
+    "METADATA",
+    "METRICS",
+    "RUNS",
+]
 
 METADATA = MetaData()
 
@@ -114,4 +129,67 @@ DOCUMENTS = Table(
     Column("report", LargeBinary, nullable=True),
     Column("profile", LargeBinary, nullable=True),
     Column("slow_values", LargeBinary, nullable=True),
+)
+
+# Alerts outlive the runs they tell of (a pruned run keeps its alerts): no foreign key on run_id.
+ALERTS = Table(
+    "vd_alerts",
+    METADATA,
+    Column("alert_id", String(32), primary_key=True),
+    Column("run_id", String(32), nullable=True),
+    Column("dataset", String(200), nullable=True),
+    Column("channel", String(100), nullable=False),
+    Column("kind", String(16), nullable=False),
+    # trigger | resolve | test
+    Column("event", String(16), nullable=False),
+    Column("severity", String(8), nullable=False),
+    # pending | sent | rejected (a 4xx that will not heal) | expired (gave up) | suppressed
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    # A sender takes a pending alert for a while, so two processes never send it both.
+    Column("claimed_by", String(100), nullable=True),
+    Column("claimed_until", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("response", Text, nullable=True),
+    Column("payload", LargeBinary, nullable=False),
+    Index("ix_vd_alerts_status_next", "status", "next_attempt_at"),
+    Index("ix_vd_alerts_dataset_channel_created", "dataset", "channel", "created_at"),
+    Index("ix_vd_alerts_created_at", "created_at"),
+)
+
+ALERT_STATE = Table(
+    "vd_alert_state",
+    METADATA,
+    # '' stands for "no dataset" (a key column cannot be NULL).
+    Column("dataset", String(200), nullable=False),
+    Column("channel", String(100), nullable=False),
+    # firing | clear
+    Column("state", String(16), nullable=False),
+    Column("severity", String(8), nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+    Column("last_sent_at", DateTime(timezone=True), nullable=True),
+    Column("last_alert_id", String(32), nullable=True),
+    Column("last_run_id", String(32), nullable=True),
+    PrimaryKeyConstraint("dataset", "channel", name="pk_vd_alert_state"),
+)
+
+CLAIMS = Table(
+    "vd_claims",
+    METADATA,
+    Column("batch_key", String(500), primary_key=True),
+    Column("dataset", String(200), nullable=True),
+    Column("source", Text, nullable=False),
+    # running | done | failed
+    Column("status", String(16), nullable=False),
+    Column("owner", String(200), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("run_id", String(32), nullable=True),
+    Column("reason", Text, nullable=True),
+    Index("ix_vd_claims_status", "status", "heartbeat_at"),
 )

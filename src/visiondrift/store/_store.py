@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from visiondrift.drift.slow import RunValues
     from visiondrift.drift.trends import TrendSeries
     from visiondrift.profiles import Profile
+    from visiondrift.store._claims import Claims
+    from visiondrift.store._outbox import Outbox
 
 __all__ = ["HistoryStore", "slow_values", "stored_slow_metrics"]
 
@@ -182,6 +184,21 @@ class HistoryStore:
                 return work(conn)
         except DBAPIError as err:
             raise self._failure(err, doing) from err
+
+    # ------------------------------------------------------------ alerts and claims
+    @property
+    def outbox(self) -> Outbox:
+        """The alert outbox and each channel's alert state (:class:`~visiondrift.store.Outbox`)."""
+        from visiondrift.store._outbox import Outbox
+
+        return Outbox(self)
+
+    @property
+    def claims(self) -> Claims:
+        """The batches ``watch`` took (:class:`~visiondrift.store.Claims`)."""
+        from visiondrift.store._claims import Claims
+
+        return Claims(self)
 
     # ------------------------------------------------------------ schema
     def migrate(self) -> tuple[str | None, str]:
