@@ -38,6 +38,14 @@ _LAZY: dict[str, str] = {
     "TransientDeliveryError": "visiondrift.alerts._model",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "Alert",
+    "AlertEvent",
+    "Channel",
+    "Delivery",
+    "DeliveryError",
+    "PermanentDeliveryError",
+    "TransientDeliveryError",
+]
 
 __getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, __all__)
