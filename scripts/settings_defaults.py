@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from _generated import write_or_check
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from visiondrift.settings import DEFAULTS, Settings
 
@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 __all__ = ["DEFAULTS"]
 '''
@@ -60,6 +60,8 @@ def _type(annotation: Any) -> str:
         return " | ".join(_type(a) for a in args)
     if origin is not None:
         return f"{origin.__name__}[" + ", ".join(_type(a) for a in args) + "]"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel | SecretStr):
+        return "Any"  # a section inside a value (a channel, a route) or a secret: not copied
     return str(annotation.__name__)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 __all__ = ["DEFAULTS"]
 
@@ -114,8 +114,8 @@ class _DefaultsAlerts:
     base_url: str | None = None
     include_paths: bool = False
     retry: _DefaultsAlertsRetry = field(default_factory=_DefaultsAlertsRetry)
-    channels: dict[str, ChannelSettings] = field(default_factory=dict)
-    routes: tuple[RouteSettings, ...] = ()
+    channels: dict[str, Any] = field(default_factory=dict)
+    routes: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
