@@ -137,12 +137,19 @@ class EmailChannel(BaseChannel):
         if settings.attach_html and page:
             path = Path(page)
             try:
-                html = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                html = None  # the page is gone (moved, pruned): the mail still says it all
-            if html is not None:
+                data = path.read_bytes()
+            except OSError:
+                data = None  # the page is gone (moved, pruned): the mail still says it all
+            if data is not None:
+                # Bytes in base64: the page arrives byte for byte (UTF-8, its own line ends).
                 message.make_mixed()
-                message.add_attachment(html, subtype="html", filename=path.name)
+                message.add_attachment(
+                    data,
+                    maintype="text",
+                    subtype="html",
+                    filename=path.name,
+                    params={"charset": "utf-8"},
+                )
         return message
 
     def _context(self) -> Any:
