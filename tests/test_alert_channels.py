@@ -854,3 +854,57 @@ def test_every_kind_builds_a_channel(tmp_path: Path) -> None:
         assert isinstance(channel, Channel)
         assert (channel.name, channel.kind, channel.timeout) == (kind, kind, 2.5)
         assert "SECRETPART" not in repr(channel)
+
+
+# -------------------------------------------------------------------------------- docs
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "alerts.md"
+OWN_SECTIONS = ("Channels", "Webhook signature", "Retraining trigger")
+
+
+def _doc_blocks(tag: str) -> list[str]:
+    """The fenced blocks tagged ``tag`` in the sections of alerts.md this module tests."""
+    import re
+
+    text = DOCS.read_text(encoding="utf-8")
+    sections = [s for s in text.split("\n## ")[1:] if s.split("\n", 1)[0] in OWN_SECTIONS]
+    assert len(sections) == len(OWN_SECTIONS)
+    pattern = re.compile(r"^```" + re.escape(tag) + r"\n(.*?)^```$", re.M | re.S)
+    return [block for section in sections for block in pattern.findall(section)]
+
+
+def test_every_toml_example_of_the_docs_is_valid_settings() -> None:
+    import tomllib
+
+    blocks = _doc_blocks("toml")
+    kinds = set()
+    for block in blocks:
+        data = tomllib.loads(block)["alerts"]
+        if "routes" in data and "channels" not in data:
+            data["channels"] = {"retrain": {"kind": "retrain", "argv": ["retrain"]}}
+        settings = AlertsSettings.model_validate(data)
+        kinds.update(channel.kind for channel in settings.channels.values())
+    assert kinds == {"slack", "email", "pagerduty", "webhook", "command", "retrain"}
+    assert len(blocks) >= 9
+
+
+def test_the_documented_verification_snippet_accepts_a_real_request_and_rejects_a_replay(
+    runs: dict[str, RunResult], http_receiver: Callable[..., HttpReceiver]
+) -> None:
+    (snippet,) = _doc_blocks("python verify-signature")
+    namespace: dict[str, Any] = {}
+    exec(compile(snippet, str(DOCS), "exec"), namespace)  # the reader's code, as written
+    verify = namespace["verify"]
+    rx = http_receiver()
+    channel = _channel("hook", kind="webhook", url=rx.url(), secret="documented-secret")
+    channel.send(_alert(runs["drifted"]))
+    (request,) = rx.requests
+    assert verify(request.body, request.headers, "documented-secret")
+    assert not verify(request.body, request.headers, "another-secret")
+    assert not verify(request.body + b"\n", request.headers, "documented-secret")
+    old = int(request.headers["x-visiondrift-timestamp"]) - 3600
+    replayed = dict(request.headers)
+    replayed["x-visiondrift-timestamp"] = str(old)
+    replayed["x-visiondrift-signature"] = sign(request.body, "documented-secret", old)
+    assert not verify(request.body, replayed, "documented-secret")
+    assert verify_signature(request.body, replayed, "documented-secret", now=old + 10)

@@ -229,9 +229,9 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
                 ],
             }
         )
-    fallback = alert.title
+    fallback = _slack_escape(alert.title)
     if alert.explanations:
-        fallback += ": " + alert.explanations[0]
+        fallback += ": " + _slack_escape(alert.explanations[0])
     if alert.report_url:
         fallback += f" <{alert.report_url}|report>"
     return {"text": fallback[:_SLACK_TEXT], "blocks": blocks}
