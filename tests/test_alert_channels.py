@@ -908,3 +908,21 @@ def test_the_documented_verification_snippet_accepts_a_real_request_and_rejects_
     replayed["x-visiondrift-signature"] = sign(request.body, "documented-secret", old)
     assert not verify(request.body, replayed, "documented-secret")
     assert verify_signature(request.body, replayed, "documented-secret", now=old + 10)
+
+
+# ------------------------------------------------------------------------------ package
+
+
+def test_the_package_exports_resolve_and_the_log_filter_imports_nothing_heavy() -> None:
+    import subprocess
+
+    import visiondrift.alerts as alerts
+
+    assert all(getattr(alerts, name) is not None for name in alerts.__all__)
+    code = (
+        "import sys\n"
+        "from visiondrift.alerts import RedactingFilter, redact, resolve_secret\n"
+        "print(sorted(m for m in ('pydantic', 'httpx', 'smtplib') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

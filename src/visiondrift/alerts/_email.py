@@ -9,7 +9,7 @@ the data is escaped in the HTML; the run's file paths appear only with ``alerts.
 from __future__ import annotations
 
 from html import escape
-from typing import Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from visiondrift.alerts._base import BaseChannel, cut
 from visiondrift.alerts._model import (
@@ -18,6 +18,9 @@ from visiondrift.alerts._model import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 __all__ = ["EmailChannel", "html_body", "text_body"]
 
@@ -113,8 +116,8 @@ class EmailChannel(BaseChannel):
     run's HTML page attached; STARTTLS, implicit TLS or none; a login when ``username`` is set.
     """
 
-    def message(self, alert: Alert) -> Any:
-        """The :class:`email.message.EmailMessage` sent."""
+    def message(self, alert: Alert) -> EmailMessage:
+        """The mail sent for ``alert``."""
         from email.message import EmailMessage
         from email.utils import formatdate, make_msgid
         from pathlib import Path

@@ -22,12 +22,13 @@ import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import quote
 
-from pydantic import SecretStr
-
 from visiondrift.alerts._model import PermanentDeliveryError
+
+if TYPE_CHECKING:  # pydantic is not imported to resolve or to redact (a log filter uses this)
+    from pydantic import SecretStr
 
 __all__ = [
     "MASK",
@@ -166,7 +167,7 @@ def resolve_secret(
     """
     if value is None:
         return None
-    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    raw = value if isinstance(value, str) else value.get_secret_value()
     env = os.environ if environ is None else environ
     if raw.startswith(_FILE_PREFIX):
         path = Path(_expand(raw[len(_FILE_PREFIX) :], key, env)).expanduser()
