@@ -648,6 +648,18 @@ def test_a_refused_smtp_login_is_permanent_and_never_shows_the_password(
     assert rx.messages == []
 
 
+def test_starttls_on_a_server_without_it_and_a_login_without_password_are_permanent(
+    runs: dict[str, RunResult], smtp_receiver: Callable[..., SmtpReceiver]
+) -> None:
+    rx = smtp_receiver()
+    alert = _alert(runs["drifted"], kind="email")
+    with pytest.raises(PermanentDeliveryError, match=r"does not support .*STARTTLS.*security"):
+        _channel("mail", **_email(rx, security="starttls")).send(alert)
+    with pytest.raises(PermanentDeliveryError, match=r"has no password; set .*mail.password"):
+        _channel("mail", **_email(rx, username="alerts")).send(alert)
+    assert rx.messages == []
+
+
 def test_an_unreachable_mail_server_is_transient(runs: dict[str, RunResult]) -> None:
     keys = {
         "kind": "email",

@@ -14,7 +14,8 @@ kind           what ``send`` does
 
 Secrets are resolved from their references at each send (:mod:`visiondrift.alerts._secrets`)
 and never leave this module in text: every error message and every receiver's answer goes
-through :func:`redact` and is cut to :data:`MAX_ANSWER` characters. Outcomes: a 2xx answer (an
+through :func:`~visiondrift.alerts.redact` and is cut to 500 characters
+(:data:`~visiondrift.alerts._base.MAX_ANSWER`). Outcomes: a 2xx answer (an
 SMTP acceptance, a program's exit 0) is a :class:`Delivery`; a timeout, a refused connection,
 408, 429 or 5xx (an SMTP 4xx, a program's non-zero exit) is a
 :class:`TransientDeliveryError` (retried); any other answer (401, 404, an SMTP 5xx), a missing
