@@ -111,18 +111,14 @@ def test_the_logging_filter_masks_messages_exceptions_and_extra_fields(
 
     handler = Collect()
     handler.addFilter(RedactingFilter())
-    logger = logging.getLogger("visiondrift.test.redaction")
+    # A logger of its own (not in the registry): other tests' logging set-up cannot mute it.
+    logger = logging.Logger("redaction-test", logging.DEBUG)
     logger.addHandler(handler)
-    logger.propagate = False
+    logger.warning("posting to %s", f"https://x.invalid/{secret}", extra={"url": secret})
     try:
-        logger.warning("posting to %s", f"https://x.invalid/{secret}", extra={"url": secret})
-        try:
-            raise RuntimeError(f"boom with {secret}")
-        except RuntimeError:
-            logger.exception("failed")
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = True
+        raise RuntimeError(f"boom with {secret}")
+    except RuntimeError:
+        logger.exception("failed")
     assert len(records) == 2
     assert all(secret not in line for line in records)
     assert "posting to https://x.invalid/**********" in records[0]
