@@ -18,6 +18,22 @@ import typing
 from visiondrift._lazy import lazy_attributes as _lazy_attributes
 
 if typing.TYPE_CHECKING:
+    from visiondrift.alerts._channels import (
+        ALERT_SCHEMA,
+        RETRAIN_SCHEMA,
+        CommandChannel,
+        EmailChannel,
+        PagerDutyChannel,
+        RetrainChannel,
+        SlackChannel,
+        WebhookChannel,
+        alert_payload,
+        build_channel,
+        retrain_payload,
+        sign,
+        verify_signature,
+    )
+    from visiondrift.alerts._message import build_alert, effective_severity, test_alert
     from visiondrift.alerts._model import (
         Alert,
         AlertEvent,
@@ -27,8 +43,34 @@ if typing.TYPE_CHECKING:
         PermanentDeliveryError,
         TransientDeliveryError,
     )
+    from visiondrift.alerts._secrets import (
+        RedactingFilter,
+        redact,
+        remember_secret,
+        resolve_secret,
+    )
 
 _LAZY: dict[str, str] = {
+    "ALERT_SCHEMA": "visiondrift.alerts._channels",
+    "RETRAIN_SCHEMA": "visiondrift.alerts._channels",
+    "CommandChannel": "visiondrift.alerts._channels",
+    "EmailChannel": "visiondrift.alerts._channels",
+    "PagerDutyChannel": "visiondrift.alerts._channels",
+    "RetrainChannel": "visiondrift.alerts._channels",
+    "SlackChannel": "visiondrift.alerts._channels",
+    "WebhookChannel": "visiondrift.alerts._channels",
+    "alert_payload": "visiondrift.alerts._channels",
+    "build_channel": "visiondrift.alerts._channels",
+    "retrain_payload": "visiondrift.alerts._channels",
+    "sign": "visiondrift.alerts._channels",
+    "verify_signature": "visiondrift.alerts._channels",
+    "build_alert": "visiondrift.alerts._message",
+    "effective_severity": "visiondrift.alerts._message",
+    "test_alert": "visiondrift.alerts._message",
+    "RedactingFilter": "visiondrift.alerts._secrets",
+    "redact": "visiondrift.alerts._secrets",
+    "remember_secret": "visiondrift.alerts._secrets",
+    "resolve_secret": "visiondrift.alerts._secrets",
     "Alert": "visiondrift.alerts._model",
     "AlertEvent": "visiondrift.alerts._model",
     "Channel": "visiondrift.alerts._model",
@@ -39,13 +81,33 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "ALERT_SCHEMA",
+    "RETRAIN_SCHEMA",
     "Alert",
     "AlertEvent",
     "Channel",
+    "CommandChannel",
     "Delivery",
     "DeliveryError",
+    "EmailChannel",
+    "PagerDutyChannel",
     "PermanentDeliveryError",
+    "RedactingFilter",
+    "RetrainChannel",
+    "SlackChannel",
     "TransientDeliveryError",
+    "WebhookChannel",
+    "alert_payload",
+    "build_alert",
+    "build_channel",
+    "effective_severity",
+    "redact",
+    "remember_secret",
+    "resolve_secret",
+    "retrain_payload",
+    "sign",
+    "test_alert",
+    "verify_signature",
 ]
 
 __getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, __all__)
