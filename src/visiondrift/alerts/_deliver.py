@@ -54,10 +54,8 @@ LEASE_MARGIN: Final = 30.0
 
 
 def _redact(text: str) -> str:
-    try:  # TODO(outbox): H1's module; the import is plain once h-channels is merged
-        from visiondrift.alerts._secrets import redact
-    except ImportError:
-        return text
+    from visiondrift.alerts._secrets import redact
+
     return redact(text)
 
 

@@ -26,7 +26,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from visiondrift.alerts._deliver import DeliverySummary, deliver, sender_id
-from visiondrift.alerts._model import Alert, Channel, Delivery, PermanentDeliveryError
+from visiondrift.alerts._model import (
+    Alert,
+    AlertEvent,
+    Channel,
+    Delivery,
+    PermanentDeliveryError,
+)
 from visiondrift.alerts._policy import Decision, decide, next_state
 from visiondrift.alerts._routing import drifted_families, routes_for
 
@@ -204,7 +210,7 @@ class AlertSink:
             self.last_decisions[name] = decision
             alert_id = None
             if decision.queued:
-                event = "resolve" if decision.action == "resolve" else "trigger"
+                event: AlertEvent = "resolve" if decision.action == "resolve" else "trigger"
                 alert = build_alert(
                     result,
                     channel=name,
