@@ -68,12 +68,39 @@ class _Unusable:
         raise PermanentDeliveryError(self.reason)
 
 
+#: Loggers of the libraries the channels send through: their records can name a URL (httpx
+#: logs each request's URL at INFO), so each gets a filter that masks the secrets. A filter on
+#: a logger sees only records logged on that very logger, hence the children by name.
+LIBRARY_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.connection_pool",
+)
+
+
+def mask_library_logs() -> None:
+    """Put a :class:`~visiondrift.alerts._secrets.RedactingFilter` on the loggers of the HTTP
+    libraries (once): a URL holding a secret never reaches a log handler whole."""
+    from visiondrift.alerts._secrets import RedactingFilter
+
+    for name in LIBRARY_LOGGERS:
+        target = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in target.filters):
+            target.addFilter(RedactingFilter())
+
+
 def build_channels(settings: AlertsSettings, names: Any = None) -> dict[str, Channel]:
-    """The channels of the settings by name (``names``: only those), built with H1's
+    """The channels of the settings by name (``names``: only those), built with
     :func:`~visiondrift.alerts._channels.build_channel`; one that cannot be built is a channel
-    that rejects its alerts with the reason."""
+    that rejects its alerts with the reason. The HTTP libraries' logs are masked first
+    (:func:`mask_library_logs`)."""
     from visiondrift.alerts._channels import build_channel
 
+    mask_library_logs()
     out: dict[str, Channel] = {}
     for name, channel in settings.channels.items():
         if names is not None and name not in names:
