@@ -33,6 +33,7 @@ if typing.TYPE_CHECKING:
         sign,
         verify_signature,
     )
+    from visiondrift.alerts._deliver import DeliverySummary, deliver
     from visiondrift.alerts._message import build_alert, effective_severity, test_alert
     from visiondrift.alerts._model import (
         Alert,
@@ -43,12 +44,15 @@ if typing.TYPE_CHECKING:
         PermanentDeliveryError,
         TransientDeliveryError,
     )
+    from visiondrift.alerts._policy import Decision, decide
+    from visiondrift.alerts._routing import routes_for
     from visiondrift.alerts._secrets import (
         RedactingFilter,
         redact,
         remember_secret,
         resolve_secret,
     )
+    from visiondrift.alerts._sink import AlertSink, build_channels
 
 _LAZY: dict[str, str] = {
     "ALERT_SCHEMA": "visiondrift.alerts._channels",
@@ -78,6 +82,13 @@ _LAZY: dict[str, str] = {
     "DeliveryError": "visiondrift.alerts._model",
     "PermanentDeliveryError": "visiondrift.alerts._model",
     "TransientDeliveryError": "visiondrift.alerts._model",
+    "DeliverySummary": "visiondrift.alerts._deliver",
+    "deliver": "visiondrift.alerts._deliver",
+    "Decision": "visiondrift.alerts._policy",
+    "decide": "visiondrift.alerts._policy",
+    "routes_for": "visiondrift.alerts._routing",
+    "AlertSink": "visiondrift.alerts._sink",
+    "build_channels": "visiondrift.alerts._sink",
 }
 
 __all__ = [
@@ -85,10 +96,13 @@ __all__ = [
     "RETRAIN_SCHEMA",
     "Alert",
     "AlertEvent",
+    "AlertSink",
     "Channel",
     "CommandChannel",
+    "Decision",
     "Delivery",
     "DeliveryError",
+    "DeliverySummary",
     "EmailChannel",
     "PagerDutyChannel",
     "PermanentDeliveryError",
@@ -100,11 +114,15 @@ __all__ = [
     "alert_payload",
     "build_alert",
     "build_channel",
+    "build_channels",
+    "decide",
+    "deliver",
     "effective_severity",
     "redact",
     "remember_secret",
     "resolve_secret",
     "retrain_payload",
+    "routes_for",
     "sign",
     "test_alert",
     "verify_signature",

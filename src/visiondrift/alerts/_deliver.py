@@ -146,8 +146,9 @@ def _what(item: OutboxAlert) -> str:
 
 def _error_text(err: BaseException) -> str:
     if isinstance(err, DeliveryError):
-        status = f" (status {err.status})" if err.status is not None else ""
-        text = f"{err}{status}"
+        text = str(err).strip()
+        if err.status is not None and str(err.status) not in text:
+            text = f"{text.rstrip('.')} (status {err.status})."
     else:  # a channel that broke its contract: still only a failed delivery
         text = f"{type(err).__name__}: {err}"
     return _redact(text)[:500]
@@ -203,10 +204,10 @@ class _Round:
                     response=_redact(err.answer) if err.answer else None,
                 )
                 problem = (
-                    f"{_what(item)} ({channel.kind}) was rejected: {text}. It will not be "
-                    f"retried. Fix the channel in [alerts.channels.{channel.name}] (its URL, "
-                    f"key, credentials or program) and check it with 'visiondrift alerts test "
-                    f"{channel.name}'."
+                    f"{_what(item)} ({channel.kind}) was rejected and will not be retried: "
+                    f"{text.rstrip('.')}. Fix the channel in [alerts.channels.{channel.name}] "
+                    f"(its URL, key, credentials or program) and check it with 'visiondrift "
+                    f"alerts test {channel.name}'."
                 )
                 logger.warning("%s", problem)
                 return "rejected", problem
@@ -238,9 +239,9 @@ class _Round:
             response=_redact(answer) if answer else None,
         )
         problem = (
-            f"{_what(item)} ({channel.kind}) failed after {attempts} attempt(s): {text}. It "
-            f"stays in the outbox and is tried again from {due.isoformat(timespec='seconds')} "
-            f"(up to {self.retry.max_attempts} attempts in all)."
+            f"{_what(item)} ({channel.kind}) was not delivered ({attempts} of at most "
+            f"{self.retry.max_attempts} attempts); it stays in the outbox and is tried again "
+            f"from {due.isoformat(timespec='seconds')}: {text.rstrip('.')}."
         )
         logger.warning("%s", problem)
         return "retrying", problem

@@ -82,10 +82,10 @@ def alerts_test(channel: str, store_url: str | None) -> None:
     except DeliveryError as err:
         from visiondrift.alerts._deliver import _error_text
 
-        answer = f" The receiver answered: {err.answer}" if err.answer else ""
+        text = _error_text(err).rstrip(".")
+        answer = f" The receiver answered: {err.answer}" if err.answer not in text else ""
         click.echo(
-            f"Not delivered: the test message to {channel!r} ({kind}) failed: "
-            f"{_error_text(err)}.{answer}",
+            f"Not delivered: the test message to {channel!r} ({kind}) failed: {text}.{answer}",
             err=True,
         )
         sys.exit(EXIT_NOT_DELIVERED)
