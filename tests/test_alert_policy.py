@@ -164,3 +164,30 @@ def test_the_state_after_a_trigger_remembers_what_was_told() -> None:
         run_id="r2",
     )
     assert kept is None
+
+
+def test_the_documented_routing_example_is_valid_and_routes_as_it_says() -> None:
+    import re
+    import tomllib
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "alerts.md").read_text("utf-8")
+    section = doc.split("## Routing", 1)[1].split("\n## ", 1)[0]
+    [block] = re.findall(r"```toml\n(.*?)```", section, flags=re.DOTALL)
+    alerts = AlertsSettings.model_validate(tomllib.loads(block)["alerts"])
+    # What the text above the example says it does.
+    assert routes_for(alerts, dataset="skin-a", severity="high", families=["property"]) == (
+        "oncall",
+        "retrain",
+        "team",
+    )
+    assert routes_for(alerts, dataset="xray", severity="medium", families=["property"]) == (
+        "team",
+        "review",
+    )
+    assert routes_for(alerts, dataset="xray", severity="low", families=["property"]) == ()
+    assert routes_for(alerts, dataset="skin-b", severity="low", families=["model"]) == (
+        "model-team",
+    )
+    assert alerts.channels["review"].resolve is False
+    assert alerts.channels["model-team"].cooldown == 86400
