@@ -15,9 +15,13 @@ clear with ``auth_require_tls=False`` when TLS is off.
 ``closed_port()`` gives a port on 127.0.0.1 where nothing listens (connections are refused).
 
 Use them as context managers (``with HttpReceiver([500, 200]) as rx: ...``) or through the
-fixtures ``http_receiver`` / ``smtp_receiver`` of a test module that imports them::
+fixtures ``http_receiver`` / ``smtp_receiver``, made fixtures of a test module by naming
+them there (an assignment, so that ruff does not take the parameters for redefinitions)::
 
-    from _receivers import http_receiver, smtp_receiver  # noqa: F401  (fixtures)
+    import _receivers
+
+    http_receiver = _receivers.http_receiver
+    smtp_receiver = _receivers.smtp_receiver
 
     def test_x(http_receiver):
         rx = http_receiver([500, 200])

@@ -19,21 +19,15 @@ from visiondrift._lazy import lazy_attributes as _lazy_attributes
 
 if typing.TYPE_CHECKING:
     from visiondrift.alerts._channels import (
-        ALERT_SCHEMA,
-        RETRAIN_SCHEMA,
         CommandChannel,
-        EmailChannel,
         PagerDutyChannel,
         RetrainChannel,
         SlackChannel,
         WebhookChannel,
-        alert_payload,
         build_channel,
-        retrain_payload,
-        sign,
-        verify_signature,
     )
     from visiondrift.alerts._deliver import DeliverySummary, deliver
+    from visiondrift.alerts._email import EmailChannel
     from visiondrift.alerts._message import build_alert, effective_severity, test_alert
     from visiondrift.alerts._model import (
         Alert,
@@ -43,6 +37,16 @@ if typing.TYPE_CHECKING:
         DeliveryError,
         PermanentDeliveryError,
         TransientDeliveryError,
+    )
+    from visiondrift.alerts._payloads import (
+        ALERT_SCHEMA,
+        RETRAIN_SCHEMA,
+        alert_payload,
+        pagerduty_payload,
+        retrain_payload,
+        sign,
+        slack_payload,
+        verify_signature,
     )
     from visiondrift.alerts._policy import Decision, decide
     from visiondrift.alerts._routing import routes_for
@@ -55,19 +59,21 @@ if typing.TYPE_CHECKING:
     from visiondrift.alerts._sink import AlertSink, build_channels
 
 _LAZY: dict[str, str] = {
-    "ALERT_SCHEMA": "visiondrift.alerts._channels",
-    "RETRAIN_SCHEMA": "visiondrift.alerts._channels",
+    "ALERT_SCHEMA": "visiondrift.alerts._payloads",
+    "RETRAIN_SCHEMA": "visiondrift.alerts._payloads",
     "CommandChannel": "visiondrift.alerts._channels",
-    "EmailChannel": "visiondrift.alerts._channels",
+    "EmailChannel": "visiondrift.alerts._email",
     "PagerDutyChannel": "visiondrift.alerts._channels",
     "RetrainChannel": "visiondrift.alerts._channels",
     "SlackChannel": "visiondrift.alerts._channels",
     "WebhookChannel": "visiondrift.alerts._channels",
-    "alert_payload": "visiondrift.alerts._channels",
+    "alert_payload": "visiondrift.alerts._payloads",
     "build_channel": "visiondrift.alerts._channels",
-    "retrain_payload": "visiondrift.alerts._channels",
-    "sign": "visiondrift.alerts._channels",
-    "verify_signature": "visiondrift.alerts._channels",
+    "pagerduty_payload": "visiondrift.alerts._payloads",
+    "slack_payload": "visiondrift.alerts._payloads",
+    "retrain_payload": "visiondrift.alerts._payloads",
+    "sign": "visiondrift.alerts._payloads",
+    "verify_signature": "visiondrift.alerts._payloads",
     "build_alert": "visiondrift.alerts._message",
     "effective_severity": "visiondrift.alerts._message",
     "test_alert": "visiondrift.alerts._message",
@@ -118,12 +124,14 @@ __all__ = [
     "decide",
     "deliver",
     "effective_severity",
+    "pagerduty_payload",
     "redact",
     "remember_secret",
     "resolve_secret",
     "retrain_payload",
     "routes_for",
     "sign",
+    "slack_payload",
     "test_alert",
     "verify_signature",
 ]

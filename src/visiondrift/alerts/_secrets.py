@@ -22,16 +22,18 @@ import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import quote
 
-from pydantic import SecretStr
-
 from visiondrift.alerts._model import PermanentDeliveryError
+
+if TYPE_CHECKING:  # pydantic is not imported to resolve or to redact (a log filter uses this)
+    from pydantic import SecretStr
 
 __all__ = [
     "MASK",
     "MIN_SECRET_LENGTH",
+    "MIN_URL_PART_LENGTH",
     "RedactingFilter",
     "redact",
     "remember_secret",
@@ -44,6 +46,10 @@ MASK: Final = "**********"
 #: Values shorter than this are not remembered for redaction: masking every ``"ab"`` in all text
 #: would garble messages without protecting anything a guess would not find.
 MIN_SECRET_LENGTH: Final = 4
+#: A secret URL's parts (its path, query, password, and each path segment or query value) at
+#: least this long are masked on their own too: a receiver or proxy may echo the token of a
+#: webhook URL (``/services/T0/B0/<token>``) without the rest of the URL.
+MIN_URL_PART_LENGTH: Final = 16
 
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _FILE_PREFIX: Final = "file:"
@@ -53,12 +59,36 @@ _known_lock = threading.Lock()
 _patterns: tuple[str, ...] = ()
 
 
+def _url_parts(value: str) -> set[str]:
+    """The parts of a URL that are secret on their own (empty for anything else)."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    try:
+        url = urlsplit(value.strip())
+    except ValueError:
+        return set()
+    if not url.scheme or not url.netloc:
+        return set()
+    parts = {url.path, url.query, url.fragment, unquote(url.path)}
+    if url.query:
+        parts.add(f"{url.path}?{url.query}")
+    parts.add(url.password or "")
+    parts.update(segment for segment in url.path.split("/"))
+    parts.update(v for _, v in parse_qsl(url.query, keep_blank_values=True))
+    return {part for part in parts if len(part) >= MIN_URL_PART_LENGTH}
+
+
 def remember_secret(value: str | None) -> None:
-    """Add ``value`` to the secrets :func:`redact` removes (its URL-quoted forms too)."""
+    """Add ``value`` to the secrets :func:`redact` removes: the value, its URL-quoted forms,
+    and for a URL its token-like parts (see :data:`MIN_URL_PART_LENGTH`)."""
     global _patterns
     if value is None or len(value) < MIN_SECRET_LENGTH:
         return
-    forms = {value, quote(value, safe=""), quote(value, safe="/:"), quote(value, safe="/:?&=@")}
+    forms: set[str] = set()
+    for part in {value, *_url_parts(value)}:
+        forms.update(
+            (part, quote(part, safe=""), quote(part, safe="/:"), quote(part, safe="/:?&=@"))
+        )
     forms = {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
     with _known_lock:
         if forms <= _known:
@@ -137,7 +167,7 @@ def resolve_secret(
     """
     if value is None:
         return None
-    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    raw = value if isinstance(value, str) else value.get_secret_value()
     env = os.environ if environ is None else environ
     if raw.startswith(_FILE_PREFIX):
         path = Path(_expand(raw[len(_FILE_PREFIX) :], key, env)).expanduser()
