@@ -49,8 +49,11 @@ def receivers(planted: str) -> Iterator[dict[str, HttpReceiver]]:
 
 def store_contents(path: Path) -> str:
     """Every value of every table of a SQLite store, compressed documents inflated."""
+    assert path.is_file(), f"the run did not use the store {path}"
     parts: list[str] = []
     with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM vd_alerts").fetchone()[0] == 4
+        assert conn.execute("SELECT count(*) FROM vd_runs").fetchone()[0] == 1
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         for table in tables:
             for row in conn.execute(f'SELECT * FROM "{table}"'):
@@ -73,8 +76,11 @@ def test_a_planted_secret_appears_nowhere(
     receivers: dict[str, HttpReceiver],
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store = tmp_path / "history.sqlite"
+    # The session's VISIONDRIFT_STORE would win over the settings file: this test's own store.
+    monkeypatch.setenv("VISIONDRIFT_STORE", str(store))
     out = tmp_path / "out"
     out.mkdir()
     down = f"http://127.0.0.1:{closed_port()}/hook/${{VD_PLANTED}}"

@@ -25,6 +25,12 @@ def missing() -> Iterator[HttpReceiver]:
         yield rx
 
 
+@pytest.fixture(autouse=True)
+def own_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test its own store (the session's VISIONDRIFT_STORE would win over the file)."""
+    monkeypatch.setenv("VISIONDRIFT_STORE", str(tmp_path / "history.sqlite"))
+
+
 def settings_file(tmp_path: Path, ok: HttpReceiver, missing: HttpReceiver) -> Path:
     path = tmp_path / "visiondrift.toml"
     path.write_text(
