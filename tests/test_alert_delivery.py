@@ -443,3 +443,46 @@ def test_two_processes_flushing_one_outbox_send_each_alert_once(
     with HistoryStore(location, pg_schema=schema) as store:
         assert store.outbox.counts() == {"sent": 12}
         assert {a.alert_id for a in store.outbox.alerts(limit=None)} == set(ids)
+
+
+def test_waits_double_with_jitter_and_the_next_attempt_is_scheduled(
+    tmp_path: Path, runs: dict[str, RunResult], receivers: Receivers
+) -> None:
+    rx = receivers([503, 503, 503])
+    clock = Clock()
+    waits: list[float] = []
+    settings = alert_settings(
+        {"hook": hook(rx.url())}, attempts=3, backoff=2.0, max_backoff=5.0, jitter=0.5
+    )
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        sink = AlertSink(store, settings, clock=clock, sleep=waits.append, draw=lambda: 0.5)
+        sink.handle(runs["drifted"])
+        [item] = store.outbox.alerts()
+    # 2 s then 4 s, each less a quarter (jitter 0.5 x a draw of 0.5); then the third failure
+    # schedules the next round 8 s -> capped at 5 s, less a quarter, after now.
+    assert waits == [1.5, 3.0]
+    assert len(rx.requests) == 3
+    assert (item.status, item.attempts) == ("pending", 3)
+    assert item.next_attempt_at == clock.now + timedelta(seconds=3.75)
+
+
+def test_an_alert_is_given_up_after_max_attempts(
+    tmp_path: Path, runs: dict[str, RunResult], receivers: Receivers
+) -> None:
+    rx = receivers(503)
+    settings = alert_settings({"hook": hook(rx.url())}, attempts=2, max_attempts=3)
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        sink = AlertSink(store, settings, sleep=lambda s: None)
+        sink.handle(runs["drifted"])
+        first = sink.last_summary
+        assert first is not None
+        assert (first.retrying, first.expired, first.pending) == (1, 0, 1)
+        again = sink.flush(due_only=False)  # one more attempt reaches max_attempts
+        assert (again.retrying, again.expired, again.pending) == (1, 1, 0)
+        assert any("given up after 3 attempts" in p for p in again.problems)
+        [item] = store.outbox.alerts()
+        assert (item.status, item.attempts) == ("expired", 3)
+        assert len(rx.requests) == 3
+        # Expired is final: a flush sends nothing more.
+        sink.flush(due_only=False)
+        assert len(rx.requests) == 3
