@@ -146,3 +146,45 @@ def test_monitor_tells_the_routed_channels_unless_told_not_to(
     assert "suppressed" not in table.split("In the outbox")[0]
     assert run_cli(["alerts", "flush", *cfg]) == 0
     assert "Alerts: 0 sent." in capsys.readouterr().out
+
+
+def test_alerts_prune_forgets_finished_alerts_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from visiondrift.store import HistoryStore, OutboxAlert
+
+    old = datetime.now(UTC) - timedelta(days=40)
+    location = tmp_path / "history.sqlite"
+
+    def alert(alert_id: str, status: str, when: datetime) -> OutboxAlert:
+        return OutboxAlert(
+            alert_id=alert_id,
+            run_id=None,
+            dataset="skin",
+            channel="team",
+            kind="webhook",
+            event="trigger",
+            severity="high",
+            status=status,  # type: ignore[arg-type]
+            attempts=1,
+            created_at=when,
+            payload={"alert_id": alert_id},
+        )
+
+    with HistoryStore(location) as store:
+        store.outbox.enqueue(
+            [
+                alert("a" * 32, "sent", old),
+                alert("b" * 32, "suppressed", old),
+                alert("c" * 32, "pending", old),
+                alert("d" * 32, "sent", datetime.now(UTC)),
+            ]
+        )
+    assert run_cli(["alerts", "prune", "--older-than", "30d", "--store", str(location)]) == 0
+    assert "Removed 2 alerts made before" in capsys.readouterr().out
+    with HistoryStore(location) as store:
+        assert sorted(a.alert_id[0] for a in store.outbox.alerts()) == ["c", "d"]
+    assert run_cli(["alerts", "prune", "--older-than", "soon", "--store", str(location)]) == 2
+    assert "expected a duration" in capsys.readouterr().err

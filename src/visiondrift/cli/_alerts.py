@@ -3,7 +3,8 @@
 ``test CHANNEL`` sends a clearly marked test message through one channel and prints what the
 receiver answered (exit 0 delivered, 1 not delivered, 2 unknown channel or bad settings);
 ``list`` shows recent alerts and the outbox of the history store; ``flush`` sends what is due
-(``--all``: every pending alert) and exits 1 when some stay pending.
+(``--all``: every pending alert) and exits 1 when some stay pending; ``prune`` forgets
+finished alerts older than a date.
 
 May import: click, :mod:`visiondrift.cli._history_common`, :mod:`visiondrift.cli._settings`,
 :mod:`visiondrift.cli._support`, and (when a command runs) the alerts and the store.
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from visiondrift.cli._history_common import common_options, json_option, opened
+from visiondrift.cli._history_common import WHEN, WHEN_HELP, common_options, json_option, opened
 from visiondrift.cli._settings import cli_settings
 from visiondrift.cli._support import EXIT_USAGE
 
@@ -211,6 +212,27 @@ def alerts_flush(send_all: bool, store_url: str | None) -> None:
     click.echo(f"Alerts: {summary.describe()}.")
     if summary.pending:
         sys.exit(EXIT_NOT_DELIVERED)
+
+
+@alerts_group.command(name="prune")
+@click.option(
+    "--older-than",
+    type=WHEN,
+    required=True,
+    metavar="WHEN",
+    help=f"Forget finished alerts made before this: {WHEN_HELP}.",
+)
+@common_options
+def alerts_prune(older_than: datetime, store_url: str | None) -> None:
+    """Forget old alerts (retention): those sent, rejected, expired or suppressed before
+    --older-than. Pending alerts always stay, and so does what each channel was last told
+    (the cooldown state). 'history prune' keeps alerts: they outlive the runs they tell of.
+    """
+    cutoff = older_than.strftime("%Y-%m-%d %H:%M UTC")
+    with opened() as store:
+        n = store.outbox.prune(older_than)
+        url = store.url
+    click.echo(f"Removed {n} alert{'s' if n != 1 else ''} made before {cutoff} from {url}.")
 
 
 def alert_lines(sink: Any, result: Any) -> list[str]:
