@@ -486,3 +486,33 @@ def test_an_alert_is_given_up_after_max_attempts(
         # Expired is final: a flush sends nothing more.
         sink.flush(due_only=False)
         assert len(rx.requests) == 3
+
+
+def test_a_stored_message_that_cannot_be_read_is_rejected_not_looped_on(
+    tmp_path: Path, receivers: Receivers
+) -> None:
+    from visiondrift.store import OutboxAlert
+
+    rx = receivers(200)
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        store.outbox.enqueue(
+            [
+                OutboxAlert(
+                    alert_id="e" * 32,
+                    run_id=None,
+                    dataset="skin",
+                    channel="hook",
+                    kind="webhook",
+                    event="trigger",
+                    severity="high",
+                    status="pending",
+                    attempts=0,
+                    created_at=datetime.now(UTC),
+                    payload={"alert_id": "e" * 32, "format": "from a future version"},
+                )
+            ]
+        )
+        summary = AlertSink(store, alert_settings({"hook": hook(rx.url())})).flush()
+        assert (summary.rejected, summary.pending) == (1, 0)
+        assert "stored message cannot be read" in summary.problems[0]
+        assert rx.requests == []

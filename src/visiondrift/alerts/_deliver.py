@@ -185,7 +185,18 @@ class _Round:
             outcomes.append(self.send_one(channel, item))
 
     def send_one(self, channel: Channel, item: OutboxAlert) -> Outcome:
-        alert = Alert.from_json(item.payload)
+        try:
+            alert = Alert.from_json(item.payload)
+        except (TypeError, ValueError) as err:  # written by another version, or damaged
+            problem = (
+                f"{_what(item)} was rejected: its stored message cannot be read ({err}); it "
+                "will not be retried."
+            )
+            self.outbox.mark_rejected(
+                item.alert_id, self.owner, attempts=item.attempts, error=problem
+            )
+            logger.warning("%s", problem)
+            return "rejected", problem
         attempts = item.attempts
         error: BaseException | None = None
         for n in range(self.retry.attempts):
@@ -238,6 +249,8 @@ class _Round:
             next_attempt_at=due,
             response=_redact(answer) if answer else None,
         )
+        if attempts >= self.retry.max_attempts:
+            return "retrying", None  # given up at the end of the round, and reported then
         problem = (
             f"{_what(item)} ({channel.kind}) was not delivered ({attempts} of at most "
             f"{self.retry.max_attempts} attempts); it stays in the outbox and is tried again "
