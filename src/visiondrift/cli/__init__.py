@@ -62,6 +62,7 @@ from visiondrift.cli._support import (
     _timestamp,
     _window,
 )
+from visiondrift.cli._watch import watch
 from visiondrift.errors import VisionDriftError
 
 __all__ = ["main", "run"]
@@ -516,6 +517,7 @@ def inspect_model(
 
 cli.add_command(config_group)
 cli.add_command(history_group)
+cli.add_command(watch)
 
 _LEGACY_VALUE_OPTIONS = {"--data-dir", "--baseline", "--output", "--model", "--mode"}
 
