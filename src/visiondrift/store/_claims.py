@@ -354,7 +354,8 @@ def _insert_new(conn: Connection, row: dict[str, Any]) -> bool:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         statement = sqlite_insert(CLAIMS).values(row).on_conflict_do_nothing()
-    return bool(conn.execute(statement).rowcount == 1)
+    # RETURNING, not rowcount: psycopg reports no row count for INSERT ... ON CONFLICT.
+    return conn.execute(statement.returning(CLAIMS.c.batch_key)).first() is not None
 
 
 def _check_key(batch_key: str) -> None:
