@@ -85,7 +85,9 @@ def test_a_batch_that_keeps_killing_its_watcher_is_failed_after_max_attempts(
         taken.append(claim.attempts)
         now += timedelta(seconds=11)  # the watcher died: no heartbeat
     assert taken == [1, 2, 3]
-    assert claims.claim("b3", source="inbox/b3", owner="w", lease=10, max_attempts=3, now=now) is None
+    assert (
+        claims.claim("b3", source="inbox/b3", owner="w", lease=10, max_attempts=3, now=now) is None
+    )
     failed = claims.get("b3")
     assert failed is not None
     assert failed.status == "failed"
