@@ -215,6 +215,8 @@ class Watcher:
         self.command = command
         self.owner = owner or _owner()
         self.counts: Counter[str] = Counter()
+        # Batches this watcher knows are done or failed: not asked about again at each look.
+        self._ended: set[str] = set()
         self._stop = threading.Event()
         self._why: str | None = None
 
@@ -305,7 +307,8 @@ class Watcher:
         for batch in looked.complete():
             if self.stopping:
                 break
-            outcomes.append(self.process(batch))
+            if batch.key not in self._ended:
+                outcomes.append(self.process(batch))
         return outcomes
 
     def _run_schedule(self, schedule: Schedule, *, once: bool) -> None:
@@ -354,11 +357,12 @@ class Watcher:
             )
             self.counts["waiting"] += 1
             return Outcome(batch, "waiting", reason=why)
-        return self.process(batch)
+        return self.process(batch, quiet_skip=False)
 
     # ------------------------------------------------------------ one batch
-    def process(self, batch: Batch) -> Outcome:
-        """Claim ``batch`` and, if this watcher got it, run the monitor on it."""
+    def process(self, batch: Batch, *, quiet_skip: bool = True) -> Outcome:
+        """Claim ``batch`` and, if this watcher got it, run the monitor on it (a batch that is
+        not this watcher's is logged at DEBUG level, or INFO without ``quiet_skip``)."""
         fields = {"batch": batch.name, "source": batch.location, "dataset": self.dataset}
         claim = self.store.claims.claim(
             batch.key,
@@ -369,7 +373,7 @@ class Watcher:
             max_attempts=self.settings.max_attempts,
         )
         if claim is None:
-            return self._skipped(batch, fields)
+            return self._skipped(batch, fields, logging.DEBUG if quiet_skip else logging.INFO)
         logger.info(
             "Batch %s: started (attempt %d)",
             batch.name,
@@ -422,15 +426,17 @@ class Watcher:
             return self._count(Outcome(batch, "crashed", reason=reason))
         return self._finish(batch, claim, result, fields)
 
-    def _skipped(self, batch: Batch, fields: dict[str, Any]) -> Outcome:
+    def _skipped(self, batch: Batch, fields: dict[str, Any], level: int) -> Outcome:
         held = self.store.claims.get(batch.key)
         if held is None:  # released between the claim and this read: the next look takes it
             state = "released"
         elif held.status == "running":
             state = f"running in {held.owner}"
         else:
+            self._ended.add(batch.key)
             state = held.status + (f" (run {held.run_id[:12]})" if held.run_id else "")
-        logger.debug(
+        logger.log(
+            level,
             "Batch %s: skipped, %s",
             batch.name,
             state,
@@ -508,6 +514,8 @@ class Watcher:
         )
 
     def _count(self, outcome: Outcome) -> Outcome:
+        if outcome.status in ("done", "failed"):
+            self._ended.add(outcome.batch.key)
         self.counts[outcome.status] += 1
         return outcome
 
