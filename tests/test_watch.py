@@ -456,3 +456,25 @@ def test_a_missing_baseline_exits_2(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2, result.output
     assert "nope.json" in result.output
+
+
+def test_an_fsspec_inbox_is_watched_like_a_folder(baseline: Path, tmp_path: Path) -> None:
+    import fsspec
+
+    write_batch(tmp_path / "local", seed=50)
+    fs = fsspec.filesystem("memory")
+    root = f"/watch-{os.getpid()}-{time.monotonic_ns()}"
+    fs.pipe({f"{root}/20261129/{p.name}": p.read_bytes() for p in (tmp_path / "local").iterdir()})
+    try:
+        with HistoryStore(tmp_path / "history.sqlite") as store:
+            settings = WatchSettings(inbox=f"memory://{root}", marker="_SUCCESS")
+            watcher = _watcher(baseline, store, tmp_path, tmp_path / "out", settings=settings)
+            (outcome,) = watcher.run_once()
+            assert outcome.status == "done"
+            (claim,) = store.claims.list()
+            assert claim.batch_key == f"memory://{root}/20261129"
+            (run,) = store.runs()
+            assert run.n_images == len(list((tmp_path / "local").glob("*.jpg")))
+            assert (tmp_path / "out" / "20261129" / "20261129.json").is_file()
+    finally:
+        fs.rm(root, recursive=True)

@@ -21,7 +21,7 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -157,13 +157,17 @@ class Inbox:
         """Every batch folder in the inbox, complete or not, by name."""
         return [self._batch(name) for name in self._names()]
 
-    def complete(self) -> list[Batch]:
-        """The batches that are complete now, by name (each call is one look at the inbox)."""
+    def complete(self, skip: Container[str] = ()) -> list[Batch]:
+        """The batches that are complete now, by name (each call is one look at the inbox).
+
+        Batches whose key is in ``skip`` (those already done) are not looked into.
+        """
         names = self._names()
         done: list[Batch] = []
         for name in names:
-            if self._is_complete(name):
-                done.append(self._batch(name))
+            batch = self._batch(name)
+            if batch.key not in skip and self._is_complete(name):
+                done.append(batch)
         for gone in set(self._seen) - set(names):
             del self._seen[gone]
         return done

@@ -304,11 +304,10 @@ class Watcher:
         if not isinstance(looked, Inbox):
             raise ConfigError("run_once needs an inbox; a schedule runs with run().")
         outcomes: list[Outcome] = []
-        for batch in looked.complete():
+        for batch in looked.complete(skip=self._ended):
             if self.stopping:
                 break
-            if batch.key not in self._ended:
-                outcomes.append(self.process(batch))
+            outcomes.append(self.process(batch))
         return outcomes
 
     def _run_schedule(self, schedule: Schedule, *, once: bool) -> None:
