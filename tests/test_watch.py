@@ -7,13 +7,9 @@ logs, bad usage).
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
-import queue
 import signal
-import subprocess
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,13 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from _watch_helpers import (
-    child_env,
-    make_baseline,
-    visiondrift_command,
-    write_batch,
-    write_broken,
-)
+from _watch_helpers import Watch, make_baseline, write_batch, write_broken
 from _watch_workers import watch_and_hang, watch_once
 from visiondrift.app import CallbackSink, Monitor, RunResult
 from visiondrift.cli import cli
@@ -283,72 +273,6 @@ def test_a_watcher_killed_mid_batch_leaves_it_to_be_retried_after_the_lease(
 
 
 # --- the command line -----------------------------------------------------------------------
-
-
-class Watch:
-    """``visiondrift watch`` in a process of its own, its stderr read line by line (JSON)."""
-
-    def __init__(self, args: list[str], cwd: Path, **env: str) -> None:
-        self.proc = subprocess.Popen(
-            [*visiondrift_command(), "watch", *args],
-            cwd=cwd,
-            env=child_env(**env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[dict[str, Any]] = []
-        self.raw: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self._queue.put(line)
-        self._queue.put(None)
-
-    def wait_for(self, predicate: Any, timeout: float = 120) -> dict[str, Any]:
-        """The first log line (from now) for which ``predicate`` holds."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            self.raw.append(line)
-            record = json.loads(line)  # every line is one JSON object
-            self.lines.append(record)
-            if predicate(record):
-                return record
-        raise AssertionError(f"no such log line; the watcher wrote:\n{''.join(self.raw)}")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 120) -> int:
-        self.proc.send_signal(sig)
-        return self.finish(timeout)
-
-    def finish(self, timeout: float = 120) -> int:
-        try:
-            code = self.proc.wait(timeout=timeout)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
-            self._reader.join(timeout=30)
-            assert self.proc.stdout is not None
-            self.proc.stdout.close()
-            assert self.proc.stderr is not None
-            self.proc.stderr.close()
-        while True:
-            line = self._queue.get_nowait() if not self._queue.empty() else None
-            if line is None:
-                break
-            self.raw.append(line)
-            self.lines.append(json.loads(line))
-        return code
 
 
 def test_sigterm_exits_0_and_leaves_nothing_half_done(baseline: Path, tmp_path: Path) -> None:
