@@ -363,6 +363,8 @@ class Watcher:
         """Claim ``batch`` and, if this watcher got it, run the monitor on it (a batch that is
         not this watcher's is logged at DEBUG level, or INFO without ``quiet_skip``)."""
         fields = {"batch": batch.name, "source": batch.location, "dataset": self.dataset}
+        # The monitor first: one that cannot be made (a factory's error) takes no batch.
+        monitor = self._monitor_for_run()
         claim = self.store.claims.claim(
             batch.key,
             source=batch.location,
@@ -379,7 +381,6 @@ class Watcher:
             claim.attempts,
             extra={"event": "batch_started", "attempts": claim.attempts, **fields},
         )
-        monitor = self._monitor_for_run()
         interval = max(0.05, min(self.settings.lease / 4, 60.0))
         try:
             with _Heartbeat(self.store, claim, interval):
