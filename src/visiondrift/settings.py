@@ -422,7 +422,7 @@ class ChannelSettings(_Section):
 
     - ``slack``: ``url`` (the incoming webhook's URL);
     - ``email``: ``host``, ``sender``, ``to``; ``port``, ``security``, ``username``,
-      ``password``, ``attach_html`` optional;
+      ``password``, ``attach_html``, ``ca_file`` optional;
     - ``pagerduty``: ``routing_key``; ``url`` (the Events API v2 URL) optional;
     - ``webhook``: ``url``; ``secret`` (HMAC-SHA256 signature), ``headers`` optional;
     - ``command``: ``argv`` (the program and its arguments; no shell);
@@ -477,6 +477,11 @@ class ChannelSettings(_Section):
     sender: str | None = Field(None, description="Email: the From address.")
     to: tuple[str, ...] = Field((), description="Email: the recipients.")
     attach_html: bool = Field(False, description="Email: attach the run's HTML page.")
+    ca_file: str | None = Field(
+        None,
+        description="Email: a PEM file of the certificate authorities to trust for the SMTP "
+        "server (a private relay's own CA); default: the system's.",
+    )
     timeout: float = Field(
         10.0, gt=0.0, description="Seconds one delivery may take before it counts as failed."
     )
@@ -508,6 +513,7 @@ class ChannelSettings(_Section):
                 "sender",
                 "to",
                 "attach_html",
+                "ca_file",
             },
             "pagerduty": {"routing_key", "url"},
             "webhook": {"url", "secret", "headers"},

@@ -18,6 +18,16 @@ import typing
 from visiondrift._lazy import lazy_attributes as _lazy_attributes
 
 if typing.TYPE_CHECKING:
+    from visiondrift.alerts._channels import (
+        CommandChannel,
+        PagerDutyChannel,
+        RetrainChannel,
+        SlackChannel,
+        WebhookChannel,
+        build_channel,
+    )
+    from visiondrift.alerts._email import EmailChannel
+    from visiondrift.alerts._message import build_alert, effective_severity, test_alert
     from visiondrift.alerts._model import (
         Alert,
         AlertEvent,
@@ -27,8 +37,46 @@ if typing.TYPE_CHECKING:
         PermanentDeliveryError,
         TransientDeliveryError,
     )
+    from visiondrift.alerts._payloads import (
+        ALERT_SCHEMA,
+        RETRAIN_SCHEMA,
+        alert_payload,
+        pagerduty_payload,
+        retrain_payload,
+        sign,
+        slack_payload,
+        verify_signature,
+    )
+    from visiondrift.alerts._secrets import (
+        RedactingFilter,
+        redact,
+        remember_secret,
+        resolve_secret,
+    )
 
 _LAZY: dict[str, str] = {
+    "ALERT_SCHEMA": "visiondrift.alerts._payloads",
+    "RETRAIN_SCHEMA": "visiondrift.alerts._payloads",
+    "CommandChannel": "visiondrift.alerts._channels",
+    "EmailChannel": "visiondrift.alerts._email",
+    "PagerDutyChannel": "visiondrift.alerts._channels",
+    "RetrainChannel": "visiondrift.alerts._channels",
+    "SlackChannel": "visiondrift.alerts._channels",
+    "WebhookChannel": "visiondrift.alerts._channels",
+    "alert_payload": "visiondrift.alerts._payloads",
+    "build_channel": "visiondrift.alerts._channels",
+    "pagerduty_payload": "visiondrift.alerts._payloads",
+    "slack_payload": "visiondrift.alerts._payloads",
+    "retrain_payload": "visiondrift.alerts._payloads",
+    "sign": "visiondrift.alerts._payloads",
+    "verify_signature": "visiondrift.alerts._payloads",
+    "build_alert": "visiondrift.alerts._message",
+    "effective_severity": "visiondrift.alerts._message",
+    "test_alert": "visiondrift.alerts._message",
+    "RedactingFilter": "visiondrift.alerts._secrets",
+    "redact": "visiondrift.alerts._secrets",
+    "remember_secret": "visiondrift.alerts._secrets",
+    "resolve_secret": "visiondrift.alerts._secrets",
     "Alert": "visiondrift.alerts._model",
     "AlertEvent": "visiondrift.alerts._model",
     "Channel": "visiondrift.alerts._model",
@@ -39,13 +87,35 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "ALERT_SCHEMA",
+    "RETRAIN_SCHEMA",
     "Alert",
     "AlertEvent",
     "Channel",
+    "CommandChannel",
     "Delivery",
     "DeliveryError",
+    "EmailChannel",
+    "PagerDutyChannel",
     "PermanentDeliveryError",
+    "RedactingFilter",
+    "RetrainChannel",
+    "SlackChannel",
     "TransientDeliveryError",
+    "WebhookChannel",
+    "alert_payload",
+    "build_alert",
+    "build_channel",
+    "effective_severity",
+    "pagerduty_payload",
+    "redact",
+    "remember_secret",
+    "resolve_secret",
+    "retrain_payload",
+    "sign",
+    "slack_payload",
+    "test_alert",
+    "verify_signature",
 ]
 
 __getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, __all__)
