@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import os
+import secrets
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -250,3 +251,34 @@ def test_text_logs_on_a_terminal() -> None:
     assert "INFO    Batch 20261129: started  [attempts=2]" in line
     with pytest.raises(json.JSONDecodeError):
         json.loads(line)
+
+
+def test_a_secret_resolved_for_a_channel_never_reaches_a_log_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pydantic import SecretStr
+
+    from visiondrift.alerts._secrets import resolve_secret
+
+    planted = "hook-" + secrets.token_hex(12)
+    monkeypatch.setenv("WATCH_TEST_HOOK", planted)
+    url = resolve_secret(SecretStr("https://hooks.example.test/${WATCH_TEST_HOOK}"), key="k")
+    assert url is not None
+    assert planted in url
+    log = logging.getLogger("visiondrift.alerts")
+    for log_format in ("json", "text"):
+        out = io.StringIO()
+        with watch_logging(log_format, stream=out):  # type: ignore[arg-type]
+            log.warning("POST %s failed", url, extra={"url": url, "urls": [url]})
+            try:
+                raise ConnectionError(f"cannot reach {url}")
+            except ConnectionError:
+                log.exception("Channel 'platform' failed")
+        written = out.getvalue()
+        assert planted not in written, log_format
+        assert "POST ********** failed" in written  # the resolved URL is the secret
+        assert "ConnectionError: cannot reach **********" in written
+        if log_format == "json":
+            warning, error = (json.loads(line) for line in written.splitlines())
+            assert (warning["url"], warning["urls"]) == ("**********", ["**********"])
+            assert error["error"] == "ConnectionError: cannot reach **********"

@@ -5,7 +5,8 @@ fields the record carries (``event``, ``batch``, ``source``, ``run_id``, ``datas
 ``verdict``, ``severity``, ``attempts``, ``reason``...), so a log collector (journald, Loki,
 Cloud Logging, ``jq``) can filter on them. Every record of the ``visiondrift`` loggers goes
 through the alert channels' redaction first: a secret resolved for a channel never reaches a
-log line.
+log line (the alert channels' :class:`~visiondrift.alerts._secrets.RedactingFilter` on the
+handler, and :func:`~visiondrift.alerts._secrets.redact` over each formatted line).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import IO, Any, Literal
+
+from visiondrift.alerts._secrets import RedactingFilter, redact
 
 __all__ = ["JsonFormatter", "LogFormat", "TextFormatter", "watch_logging"]
 
@@ -59,10 +62,12 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in _fields(record).items():
             line.setdefault(key, _plain(value))
-        if record.exc_info and record.exc_info[1] is not None:
-            err = record.exc_info[1]
-            line["error"] = f"{type(err).__name__}: {err}"
-        return json.dumps(line, ensure_ascii=False, sort_keys=False)
+        if record.exc_info:
+            # The filter's redacted text when it ran (it fills exc_text), else formatted here.
+            text = record.exc_text or self.formatException(record.exc_info)
+            line["error"] = text.strip().splitlines()[-1]
+            line["traceback"] = text
+        return redact(json.dumps(line, ensure_ascii=False, sort_keys=False))
 
 
 class TextFormatter(logging.Formatter):
@@ -74,16 +79,11 @@ class TextFormatter(logging.Formatter):
             f"{k}={v}" for k, v in _fields(record).items() if k != "event" and v is not None
         )
         text = f"{when} {record.levelname:<7} {record.getMessage()}"
-        return f"{text}  [{extra}]" if extra else text
-
-
-def _redacting_filter() -> logging.Filter | None:
-    """The alert channels' secret redaction, when that module is there."""
-    try:
-        from visiondrift.alerts._secrets import RedactingFilter  # type: ignore[import-not-found]
-    except ImportError:  # pragma: no cover - present once the channels are merged
-        return None
-    return RedactingFilter()  # type: ignore[no-any-return]
+        if extra:
+            text += f"  [{extra}]"
+        if record.exc_info:
+            text += "\n" + (record.exc_text or self.formatException(record.exc_info))
+        return redact(text)
 
 
 @contextmanager
@@ -104,9 +104,7 @@ def watch_logging(
         log_format = "text" if callable(is_tty) and is_tty() else "json"
     handler = logging.StreamHandler(out)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
-    redacting = _redacting_filter()
-    if redacting is not None:
-        handler.addFilter(redacting)
+    handler.addFilter(RedactingFilter())
     logger = logging.getLogger("visiondrift")
     before = (logger.level, logger.propagate)
     logger.addHandler(handler)
