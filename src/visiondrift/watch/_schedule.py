@@ -9,6 +9,12 @@ missed while a batch ran are caught up, once per distinct batch.
 Expressions are crontab's: five fields (minute hour day month weekday), or six with seconds
 first. Weekday numbers are crontab's (0 or 7 Sunday, 1 Monday ... 6 Saturday; names such as
 ``mon-fri`` work too), translated for APScheduler 3, which numbers Monday 0.
+
+APScheduler's trigger computes the firings; the watcher waits for each one itself rather than
+through a ``BlockingScheduler``, whose jobs run in a worker thread and are not told their
+scheduled time: this way the batch runs in the main thread, where SIGTERM stops it between
+profiling chunks, and the placeholders get the exact time of the firing, not the moment a
+thread picked the job up.
 """
 
 from __future__ import annotations
