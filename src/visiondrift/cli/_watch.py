@@ -42,6 +42,12 @@ __all__ = ["watch"]
     "to OUT/<batch>/<batch>.json, .html, .md.",
 )
 @click.option("--no-html", is_flag=True, help="Write no HTML page (JSON and Markdown only).")
+@click.option(
+    "--no-alerts",
+    is_flag=True,
+    help="Tell no alert channel (the runs are still recorded; the channels' state is left as "
+    "it was).",
+)
 @setting_option("--settle", setting="watch.settle", type=click.FloatRange(min=0), metavar="S")
 @setting_option("--marker", setting="watch.marker", metavar="NAME", show_default=False)
 @setting_option(
@@ -73,6 +79,7 @@ def watch(
     dataset: str | None,
     out: str,
     no_html: bool,
+    no_alerts: bool,
     settle: float,
     marker: str | None,
     poll: float,
@@ -134,7 +141,7 @@ def watch(
         store = history_from_settings(settings.store, required=True)
         assert store is not None
         baseline = Profile.load(baseline_path)
-        monitor = monitor_for_watch(baseline, settings, store)
+        monitor = monitor_for_watch(baseline, settings, store, alerts=not no_alerts)
     except VisionDriftError as err:
         _fail(err)
     run_options: dict[str, Any] = {"workers": workers} if workers is not None else {}

@@ -74,17 +74,17 @@ class _Abandoned(Exception):
     """Raised from the profiling progress callback when the watcher is told to stop."""
 
 
-def watch_sinks(settings: Settings, store: HistoryStore) -> list[Sink]:
-    """The sinks of a watched run besides the history: the registered sink factories' and the
-    alert channels' (:func:`visiondrift.app.alert_sink_from_settings`)."""
+def watch_sinks(settings: Settings, store: HistoryStore, *, alerts: bool = True) -> list[Sink]:
+    """The sinks of a watched run besides the history: the registered sink factories' and, unless
+    ``alerts`` is false, the alert channels' (:func:`visiondrift.app.alert_sink_from_settings`)."""
     import visiondrift.app as app
 
     sinks: list[Sink] = list(app.build_sinks())
     make_alerts: Callable[..., Sink | None] | None = getattr(app, "alert_sink_from_settings", None)
-    if make_alerts is not None:
-        alerts = make_alerts(settings, store)
-        if alerts is not None:
-            sinks.append(alerts)
+    if alerts and make_alerts is not None:
+        sink = make_alerts(settings, store)
+        if sink is not None:
+            sinks.append(sink)
     return sinks
 
 
@@ -94,11 +94,13 @@ def monitor_for_watch(
     store: HistoryStore,
     *,
     sinks: Sequence[Sink] = (),
+    alerts: bool = True,
     model: Any = None,
     executor: Any = None,
 ) -> Monitor:
     """The monitor a watcher runs: the ``[drift]`` settings, the history ``store`` (trends, slow
-    drift, the run's record), :func:`watch_sinks`, then ``sinks``."""
+    drift, the run's record), :func:`watch_sinks` (the alerts unless ``alerts`` is false), then
+    ``sinks``."""
     from visiondrift.app import Monitor
 
     return Monitor(
@@ -107,7 +109,7 @@ def monitor_for_watch(
         history=store,
         keep_profiles=settings.store.keep_profiles,
         trend_runs=settings.store.trend_runs,
-        sinks=[*watch_sinks(settings, store), *sinks],
+        sinks=[*watch_sinks(settings, store, alerts=alerts), *sinks],
         model=model,
         executor=executor,
     )
