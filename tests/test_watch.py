@@ -49,8 +49,7 @@ def _watcher(baseline: Path, store: HistoryStore, inbox: Path, out: Path, **kw: 
         out,
         html=False,
         run_options={"workers": 1},
-        dataset="skin",
-        **kw,
+        **kw,  # no dataset: the baseline's ('skin')
     )
 
 
@@ -71,6 +70,7 @@ def test_each_complete_batch_is_run_once_and_how_it_ended_is_recorded(
         assert counts == {"done": 2, "failed": 1}
         claims = {Path(c.batch_key).name: c for c in store.claims.list()}
         assert sorted(claims) == ["20261128", "20261129", "20261130"]
+        assert {c.dataset for c in claims.values()} == {"skin"}
         runs = {r.run_id: r for r in store.runs()}
         # The clean batch and the drifted one: done, each with its recorded run.
         for name, drift in (("20261128", False), ("20261129", True)):

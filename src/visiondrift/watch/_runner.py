@@ -364,14 +364,15 @@ class Watcher:
     def process(self, batch: Batch, *, quiet_skip: bool = True) -> Outcome:
         """Claim ``batch`` and, if this watcher got it, run the monitor on it (a batch that is
         not this watcher's is logged at DEBUG level, or INFO without ``quiet_skip``)."""
-        fields = {"batch": batch.name, "source": batch.location, "dataset": self.dataset}
         # The monitor first: one that cannot be made (a factory's error) takes no batch.
         monitor = self._monitor_for_run()
+        dataset = self.dataset if self.dataset is not None else monitor.baseline.dataset
+        fields = {"batch": batch.name, "source": batch.location, "dataset": dataset}
         claim = self.store.claims.claim(
             batch.key,
             source=batch.location,
             owner=self.owner,
-            dataset=self.dataset,
+            dataset=dataset,
             lease=self.settings.lease,
             max_attempts=self.settings.max_attempts,
         )
@@ -388,7 +389,7 @@ class Watcher:
             with _Heartbeat(self.store, claim, interval):
                 result = monitor.run(
                     batch.location,
-                    dataset=self.dataset,
+                    dataset=dataset,
                     outputs=self._outputs(batch),
                     command=self.command,
                     progress=self._progress,
