@@ -640,7 +640,10 @@ class WatchSettings(_Section):
         "is taken again after it.",
     )
     max_attempts: int = Field(
-        3, ge=1, description="Times a batch is taken again after a crash before it is failed."
+        3,
+        ge=1,
+        description="Attempts at a batch in all (the first, and one after each crash of its "
+        "watcher) before it is failed as 'crashed N times'.",
     )
 
 

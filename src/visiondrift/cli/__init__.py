@@ -63,6 +63,7 @@ from visiondrift.cli._support import (
     _timestamp,
     _window,
 )
+from visiondrift.cli._watch import watch
 from visiondrift.errors import VisionDriftError
 
 __all__ = ["main", "run"]
@@ -531,6 +532,7 @@ def inspect_model(
 cli.add_command(config_group)
 cli.add_command(history_group)
 cli.add_command(alerts_group)
+cli.add_command(watch)
 
 _LEGACY_VALUE_OPTIONS = {"--data-dir", "--baseline", "--output", "--model", "--mode"}
 

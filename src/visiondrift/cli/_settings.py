@@ -62,9 +62,16 @@ OPTION_KEYS: Final[dict[str, str]] = {
     "correction": "drift.correction",
     "fail_on": "drift.fail_on",
     "store_url": "store.url",
+    "inbox": "watch.inbox",
+    "cron": "watch.cron",
+    "source": "watch.source",
+    "timezone": "watch.timezone",
+    "settle": "watch.settle",
+    "marker": "watch.marker",
+    "poll": "watch.poll",
 }
 #: The commands whose options take their defaults from the settings file and environment.
-SETTINGS_COMMANDS: Final = ("baseline", "monitor", "compare")
+SETTINGS_COMMANDS: Final = ("baseline", "monitor", "compare", "watch")
 #: Where the loaded settings are kept in the click context (shared by sub-contexts).
 _META_KEY: Final = "visiondrift.settings"
 
