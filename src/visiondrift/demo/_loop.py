@@ -54,7 +54,7 @@ class _Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 verified = verify_signature(body, dict(self.headers), receiver.secret)
                 try:
@@ -65,7 +65,7 @@ class _Receiver:
                 self.send_response(200 if verified else 401)
                 self.end_headers()
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass  # the demo prints what it received itself
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
