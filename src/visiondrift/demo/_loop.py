@@ -178,10 +178,12 @@ def production_loop(
     )
     print(f"  reports in {folder / 'reports'}/, runs and alerts in {folder / 'history.sqlite'}")
     team = [m.body for m in first if m.path.endswith("/team")]
+    day = datetime.strptime(days[-1], "%Y%m%d").date().isoformat()
     ok = (
         all(m.verified for m in first)
         and not again
-        and [(b.get("event"), b.get("dataset")) for b in team] == [("trigger", DATASET)]
+        and [(b.get("event"), b.get("dataset"), _day(b)) for b in team]
+        == [("trigger", DATASET, day)]
     )
     if not ok:
         print("  expected one signed message to 'team' (the changed day's drift) and no repeat")
@@ -196,6 +198,13 @@ def _print_message(message: _Received) -> None:
             f"{body.get('dataset')!r}, families {', '.join(body.get('families') or [])}"
         )
         return
-    print(f"  team <- {body.get('event')}: {body.get('title')}")
+    print(f"  team <- {body.get('event')}: {body.get('title')} (the batch of {_day(body)})")
     for line in (body.get("explanations") or [])[:3]:
         print(f"    - {line}")
+
+
+def _day(body: dict[str, Any]) -> str | None:
+    """The day a message's batch covers (its window's start), as YYYY-MM-DD."""
+    window = body.get("window") or {}
+    start = window.get("start") if isinstance(window, dict) else None
+    return str(start)[:10] if start else None
