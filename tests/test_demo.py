@@ -45,7 +45,12 @@ def test_demo_runs_and_catches_camera_and_class_mix(tmp_path: Path) -> None:
     assert "Production loop passed" in text
     loop = text.split("The production loop:", 1)[1]
     assert "What the team was told (2 messages, each signed and verified)" in loop
-    assert "team <- trigger: visiondrift: high drift in dataset photos-prod (the batch of 20" in loop
+    last = max(p.name for p in (out / "loop" / "inbox").iterdir())  # the changed day, YYYYMMDD
+    day = f"{last[:4]}-{last[4:6]}-{last[6:]}"
+    assert (
+        f"team <- trigger: visiondrift: high drift in dataset photos-prod (the batch of {day})"
+        in loop
+    )
     assert "retraining trigger <- priority 'now', dataset 'photos-prod'" in loop
     assert "0 new messages" in loop
     reports = sorted(p.parent.name for p in (out / "loop" / "reports").glob("*/*.json"))
