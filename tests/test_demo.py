@@ -14,7 +14,7 @@ def test_demo_runs_and_catches_camera_and_class_mix(tmp_path: Path) -> None:
         [sys.executable, "-m", "visiondrift.demo", "--out", str(out)],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         check=False,
     )
     text = proc.stdout
