@@ -26,6 +26,7 @@ if typing.TYPE_CHECKING:
         WebhookChannel,
         build_channel,
     )
+    from visiondrift.alerts._deliver import DeliverySummary, deliver
     from visiondrift.alerts._email import EmailChannel
     from visiondrift.alerts._message import build_alert, effective_severity, test_alert
     from visiondrift.alerts._model import (
@@ -47,12 +48,15 @@ if typing.TYPE_CHECKING:
         slack_payload,
         verify_signature,
     )
+    from visiondrift.alerts._policy import Decision, decide
+    from visiondrift.alerts._routing import routes_for
     from visiondrift.alerts._secrets import (
         RedactingFilter,
         redact,
         remember_secret,
         resolve_secret,
     )
+    from visiondrift.alerts._sink import AlertSink, build_channels
 
 _LAZY: dict[str, str] = {
     "ALERT_SCHEMA": "visiondrift.alerts._payloads",
@@ -84,6 +88,13 @@ _LAZY: dict[str, str] = {
     "DeliveryError": "visiondrift.alerts._model",
     "PermanentDeliveryError": "visiondrift.alerts._model",
     "TransientDeliveryError": "visiondrift.alerts._model",
+    "DeliverySummary": "visiondrift.alerts._deliver",
+    "deliver": "visiondrift.alerts._deliver",
+    "Decision": "visiondrift.alerts._policy",
+    "decide": "visiondrift.alerts._policy",
+    "routes_for": "visiondrift.alerts._routing",
+    "AlertSink": "visiondrift.alerts._sink",
+    "build_channels": "visiondrift.alerts._sink",
 }
 
 __all__ = [
@@ -91,10 +102,13 @@ __all__ = [
     "RETRAIN_SCHEMA",
     "Alert",
     "AlertEvent",
+    "AlertSink",
     "Channel",
     "CommandChannel",
+    "Decision",
     "Delivery",
     "DeliveryError",
+    "DeliverySummary",
     "EmailChannel",
     "PagerDutyChannel",
     "PermanentDeliveryError",
@@ -106,12 +120,16 @@ __all__ = [
     "alert_payload",
     "build_alert",
     "build_channel",
+    "build_channels",
+    "decide",
+    "deliver",
     "effective_severity",
     "pagerduty_payload",
     "redact",
     "remember_secret",
     "resolve_secret",
     "retrain_payload",
+    "routes_for",
     "sign",
     "slack_payload",
     "test_alert",

@@ -17,6 +17,7 @@ import typing
 from visiondrift._lazy import lazy_attributes as _lazy_attributes
 
 if typing.TYPE_CHECKING:
+    from visiondrift.app._alerts import alert_sink_from_settings
     from visiondrift.app._history import history_from_settings
     from visiondrift.app._inputs import open_batch, prediction_defaults
     from visiondrift.app._monitor import Monitor, Outputs, write_outputs
@@ -31,6 +32,7 @@ if typing.TYPE_CHECKING:
     )
 
 _LAZY: dict[str, str] = {
+    "alert_sink_from_settings": "visiondrift.app._alerts",
     "CallbackSink": "visiondrift.app._sinks",
     "Monitor": "visiondrift.app._monitor",
     "Outputs": "visiondrift.app._monitor",
@@ -54,6 +56,7 @@ __all__ = [
     "RunResult",
     "Sink",
     "SinkFailure",
+    "alert_sink_from_settings",
     "build_sinks",
     "history_from_settings",
     "open_batch",

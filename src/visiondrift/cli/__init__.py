@@ -23,6 +23,7 @@ import click
 
 from visiondrift._version import __version__
 from visiondrift.app import open_batch
+from visiondrift.cli._alerts import alerts_group
 from visiondrift.cli._config import config_group
 from visiondrift.cli._edge import run_cli, set_flags
 from visiondrift.cli._history import history_group
@@ -217,6 +218,11 @@ def baseline(
 @_predictions_options
 @_names_options
 @_history_options
+@click.option(
+    "--no-alerts",
+    is_flag=True,
+    help="Tell no alert channel about this run (the [alerts] settings are ignored).",
+)
 @config_option
 def monitor(
     data_dir: str | None,
@@ -237,6 +243,7 @@ def monitor(
     window: str | None,
     store_url: str | None,
     no_store: bool,
+    no_alerts: bool,
     **options: Any,
 ) -> None:
     """Compare the images of DATA_DIR with a baseline profile and report drift.
@@ -248,8 +255,11 @@ def monitor(
     read from the file; class names and activation default to the baseline's.
 
     Each run is recorded in the history store (see 'visiondrift history'), under --dataset.
+    Then the alert channels that the routing rules name are told (see 'visiondrift alerts'
+    and docs/alerts.md), unless --no-alerts.
     """
-    from visiondrift.app import Monitor, history_from_settings
+    from visiondrift.app import Monitor, alert_sink_from_settings, history_from_settings
+    from visiondrift.cli._alerts import alert_lines
     from visiondrift.profiles import Profile
 
     out = Path(output) if output else Path(f"monitor_report_{_timestamp()}.json")
@@ -260,15 +270,18 @@ def monitor(
         options.pop("seed")
         names = _names_settings(options, default=base.config.names)
         _check_predictions_usage(is_predictions, {**options, "model": model_path})
-        store = cli_settings().settings.store
+        settings = cli_settings().settings
+        store = settings.store
         history = None if no_store else history_from_settings(store)
+        # After the history (the Monitor puts it first): a run is recorded before it is told.
+        alerts = None if no_alerts else alert_sink_from_settings(settings, history)
         monitor = Monitor(
             base,
             config=drift_config(),  # the [drift] settings; --alpha, --correction win
             alpha=alpha,
             correction=correction,
             model=model_path,
-            sinks=_sinks(),
+            sinks=[*_sinks(), *([alerts] if alerts is not None else [])],
             history=history,
             keep_profiles=store.keep_profiles,
             trend_runs=store.trend_runs,
@@ -304,6 +317,7 @@ def monitor(
         fail_on=fail_on,
         saved_profile=save_profile,
         history=None if history is None else history.url,
+        notes=alert_lines(alerts, result),
     )
 
 
@@ -517,6 +531,7 @@ def inspect_model(
 
 cli.add_command(config_group)
 cli.add_command(history_group)
+cli.add_command(alerts_group)
 cli.add_command(watch)
 
 _LEGACY_VALUE_OPTIONS = {"--data-dir", "--baseline", "--output", "--model", "--mode"}

@@ -295,8 +295,12 @@ def _finish(
     fail_on: str,
     saved_profile: str | None = None,
     history: str | None = None,
+    notes: Sequence[str] = (),
 ) -> NoReturn:
-    """Print what a run found and wrote, its failed sinks, and exit with the verdict's code."""
+    """Print what a run found and wrote, its failed sinks, and exit with the verdict's code.
+
+    ``notes``: lines a sink wants shown (``Warning: ...`` ones on stderr), such as the alerts'.
+    """
     _print_source_notes(result.profile)
     skip = {out, *([Path(saved_profile)] if saved_profile else [])}
     _print_report(result.report, out, quiet, [p for p in result.files if p not in skip])
@@ -307,6 +311,10 @@ def _finish(
             f"Recorded run {result.run_id[:12]}{dataset} in the history store {history} "
             f"('visiondrift history show {result.run_id[:12]}')."
         )
+    for note in notes:
+        warning = note.startswith("Warning:")
+        if warning or not quiet:
+            click.echo(note, err=warning)
     for failure in result.failures:
         what = "run was not recorded" if failure.sink == "history" else "sink failed"
         click.echo(f"Warning: the {failure.sink} {what}: {failure.error}", err=True)

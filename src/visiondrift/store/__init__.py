@@ -22,6 +22,7 @@ from visiondrift.store._records import ANY_DATASET, AnyDataset, MetricRow, Prune
 if typing.TYPE_CHECKING:
     from visiondrift.store._codec import content_hash
     from visiondrift.store._migrate import head_revision
+    from visiondrift.store._outbox import AlertState, Outbox, OutboxAlert
     from visiondrift.store._rows import baseline_identity
     from visiondrift.store._sink import HistorySink
     from visiondrift.store._store import HistoryStore
@@ -30,6 +31,9 @@ if typing.TYPE_CHECKING:
 
 _LAZY: dict[str, str] = {
     "HistorySink": "visiondrift.store._sink",
+    "AlertState": "visiondrift.store._outbox",
+    "Outbox": "visiondrift.store._outbox",
+    "OutboxAlert": "visiondrift.store._outbox",
     "baseline_identity": "visiondrift.store._rows",
     "content_hash": "visiondrift.store._codec",
     "series_of": "visiondrift.store._trend",
@@ -43,10 +47,13 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "ANY_DATASET",
+    "AlertState",
     "AnyDataset",
     "HistorySink",
     "HistoryStore",
     "MetricRow",
+    "Outbox",
+    "OutboxAlert",
     "PruneResult",
     "StoredRun",
     "baseline_identity",
