@@ -201,6 +201,44 @@ def test_slow_drift_alone_is_a_low_alert_led_by_its_explanation(
     assert alert.title == "visiondrift: low drift in dataset skin"
 
 
+def test_with_batch_drift_a_slow_drift_sentence_never_takes_a_batch_change_s_place(
+    runs: dict[str, RunResult],
+) -> None:
+    """A drifted batch's own explanations come first; a slow drift of a metric the batch moved
+    itself is that change seen again (dropped), of another metric it comes after them."""
+    drifted = runs["drifted"]
+    moved = drifted.report.drifted[0].name
+    still = next(
+        m.name
+        for m in drifted.report.metrics
+        if m.name not in {d.name for d in drifted.report.drifted}
+    )
+
+    def slow_on(metric: str, few: int) -> RunResult:
+        slow = SlowDriftSummary(
+            drift_detected=True,
+            metric=metric,
+            window=4,
+            explanation=f"{metric} crept over the last 4 runs.",
+            run_ids=["a", "b"],
+            alpha=0.01,
+            horizon=100,
+            test="ks",
+        )
+        update = {"slow_drift": slow, "explanations": drifted.report.explanations[:few]}
+        return replace_report(drifted, drifted.report.model_copy(update=update))
+
+    batch = list(drifted.report.explanations)
+    assert len(batch) >= 3
+    assert _alert(slow_on(moved, 3)).explanations == tuple(batch[:3])
+    assert _alert(slow_on(moved, 1)).explanations == (batch[0],)
+    assert _alert(slow_on(still, 3)).explanations == tuple(batch[:3])
+    assert _alert(slow_on(still, 1)).explanations == (
+        batch[0],
+        f"{still} crept over the last 4 runs.",
+    )
+
+
 def test_a_resolve_alert_says_the_dataset_is_back_to_normal(runs: dict[str, RunResult]) -> None:
     alert = _alert(runs["clean"], event="resolve", previous_severity="high")
     assert alert.event == "resolve"

@@ -40,6 +40,21 @@ def test_demo_runs_and_catches_camera_and_class_mix(tmp_path: Path) -> None:
         assert page.is_file(), name
         assert page.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
         assert f"dashboard {page}" in text
+    # The production loop: a watcher over three days; only the changed day is announced, to the
+    # team and (high) to the retraining trigger, each request signed; a second pass sends nothing.
+    assert "Production loop passed" in text
+    loop = text.split("The production loop:", 1)[1]
+    assert "What the team was told (2 messages, each signed and verified)" in loop
+    last = max(p.name for p in (out / "loop" / "inbox").iterdir())  # the changed day, YYYYMMDD
+    day = f"{last[:4]}-{last[4:6]}-{last[6:]}"
+    assert (
+        f"team <- trigger: visiondrift: high drift in dataset photos-prod (the batch of {day})"
+        in loop
+    )
+    assert "retraining trigger <- priority 'now', dataset 'photos-prod'" in loop
+    assert "0 new messages" in loop
+    reports = sorted(p.parent.name for p in (out / "loop" / "reports").glob("*/*.json"))
+    assert len(set(reports)) == 3, reports
 
 
 def test_profiler_hands_the_model_the_same_pixels(tmp_path: Path) -> None:

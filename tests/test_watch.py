@@ -11,7 +11,7 @@ import multiprocessing
 import os
 import signal
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,9 @@ def test_each_complete_batch_is_run_once_and_how_it_ended_is_recorded(
             assert claim.run_id in runs
             assert runs[claim.run_id].drift is drift
             assert runs[claim.run_id].dataset == "skin"
+            # A batch named by its day is recorded as that day (watch.timezone, UTC here).
+            day = datetime.strptime(name, "%Y%m%d").replace(tzinfo=UTC)
+            assert runs[claim.run_id].window == (day, day + timedelta(days=1))
             assert (out / name / f"{name}.json").is_file()
             assert (out / name / f"{name}.md").is_file()
             assert not (out / name / f"{name}.html").exists()  # html=False

@@ -125,9 +125,12 @@ def _explanations(report: DriftReport) -> tuple[str, ...]:
     sentences = list(report.explanations)
     slow = report.slow_drift
     if slow is not None and slow.drift_detected:
-        # Slow drift alone: its sentence is the news, first; with drift, it comes after.
-        position = len(sentences) if report.overall_drift_detected else 0
-        sentences.insert(min(position, MAX_EXPLANATIONS - 1), slow.explanation)
+        if not report.overall_drift_detected:
+            sentences.insert(0, slow.explanation)  # slow drift alone: its sentence is the news
+        elif slow.metric not in {m.name for m in report.drifted}:
+            # After the batch's own changes; a slow drift of a metric this batch moved on its
+            # own is that change seen again over the window, not news.
+            sentences.append(slow.explanation)
     return tuple(sentences[:MAX_EXPLANATIONS])
 
 

@@ -16,6 +16,11 @@
    model and monitors each batch the same way, and prints what was found:
    the camera change, the class-mix change, the model's confidence and accuracy.
 
+5. The production loop (skip with ``--no-loop``): ``visiondrift watch --once`` over an inbox of
+   three daily batches (the last one from the new camera), with alerts to a webhook receiver on
+   127.0.0.1 that checks each request's signature; prints what the team was told, then runs the
+   watcher again to show that nothing is processed or sent twice.
+
 Exit code 0 when the changed batches are flagged and the unchanged ones are not; 1 otherwise;
 2 when an input is unusable (with the error's message).
 """
@@ -324,6 +329,11 @@ def _main(argv: list[str] | None) -> int:
     parser.add_argument(
         "--no-model", action="store_true", help="Skip the part with the demo classifier."
     )
+    parser.add_argument(
+        "--no-loop",
+        action="store_true",
+        help="Skip the production loop (visiondrift watch with alerts to a local webhook).",
+    )
     args = parser.parse_args(argv)
     out = Path(args.out)
     photos = real_photos()
@@ -396,6 +406,11 @@ def _main(argv: list[str] | None) -> int:
         model_ok = model_demo(
             out, max(args.n_baseline, 200), max(args.n_batch, 100), history=history
         )
+    loop_ok = True
+    if not args.no_loop:
+        from visiondrift.demo._loop import production_loop
+
+        loop_ok = production_loop(out, baseline, photos, max(args.n_batch // 2, 50))
     print(
         "\nDemo "
         + (
@@ -414,4 +429,13 @@ def _main(argv: list[str] | None) -> int:
                 else "FAILED."
             )
         )
-    return 0 if ok and model_ok else 1
+    if not args.no_loop:
+        print(
+            "Production loop "
+            + (
+                "passed: the changed day was announced once, signed; nothing was sent twice."
+                if loop_ok
+                else "FAILED."
+            )
+        )
+    return 0 if ok and model_ok and loop_ok else 1

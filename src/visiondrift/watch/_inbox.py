@@ -23,13 +23,13 @@ import re
 import time
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
 from visiondrift.errors import ConfigError, SourceError
 
-__all__ = ["Batch", "Inbox", "batch_key"]
+__all__ = ["Batch", "Inbox", "batch_key", "batch_window"]
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
 
@@ -57,6 +57,39 @@ class Batch:
     name: str
     location: str
     key: str
+
+
+#: Batch names that are a day (20261129, 2026-11-29) or an hour (2026112914, 2026-11-29T14).
+_DATED = re.compile(r"(?P<y>\d{4})-?(?P<m>\d{2})-?(?P<d>\d{2})(?:[T_-]?(?P<h>\d{2}))?")
+
+
+def batch_window(name: str, zone: tzinfo) -> tuple[datetime, datetime] | None:
+    """The time a batch named by its day or hour covers, in ``zone``; ``None`` for other names.
+
+    The run is recorded with this window, so the history's trends and the alerts say which day
+    a batch was.
+
+    Examples
+    --------
+    >>> from datetime import UTC
+    >>> [t.isoformat() for t in batch_window("20261129", UTC)]
+    ['2026-11-29T00:00:00+00:00', '2026-11-30T00:00:00+00:00']
+    >>> [t.isoformat() for t in batch_window("2026-11-29T14", UTC)]
+    ['2026-11-29T14:00:00+00:00', '2026-11-29T15:00:00+00:00']
+    >>> batch_window("camera-b", UTC) is None, batch_window("20261399", UTC) is None
+    (True, True)
+    """
+    found = _DATED.fullmatch(name)
+    if found is None:
+        return None
+    hour = found["h"]
+    try:
+        start = datetime(
+            int(found["y"]), int(found["m"]), int(found["d"]), int(hour or 0), tzinfo=zone
+        )
+    except ValueError:  # not a real day or hour
+        return None
+    return start, start + (timedelta(hours=1) if hour else timedelta(days=1))
 
 
 def is_url(location: str) -> bool:

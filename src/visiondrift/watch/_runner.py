@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from visiondrift.errors import ConfigError, SourceError, StoreError, VisionDriftError
-from visiondrift.watch._inbox import Batch, Inbox, batch_key, is_url
-from visiondrift.watch._schedule import Schedule
+from visiondrift.watch._inbox import Batch, Inbox, batch_key, batch_window, is_url
+from visiondrift.watch._schedule import Schedule, time_zone
 
 if TYPE_CHECKING:
     from visiondrift.app import Monitor, RunResult, Sink
@@ -207,6 +207,8 @@ class Watcher:
         self._monitor = monitor
         self.store = store
         self.settings = settings
+        # A batch named by its day or hour is recorded with that window, in this time zone.
+        self._zone = time_zone(settings.timezone)
         self.out = None if out is None else Path(out)
         self.source = source if source is not None else _source_from(settings)
         self.dataset = dataset
@@ -389,6 +391,7 @@ class Watcher:
                 result = monitor.run(
                     batch.location,
                     dataset=dataset,
+                    window=batch_window(batch.name, self._zone),
                     outputs=self._outputs(batch),
                     command=self.command,
                     progress=self._progress,
