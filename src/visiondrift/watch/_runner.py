@@ -77,12 +77,11 @@ class _Abandoned(Exception):
 def watch_sinks(settings: Settings, store: HistoryStore, *, alerts: bool = True) -> list[Sink]:
     """The sinks of a watched run besides the history: the registered sink factories' and, unless
     ``alerts`` is false, the alert channels' (:func:`visiondrift.app.alert_sink_from_settings`)."""
-    import visiondrift.app as app
+    from visiondrift.app import alert_sink_from_settings, build_sinks
 
-    sinks: list[Sink] = list(app.build_sinks())
-    make_alerts: Callable[..., Sink | None] | None = getattr(app, "alert_sink_from_settings", None)
-    if alerts and make_alerts is not None:
-        sink = make_alerts(settings, store)
+    sinks: list[Sink] = list(build_sinks())
+    if alerts:
+        sink = alert_sink_from_settings(settings, store)
         if sink is not None:
             sinks.append(sink)
     return sinks
