@@ -160,6 +160,23 @@ def test_the_alert_tells_the_run_without_paths(runs: dict[str, RunResult]) -> No
     assert type(alert).from_json(json.loads(alert.dumps())) == alert
 
 
+def test_the_link_is_the_page_s_path_under_the_reports_root(
+    runs: dict[str, RunResult], tmp_path: Path
+) -> None:
+    """With a reports root (``watch --out``), the link keeps the page's folders under it; a page
+    outside the root is linked by its name."""
+    import dataclasses
+
+    result = runs["drifted"]
+    page = Path(next(f for f in map(str, result.files) if f.endswith(".html")))
+    under = dataclasses.replace(result, reports_root=page.parent.parent)
+    alert = _alert(under)
+    assert alert.report_name == f"{page.parent.name}/{page.name}"
+    assert alert.report_url == f"{BASE_URL}{page.parent.name}/{page.name}"
+    elsewhere = dataclasses.replace(result, reports_root=tmp_path)
+    assert _alert(elsewhere).report_url == BASE_URL + page.name
+
+
 def test_include_paths_lets_the_message_name_the_locations(runs: dict[str, RunResult]) -> None:
     result = runs["drifted"]
     alert = _alert(result, settings=AlertsSettings(include_paths=True))

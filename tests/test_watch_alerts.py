@@ -102,8 +102,9 @@ def test_three_days_one_drifted_the_expected_alerts_and_none_twice_after_a_resta
         "skin",
     )
     assert trigger["schema"] == "visiondrift.alert/1"
-    assert trigger["report"]["name"] == "20261129.html"
-    assert trigger["report"]["url"] == "https://reports.example.test/skin/20261129.html"
+    # The link is base_url + the page's path under --out, where the watcher published it.
+    assert trigger["report"]["name"] == "20261129/20261129.html"
+    assert trigger["report"]["url"] == "https://reports.example.test/skin/20261129/20261129.html"
     assert trigger["explanations"]
     for request in rx.requests:
         assert request.method == "POST"

@@ -7,7 +7,8 @@ drift across runs counts as ``low``).
 
 File paths are private by default: the baseline's and the batch's locations are reduced to their
 base names (in the summary too), and the run's files are named in message text only with
-``alerts.include_paths``. The report is linked as ``alerts.base_url`` + its file name.
+``alerts.include_paths``. The report is linked as ``alerts.base_url`` + its path under the
+run's reports root (``watch --out``), else its file name.
 """
 
 from __future__ import annotations
@@ -166,13 +167,18 @@ def _title(event: AlertEvent, severity: str, dataset: str | None, previous: str 
     return f"visiondrift: {severity} drift in {who}"
 
 
-def _report_link(files: dict[str, str], base_url: str | None) -> tuple[str | None, str | None]:
-    """The report's file name and link: the HTML page when the run wrote one (people open
-    it), else the JSON report."""
+def _report_link(
+    files: dict[str, str], base_url: str | None, root: Path | None = None
+) -> tuple[str | None, str | None]:
+    """The report's name and link: the HTML page when the run wrote one (people open it), else
+    the JSON report; its path under ``root`` (where the reports are published from) when it
+    lies there, else its file name."""
     path = files.get("html") or files.get("report")
     if path is None:
         return None, None
     name = Path(path).name
+    if root is not None and Path(path).resolve().is_relative_to(Path(root).resolve()):
+        name = Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
     if not base_url:
         return name, None
     return name, base_url.rstrip("/") + "/" + quote(name)
@@ -209,7 +215,7 @@ def build_alert(
     report = result.report
     severity = effective_severity(report)
     files = _files_by_kind(result.files)
-    report_name, report_url = _report_link(files, settings.base_url)
+    report_name, report_url = _report_link(files, settings.base_url, result.reports_root)
     from visiondrift.store import baseline_identity
 
     baseline = {

@@ -50,6 +50,10 @@ class Outputs:
         The folder the batch's images were read from (where thumbnails come from).
     names_key
         The key of hashed file names, to find the images behind them for thumbnails.
+    root
+        The folder the reports are published from (``alerts.base_url`` serves it): an alert
+        links ``base_url`` + the report's path under it (``20261129/20261129.html``); default:
+        the report's own folder (the link is ``base_url`` + its file name).
     """
 
     report: Path | None = None
@@ -59,6 +63,7 @@ class Outputs:
     thumbnails: bool = True
     image_root: Path | None = None
     names_key: NamesKey | None = None
+    root: Path | None = None
 
 
 class Monitor:
@@ -292,6 +297,7 @@ class Monitor:
             profile=current,
             baseline=self.baseline,
             files=files,
+            reports_root=outputs.root,
             failures=(),
             started_at=started,
             finished_at=datetime.now(UTC),  # what the sinks see (the history's ran_at)

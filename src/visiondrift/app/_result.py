@@ -50,6 +50,8 @@ class RunResult:
     started_at, finished_at
         When the run started and when its last sink returned (UTC); the sinks themselves see
         when the report and its files were done.
+    reports_root
+        The folder the reports are published from (:attr:`Outputs.root`), or ``None``.
     """
 
     run_id: str
@@ -62,6 +64,7 @@ class RunResult:
     failures: tuple[SinkFailure, ...]
     started_at: datetime
     finished_at: datetime
+    reports_root: Path | None = None
 
     @property
     def drift(self) -> bool:

@@ -549,6 +549,7 @@ class Watcher:
             html=folder / f"{batch.name}.html" if self.html else None,
             markdown=folder / f"{batch.name}.md",
             image_root=local,
+            root=self.out,  # alerts link base_url + <batch>/<batch>.html
         )
 
 
