@@ -148,3 +148,30 @@ def test_a_monitor_reuses_its_loaded_model_and_executor(
     for result in (first, second):
         assert not result.report.overall_drift_detected
         _same(result.profile, visiondrift.profile(images, model=loaded, workers=1))
+
+
+def _sigterm_handler() -> Any:
+    import signal
+
+    return signal.getsignal(signal.SIGTERM)
+
+
+def test_pool_workers_die_on_sigterm_whatever_handler_the_parent_set() -> None:
+    """A forked worker inherits the parent's handlers; ``watch``'s SIGTERM handler only notes
+    the signal, and a worker that kept it would outlive ``Pool.terminate`` (whose join then
+    waits for ever). The pool's workers take SIGTERM's default again."""
+    import signal
+
+    from visiondrift.profiler._executors import start_pool
+
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)  # as the watcher's handler
+    try:
+        pool = start_pool(2)
+        try:
+            handlers = {pool.apply(_sigterm_handler) for _ in range(4)}
+        finally:
+            pool.terminate()
+            pool.join()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert handlers == {signal.SIG_DFL}

@@ -278,6 +278,34 @@ def test_a_watcher_killed_mid_batch_leaves_it_to_be_retried_after_the_lease(
 # --- the command line -----------------------------------------------------------------------
 
 
+def test_a_batch_profiled_by_a_process_pool_ends_under_the_watcher_s_signal_handlers(
+    baseline: Path, tmp_path: Path
+) -> None:
+    """A batch large enough for the worker pool: the forked workers inherit the watcher's
+    SIGTERM handler, which only notes the signal; the pool's terminate must still end them (a
+    regression: the watcher waited for ever for its workers)."""
+    import subprocess
+    import sys
+
+    from visiondrift.demo.samples import make_dataset, real_photos
+    from visiondrift.profiler._run import SERIAL_THRESHOLD
+
+    inbox = tmp_path / "inbox"
+    make_dataset(inbox / "20261129", SERIAL_THRESHOLD + 16, size=(48, 48), seed=5,
+                 photos=real_photos())  # fmt: skip
+    store = tmp_path / "history.sqlite"
+    done = subprocess.run(
+        [sys.executable, "-m", "visiondrift.cli", "watch", str(baseline), "--inbox", str(inbox),
+         "--settle", "0", "--once", "--workers", "2", "--store", str(store), "--no-html",
+         "--no-alerts", "--out", str(tmp_path / "out")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    with HistoryStore(store) as opened:
+        (run,) = opened.runs()
+        assert run.n_images == SERIAL_THRESHOLD + 16
+
+
 def test_sigterm_exits_0_and_leaves_nothing_half_done(baseline: Path, tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     names = ["20261127", "20261128", "20261129"]

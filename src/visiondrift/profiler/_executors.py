@@ -83,8 +83,12 @@ class PoolExecutor:
 
 
 def _ignore_interrupt() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them (no traceback from each worker)."""
+    """Workers leave Ctrl-C to the parent, which stops them (no traceback from each worker),
+    and die on SIGTERM: a forked worker inherits the parent's handlers, and one that only
+    notes the signal (``watch``'s clean stop) would outlive ``Pool.terminate``, whose join then
+    waits for ever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def start_pool(n_workers: int) -> mp.pool.Pool:
