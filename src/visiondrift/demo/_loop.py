@@ -85,12 +85,9 @@ class _Receiver:
 
 
 def _settings_file(folder: Path, receiver: _Receiver) -> Path:
-    """The loop's settings: the store, a webhook for the team, a retraining trigger for high."""
+    """The loop's settings: a webhook for the team, a retraining trigger for high drift."""
     text = f"""\
-# The demo's production loop (visiondrift watch): where runs are recorded, who is told what.
-[store]
-url = {json.dumps(str(folder / "history.sqlite"))}
-
+# The demo's production loop (visiondrift watch): who is told what.
 [alerts.channels.team]
 kind = "webhook"
 url = "{receiver.url}/hooks/team"
@@ -133,10 +130,14 @@ def _watch(config: Path, baseline: Path, inbox: Path, out: Path, secret: str) ->
         DATASET,
         "--out",
         str(out),
+        "--store",
+        str(config.parent / "history.sqlite"),
         "--once",
     ]
     env = {**os.environ, SECRET_VARIABLE: secret}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, check=False, timeout=600
+    )
     if done.returncode not in (0, 1):
         print(done.stderr[-3000:], file=sys.stderr)
         raise RuntimeError(f"visiondrift watch exited with {done.returncode}")
