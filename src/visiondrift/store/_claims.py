@@ -291,18 +291,11 @@ class Claims:
         limit: int | None = None,
     ) -> list[Claim]:
         """The claims, most recently taken first (``status``, ``dataset``: only those)."""
-        from sqlalchemy import select
-
+        from visiondrift.store._rows import listing
         from visiondrift.store._schema import CLAIMS
 
-        query = select(CLAIMS)
-        if status is not None:
-            query = query.where(CLAIMS.c.status == status)
-        if dataset is not None:
-            query = query.where(CLAIMS.c.dataset == dataset)
-        query = query.order_by(CLAIMS.c.claimed_at.desc(), CLAIMS.c.batch_key)
-        if limit is not None:
-            query = query.limit(limit)
+        order = (CLAIMS.c.claimed_at.desc(), CLAIMS.c.batch_key)
+        query = listing(CLAIMS, order, limit, status=status, dataset=dataset)
         return self.store._read(
             "listing the claims",
             lambda conn: [_claim(r) for r in conn.execute(query).mappings().all()],

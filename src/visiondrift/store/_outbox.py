@@ -430,20 +430,11 @@ class Outbox:
         channel: str | None = None,
     ) -> list[OutboxAlert]:
         """Recent alerts, newest first (``alerts list``)."""
-        from sqlalchemy import select
-
+        from visiondrift.store._rows import listing
         from visiondrift.store._schema import ALERTS
 
-        query = select(ALERTS)
-        if status is not None:
-            query = query.where(ALERTS.c.status == status)
-        if dataset is not None:
-            query = query.where(ALERTS.c.dataset == dataset)
-        if channel is not None:
-            query = query.where(ALERTS.c.channel == channel)
-        query = query.order_by(ALERTS.c.created_at.desc(), ALERTS.c.alert_id)
-        if limit is not None:
-            query = query.limit(limit)
+        order = (ALERTS.c.created_at.desc(), ALERTS.c.alert_id)
+        query = listing(ALERTS, order, limit, status=status, dataset=dataset, channel=channel)
         return self.store._read(
             "listing alerts", lambda conn: [_alert(r) for r in conn.execute(query).mappings()]
         )

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "bad_counts",
     "filtered",
+    "listing",
     "metric_record",
     "metric_rows",
     "parse_time",
@@ -169,6 +170,21 @@ def filtered(
     if until is not None:
         query = query.where(table.c.ran_at < utc(until))
     return query
+
+
+def listing(
+    table: Any, order: Sequence[Any], limit: int | None = None, **equal: object
+) -> Select[Any]:
+    """The rows of ``table`` whose columns equal the given values (``None``: any), in
+    ``order``, at most ``limit``: the query behind ``alerts list`` and the claims' list."""
+    from sqlalchemy import select
+
+    query = select(table)
+    for column, value in equal.items():
+        if value is not None:
+            query = query.where(table.c[column] == value)
+    query = query.order_by(*order)
+    return query if limit is None else query.limit(limit)
 
 
 def bad_counts(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[str, int]]:
