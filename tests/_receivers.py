@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import pytest
 
@@ -174,7 +174,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
 
 
-class HttpReceiver:
+class _Served:
+    """A server started by ``with`` and closed at its end (``start`` returns the server)."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class HttpReceiver(_Served):
     """An HTTP server on 127.0.0.1 that records requests and answers from a script.
 
     Parameters
@@ -218,17 +239,6 @@ class HttpReceiver:
         self._server = None
         if self.errors:
             raise AssertionError(f"the receiver failed while answering: {self.errors[0]!r}")
-
-    def __enter__(self) -> HttpReceiver:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- addresses
     @property
@@ -371,7 +381,7 @@ class _SmtpHandler:
         return self.receiver._record(session, envelope)
 
 
-class SmtpReceiver:
+class SmtpReceiver(_Served):
     """An aiosmtpd server on 127.0.0.1 recording messages, answering DATA from a script.
 
     Parameters
@@ -486,17 +496,6 @@ class SmtpReceiver:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
-
-    def __enter__(self) -> SmtpReceiver:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 @pytest.fixture
