@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from visiondrift.store._rows import now_utc, utc
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
@@ -81,14 +83,8 @@ class Claim:
     reason: str | None
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _claim(row: Any) -> Claim:
-    claimed, heartbeat = _utc(row["claimed_at"]), _utc(row["heartbeat_at"])
+    claimed, heartbeat = utc(row["claimed_at"]), utc(row["heartbeat_at"])
     assert claimed is not None
     assert heartbeat is not None
     return Claim(
@@ -100,16 +96,10 @@ def _claim(row: Any) -> Claim:
         attempts=int(row["attempts"]),
         claimed_at=claimed,
         heartbeat_at=heartbeat,
-        finished_at=_utc(row["finished_at"]),
+        finished_at=utc(row["finished_at"]),
         run_id=row["run_id"],
         reason=row["reason"],
     )
-
-
-def _now(now: datetime | None) -> datetime:
-    value = _utc(now) if now is not None else datetime.now(UTC)
-    assert value is not None
-    return value
 
 
 class Claims:
@@ -160,7 +150,7 @@ class Claims:
         from visiondrift.store._schema import CLAIMS
 
         _check_key(batch_key)
-        at = _now(now)
+        at = now_utc(now)
         stale = at - timedelta(seconds=float(lease))
         row = {
             "batch_key": batch_key,
@@ -224,7 +214,7 @@ class Claims:
         with self.store._write(f"renewing the claim on {claim.batch_key}") as conn:
             return bool(
                 conn.execute(
-                    update(CLAIMS).where(_held(claim)).values(heartbeat_at=_now(now))
+                    update(CLAIMS).where(_held(claim)).values(heartbeat_at=now_utc(now))
                 ).rowcount
                 == 1
             )
@@ -318,7 +308,7 @@ class Claims:
             changed = conn.execute(
                 update(CLAIMS)
                 .where(_held(claim))
-                .values(status=status, run_id=run_id, reason=reason, finished_at=_now(now))
+                .values(status=status, run_id=run_id, reason=reason, finished_at=now_utc(now))
             ).rowcount
         return bool(changed == 1)
 

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from visiondrift.store._codec import pack, unpack
-from visiondrift.store._rows import utc
+from visiondrift.store._rows import now_utc, utc
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, RowMapping
@@ -112,12 +112,6 @@ def _clip(text: str | None) -> str | None:
     return None if text is None else text[:TEXT_LIMIT]
 
 
-def _now(now: datetime | None) -> datetime:
-    value = utc(now) if now is not None else datetime.now(UTC)
-    assert value is not None
-    return value
-
-
 def _alert(row: RowMapping) -> OutboxAlert:
     created = utc(row["created_at"])
     assert created is not None
@@ -187,9 +181,9 @@ class Outbox:
                 "severity": a.severity,
                 "status": a.status,
                 "attempts": a.attempts,
-                "created_at": _now(a.created_at),
+                "created_at": now_utc(a.created_at),
                 "next_attempt_at": (
-                    _now(a.next_attempt_at or a.created_at) if a.status == "pending" else None
+                    now_utc(a.next_attempt_at or a.created_at) if a.status == "pending" else None
                 ),
                 "sent_at": utc(a.sent_at),
                 "claimed_by": None,
@@ -218,7 +212,7 @@ class Outbox:
                             "channel": s.channel,
                             "state": s.state,
                             "severity": s.severity,
-                            "since": _now(s.since),
+                            "since": now_utc(s.since),
                             "last_sent_at": utc(s.last_sent_at),
                             "last_alert_id": s.last_alert_id,
                             "last_run_id": s.last_run_id,
@@ -248,7 +242,7 @@ class Outbox:
 
         from visiondrift.store._schema import ALERTS
 
-        at = _now(now)
+        at = now_utc(now)
         until = at + timedelta(seconds=lease)
         free: ColumnElement[bool] = or_(
             ALERTS.c.claimed_until.is_(None), ALERTS.c.claimed_until < at
@@ -312,7 +306,7 @@ class Outbox:
             f"recording alert {alert_id} as sent",
             status="sent",
             attempts=attempts,
-            sent_at=_now(now),
+            sent_at=now_utc(now),
             next_attempt_at=None,
             response=_clip(response),
         )
@@ -334,7 +328,7 @@ class Outbox:
             f"recording a failed attempt of alert {alert_id}",
             attempts=attempts,
             last_error=_clip(error),
-            next_attempt_at=_now(next_attempt_at),
+            next_attempt_at=now_utc(next_attempt_at),
             response=_clip(response),
         )
 
@@ -366,7 +360,7 @@ class Outbox:
 
         from visiondrift.store._schema import ALERTS
 
-        at = _now(now)
+        at = now_utc(now)
         old = at - timedelta(seconds=max_age)
         which = (
             (ALERTS.c.status == "pending")
@@ -398,7 +392,7 @@ class Outbox:
 
         from visiondrift.store._schema import ALERTS
 
-        cutoff = _now(older_than)
+        cutoff = now_utc(older_than)
         with self.store._write("pruning old alerts") as conn:
             n = conn.execute(
                 delete(ALERTS)

@@ -24,6 +24,7 @@ __all__ = [
     "listing",
     "metric_record",
     "metric_rows",
+    "now_utc",
     "parse_time",
     "run_row",
     "runs_query",
@@ -41,6 +42,13 @@ def utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def now_utc(now: datetime | None = None) -> datetime:
+    """``now`` in UTC, or the clock's time (the claims' and the outbox's injectable clock)."""
+    value = utc(now) if now is not None else datetime.now(UTC)
+    assert value is not None
+    return value
 
 
 def parse_time(text: str | None) -> datetime | None:
