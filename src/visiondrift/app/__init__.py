@@ -17,7 +17,7 @@ import typing
 from visiondrift._lazy import lazy_attributes as _lazy_attributes
 
 if typing.TYPE_CHECKING:
-    from visiondrift.app._alerts import alert_sink_from_settings
+    from visiondrift.app._alerts import alert_sink_from_settings, sinks_from_settings
     from visiondrift.app._history import history_from_settings
     from visiondrift.app._inputs import open_batch, prediction_defaults
     from visiondrift.app._monitor import Monitor, Outputs, write_outputs
@@ -46,6 +46,7 @@ _LAZY: dict[str, str] = {
     "register_sink_factory": "visiondrift.app._sinks",
     "rolling_baseline": "visiondrift.app._rolling",
     "sink_factories": "visiondrift.app._sinks",
+    "sinks_from_settings": "visiondrift.app._alerts",
     "write_outputs": "visiondrift.app._monitor",
 }
 
@@ -64,6 +65,7 @@ __all__ = [
     "register_sink_factory",
     "rolling_baseline",
     "sink_factories",
+    "sinks_from_settings",
     "write_outputs",
 ]
 

@@ -1,4 +1,5 @@
-"""The alert sink a front end adds from the ``[alerts]`` settings, after the history store."""
+"""The sinks a front end adds from the settings: the registered ones and the ``[alerts]`` sink,
+after the history store."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ if TYPE_CHECKING:
     from visiondrift.settings import Settings
     from visiondrift.store import HistoryStore
 
-__all__ = ["alert_sink_from_settings"]
+__all__ = ["alert_sink_from_settings", "sinks_from_settings"]
 
 
 def alert_sink_from_settings(settings: Settings, history: HistoryStore | None) -> Sink | None:
@@ -31,3 +32,16 @@ def alert_sink_from_settings(settings: Settings, history: HistoryStore | None) -
     if not alerts.enabled or not alerts.routes:
         return None
     return AlertSink(history, alerts)
+
+
+def sinks_from_settings(
+    settings: Settings, history: HistoryStore | None, *, alerts: bool = True
+) -> list[Sink]:
+    """The sinks of a run besides the history (which :class:`Monitor` puts first): the
+    registered sink factories', then, unless ``alerts`` is false, the alert sink of the settings
+    (:func:`alert_sink_from_settings`). What ``monitor`` and ``watch`` both run with."""
+    from visiondrift.app._sinks import build_sinks
+
+    sinks = build_sinks()
+    sink = alert_sink_from_settings(settings, history) if alerts else None
+    return sinks if sink is None else [*sinks, sink]

@@ -258,7 +258,7 @@ def monitor(
     Then the alert channels that the routing rules name are told (see 'visiondrift alerts'
     and docs/alerts.md), unless --no-alerts.
     """
-    from visiondrift.app import Monitor, alert_sink_from_settings, history_from_settings
+    from visiondrift.app import Monitor, history_from_settings, sinks_from_settings
     from visiondrift.cli._alerts import alert_lines
     from visiondrift.profiles import Profile
 
@@ -273,15 +273,14 @@ def monitor(
         settings = cli_settings().settings
         store = settings.store
         history = None if no_store else history_from_settings(store)
-        # After the history (the Monitor puts it first): a run is recorded before it is told.
-        alerts = None if no_alerts else alert_sink_from_settings(settings, history)
         monitor = Monitor(
             base,
             config=drift_config(),  # the [drift] settings; --alpha, --correction win
             alpha=alpha,
             correction=correction,
             model=model_path,
-            sinks=[*_sinks(), *([alerts] if alerts is not None else [])],
+            # After the history (the Monitor puts it first): a run is recorded before it is told.
+            sinks=sinks_from_settings(settings, history, alerts=not no_alerts),
             history=history,
             keep_profiles=store.keep_profiles,
             trend_runs=store.trend_runs,
@@ -317,7 +316,7 @@ def monitor(
         fail_on=fail_on,
         saved_profile=save_profile,
         history=None if history is None else history.url,
-        notes=alert_lines(alerts, result),
+        notes=alert_lines(monitor.sinks, result),
     )
 
 

@@ -235,9 +235,13 @@ def alerts_prune(older_than: datetime, store_url: str | None) -> None:
     click.echo(f"Removed {n} alert{'s' if n != 1 else ''} made before {cutoff} from {url}.")
 
 
-def alert_lines(sink: Any, result: Any) -> list[str]:
-    """What ``monitor`` prints about the alerts of its run (nothing when none was made; a
-    failed alert sink is reported with the other failed sinks)."""
+def alert_lines(sinks: Any, result: Any) -> list[str]:
+    """What ``monitor`` prints about the alerts of its run, told by the alert sink among
+    ``sinks`` (nothing when there is none; a failed alert sink is reported with the other
+    failed sinks)."""
+    from visiondrift.alerts import AlertSink
+
+    sink = next((s for s in sinks if isinstance(s, AlertSink)), None)
     if sink is None or any(f.sink == sink.name for f in result.failures):
         return []
     summary = sink.last_summary

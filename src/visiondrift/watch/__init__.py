@@ -20,7 +20,7 @@ from visiondrift._lazy import lazy_attributes as _lazy_attributes
 if typing.TYPE_CHECKING:
     from visiondrift.watch._inbox import Batch, Inbox, batch_key
     from visiondrift.watch._logs import JsonFormatter, watch_logging
-    from visiondrift.watch._runner import Outcome, Watcher, monitor_for_watch, watch_sinks
+    from visiondrift.watch._runner import Outcome, Watcher, monitor_for_watch
     from visiondrift.watch._schedule import Schedule, format_source
 
 _LAZY: dict[str, str] = {
@@ -34,7 +34,6 @@ _LAZY: dict[str, str] = {
     "format_source": "visiondrift.watch._schedule",
     "monitor_for_watch": "visiondrift.watch._runner",
     "watch_logging": "visiondrift.watch._logs",
-    "watch_sinks": "visiondrift.watch._runner",
 }
 
 __all__ = [
@@ -48,7 +47,6 @@ __all__ = [
     "format_source",
     "monitor_for_watch",
     "watch_logging",
-    "watch_sinks",
 ]
 
 __getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, __all__)

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from visiondrift.store import HistoryStore
     from visiondrift.store._claims import Claim
 
-__all__ = ["Outcome", "Watcher", "monitor_for_watch", "watch_sinks"]
+__all__ = ["Outcome", "Watcher", "monitor_for_watch"]
 
 logger = logging.getLogger("visiondrift.watch")
 
@@ -74,19 +74,6 @@ class _Abandoned(Exception):
     """Raised from the profiling progress callback when the watcher is told to stop."""
 
 
-def watch_sinks(settings: Settings, store: HistoryStore, *, alerts: bool = True) -> list[Sink]:
-    """The sinks of a watched run besides the history: the registered sink factories' and, unless
-    ``alerts`` is false, the alert channels' (:func:`visiondrift.app.alert_sink_from_settings`)."""
-    from visiondrift.app import alert_sink_from_settings, build_sinks
-
-    sinks: list[Sink] = list(build_sinks())
-    if alerts:
-        sink = alert_sink_from_settings(settings, store)
-        if sink is not None:
-            sinks.append(sink)
-    return sinks
-
-
 def monitor_for_watch(
     baseline: Any,
     settings: Settings,
@@ -98,9 +85,9 @@ def monitor_for_watch(
     executor: Any = None,
 ) -> Monitor:
     """The monitor a watcher runs: the ``[drift]`` settings, the history ``store`` (trends, slow
-    drift, the run's record), :func:`watch_sinks` (the alerts unless ``alerts`` is false), then
-    ``sinks``."""
-    from visiondrift.app import Monitor
+    drift, the run's record), :func:`~visiondrift.app.sinks_from_settings` (the alerts unless
+    ``alerts`` is false), then ``sinks``."""
+    from visiondrift.app import Monitor, sinks_from_settings
 
     return Monitor(
         baseline,
@@ -108,7 +95,7 @@ def monitor_for_watch(
         history=store,
         keep_profiles=settings.store.keep_profiles,
         trend_runs=settings.store.trend_runs,
-        sinks=[*watch_sinks(settings, store, alerts=alerts), *sinks],
+        sinks=[*sinks_from_settings(settings, store, alerts=alerts), *sinks],
         model=model,
         executor=executor,
     )
