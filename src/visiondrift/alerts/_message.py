@@ -177,8 +177,10 @@ def _report_link(
     if path is None:
         return None, None
     name = Path(path).name
-    if root is not None and Path(path).resolve().is_relative_to(Path(root).resolve()):
-        name = Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    if root is not None:
+        where, top = Path(path).resolve(), Path(root).resolve()
+        if where.is_relative_to(top):
+            name = where.relative_to(top).as_posix()
     if not base_url:
         return name, None
     return name, base_url.rstrip("/") + "/" + quote(name)
