@@ -134,6 +134,40 @@ class _DefaultsWatch:
 
 
 @dataclass(frozen=True, slots=True)
+class _DefaultsServiceWindow:
+    """Defaults of WindowSettings."""
+
+    count: int | None = 1000
+    seconds: float | None = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class _DefaultsService:
+    """Defaults of ServiceSettings."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    pool_workers: int = 2
+    queue_size: int = 16
+    record_queue: int = 2000
+    retry_after: int = 1
+    max_request_bytes: int = 33554432
+    max_images: int = 1000
+    max_records: int = 10000
+    roots: tuple[Path, ...] = ()
+    url_prefixes: tuple[str, ...] = ()
+    data_dir: Path | None = None
+    window: _DefaultsServiceWindow = field(default_factory=_DefaultsServiceWindow)
+    datasets: dict[str, Any] = field(default_factory=dict)
+    keep_records: float = 604800.0
+    auth: bool = True
+    metrics_auth: bool = False
+    cors_origins: tuple[str, ...] = ()
+    heartbeat: float = 15.0
+
+
+@dataclass(frozen=True, slots=True)
 class _Defaults:
     """Defaults of Settings."""
 
@@ -143,6 +177,7 @@ class _Defaults:
     store: _DefaultsStore = field(default_factory=_DefaultsStore)
     alerts: _DefaultsAlerts = field(default_factory=_DefaultsAlerts)
     watch: _DefaultsWatch = field(default_factory=_DefaultsWatch)
+    service: _DefaultsService = field(default_factory=_DefaultsService)
 
 
 #: The settings tree's defaults (``DEFAULTS.profile.reservoir_size``...).

@@ -19,8 +19,9 @@ Hierarchy::
     ├── ModelError                          a model cannot be loaded or run
     │   └── MissingExtraError (ImportError) an optional dependency is not installed
     ├── IncompatibleProfilesError           two profiles cannot be merged or compared
-    └── StoreError                          the history store cannot be opened, read or written
-        └── RunNotFoundError (KeyError)     no stored run has the id asked for
+    ├── StoreError                          the history store cannot be opened, read or written
+    │   └── RunNotFoundError (KeyError)     no stored run has the id asked for
+    └── ServiceError                        the service refused a request or cannot be reached
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "OutputFileError",
     "ProfileFormatError",
     "RunNotFoundError",
+    "ServiceError",
     "SourceError",
     "StoreError",
     "UnsupportedVersionError",
@@ -100,3 +102,22 @@ class RunNotFoundError(StoreError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class ServiceError(VisionDriftError):
+    """The visiondrift service answered a request with an error, or could not be reached.
+
+    Attributes
+    ----------
+    status
+        The HTTP status (``None`` when the service was not reached).
+    problem
+        The RFC 9457 problem details the service answered with (``{}`` when none).
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, problem: dict[str, object] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.problem = dict(problem or {})

@@ -20,7 +20,9 @@ The tree (:class:`Settings`) has one section per part of the pipeline::
     ├── store        StoreSettings     the history store every monitor run is recorded in
     ├── alerts       AlertsSettings    channels, routing rules, cooldown and retries of alerts
     │   └── retry    RetrySettings     how an undelivered alert is retried
-    └── watch        WatchSettings     the ``watch`` loop: inbox, settle time, schedule, claims
+    ├── watch        WatchSettings     the ``watch`` loop: inbox, settle time, schedule, claims
+    └── service      ServiceSettings   ``serve``: address, pool, limits, sources, keys
+        └── window   WindowSettings    how records are cut into windows (``datasets`` per name)
 
 Secrets (webhook URLs, passwords, routing keys, HMAC secrets) are ``SecretStr`` fields that hold
 a *reference*: ``${VARIABLE}`` anywhere in the value is replaced by that environment variable,
@@ -647,6 +649,107 @@ class WatchSettings(_Section):
     )
 
 
+class WindowSettings(_Section):
+    """How the service cuts a dataset's stream of records into windows (tumbling)."""
+
+    count: int | None = Field(
+        1000,
+        ge=1,
+        description="A window closes when it holds this many records; none: no count limit.",
+    )
+    seconds: float | None = Field(
+        3600.0,
+        gt=0.0,
+        description="A window closes this many seconds after its first record; none: no time "
+        "limit (at least one of count and seconds must be set).",
+    )
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> WindowSettings:
+        if self.count is None and self.seconds is None:
+            raise ValueError("a window needs a count, a time in seconds, or both")
+        return self
+
+
+class ServiceSettings(_Section):
+    """``visiondrift serve``: the HTTP service, its windows, limits and keys."""
+
+    host: str = Field("127.0.0.1", description="The address the service listens on.")
+    port: int = Field(8080, ge=0, le=65535, description="The port the service listens on.")
+    workers: int = Field(
+        1, ge=1, le=64, description="Server processes (they share the store and the metrics)."
+    )
+    pool_workers: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Threads per process for the CPU-heavy work: decoding, the model, "
+        "comparing, rendering reports.",
+    )
+    queue_size: int = Field(
+        16,
+        ge=1,
+        description="Jobs (batch runs, baselines, image records) waiting for the pool; when "
+        "full, the service answers 429 with Retry-After.",
+    )
+    record_queue: int = Field(
+        2000,
+        ge=1,
+        description="Record requests waiting to be written to the store; when full, 429.",
+    )
+    retry_after: int = Field(
+        1, ge=1, description="Seconds a client is told to wait (Retry-After) after a 429."
+    )
+    max_request_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="The largest request body accepted (413 above)."
+    )
+    max_images: int = Field(
+        1000, ge=1, description="The most images accepted in one uploaded batch or baseline."
+    )
+    max_records: int = Field(10000, ge=1, description="The most records accepted in one request.")
+    roots: tuple[Path, ...] = Field(
+        (),
+        description="Folders the service may read batch and baseline sources from (a source "
+        "is a path under one of them); empty: no folder.",
+    )
+    url_prefixes: tuple[str, ...] = Field(
+        (),
+        description="fsspec URL prefixes the service may read sources from (s3://bucket/"
+        "prod/); empty: no URL.",
+    )
+    data_dir: Path | None = Field(
+        None,
+        description="Where the service keeps rendered reports of its runs; default: "
+        "service/ in the user data folder.",
+    )
+    window: WindowSettings = Field(
+        default_factory=WindowSettings, description="The windows of every dataset."
+    )
+    datasets: dict[str, WindowSettings] = Field(
+        default_factory=dict, description="Per-dataset windows that replace 'window'."
+    )
+    keep_records: float = Field(
+        7 * 86400.0,
+        gt=0.0,
+        description="Seconds the records of a closed window are kept (for labels that "
+        "arrive later), then deleted.",
+    )
+    auth: bool = Field(
+        True, description="Every route but health and metrics needs an API key (bearer)."
+    )
+    metrics_auth: bool = Field(False, description="/metrics needs an API key (scope read) too.")
+    cors_origins: tuple[str, ...] = Field(
+        (), description="Origins allowed by CORS; empty: CORS off."
+    )
+    heartbeat: float = Field(
+        15.0, gt=0.0, description="Seconds between keep-alive comments on an event stream."
+    )
+
+    def window_for(self, dataset: str) -> WindowSettings:
+        """The window settings of ``dataset``."""
+        return self.datasets.get(dataset, self.window)
+
+
 class Settings(BaseSettings):
     """The whole settings tree; ``Settings()`` is the defaults (it reads no file, no variable).
 
@@ -668,6 +771,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     watch: WatchSettings = Field(default_factory=WatchSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 __all__ = ["Monitor", "Outputs", "write_outputs"]
 
 logger = logging.getLogger("visiondrift.app")
+
+_RUN_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,7 @@ class Monitor:
         window: tuple[datetime, datetime] | None = None,
         outputs: Outputs | None = None,
         command: str | None = None,
+        run_id: str | None = None,
         **options: Any,
     ) -> RunResult:
         """Profile ``source``, compare it with the baseline, write ``outputs``, notify the sinks.
@@ -246,6 +250,9 @@ class Monitor:
             sink.
         command
             The command line that started the run, kept in the report.
+        run_id
+            The run's id (32 lowercase hex digits), when the caller announced it before the
+            run (the service answers a posted batch with it); default: a new random id.
         **options
             Passed to :meth:`profile`.
 
@@ -257,7 +264,12 @@ class Monitor:
         from visiondrift.drift import RunInfo
 
         started = datetime.now(UTC)
-        run_id = uuid.uuid4().hex
+        if run_id is None:
+            run_id = uuid.uuid4().hex
+        elif not _RUN_ID.fullmatch(run_id):
+            raise ConfigError(
+                f"The 'run_id' must be 32 lowercase hex digits. Got {run_id!r} instead."
+            )
         _check_window(window)
         if dataset is None:
             dataset = self.baseline.dataset

@@ -20,7 +20,10 @@ from visiondrift._lazy import lazy_attributes as _lazy_attributes
 from visiondrift.store._records import ANY_DATASET, AnyDataset, MetricRow, PruneResult, StoredRun
 
 if typing.TYPE_CHECKING:
+    from visiondrift.store._baselines import Baselines, StoredBaseline
     from visiondrift.store._codec import content_hash
+    from visiondrift.store._jobs import Job, Jobs
+    from visiondrift.store._keys import ApiKey, ApiKeys
     from visiondrift.store._migrate import head_revision
     from visiondrift.store._outbox import AlertState, Outbox, OutboxAlert
     from visiondrift.store._rows import baseline_identity
@@ -28,8 +31,18 @@ if typing.TYPE_CHECKING:
     from visiondrift.store._store import HistoryStore
     from visiondrift.store._trend import series_of, with_run
     from visiondrift.store._url import default_store_path, shown_url, store_url
+    from visiondrift.store._windows import StoredRecord, Window, Windows
 
 _LAZY: dict[str, str] = {
+    "ApiKey": "visiondrift.store._keys",
+    "ApiKeys": "visiondrift.store._keys",
+    "Baselines": "visiondrift.store._baselines",
+    "Job": "visiondrift.store._jobs",
+    "Jobs": "visiondrift.store._jobs",
+    "StoredBaseline": "visiondrift.store._baselines",
+    "StoredRecord": "visiondrift.store._windows",
+    "Window": "visiondrift.store._windows",
+    "Windows": "visiondrift.store._windows",
     "HistorySink": "visiondrift.store._sink",
     "AlertState": "visiondrift.store._outbox",
     "Outbox": "visiondrift.store._outbox",
@@ -49,13 +62,22 @@ __all__ = [
     "ANY_DATASET",
     "AlertState",
     "AnyDataset",
+    "ApiKey",
+    "ApiKeys",
+    "Baselines",
     "HistorySink",
     "HistoryStore",
+    "Job",
+    "Jobs",
     "MetricRow",
     "Outbox",
     "OutboxAlert",
     "PruneResult",
+    "StoredBaseline",
+    "StoredRecord",
     "StoredRun",
+    "Window",
+    "Windows",
     "baseline_identity",
     "content_hash",
     "default_store_path",

@@ -13,6 +13,17 @@ Long and time-indexed, so SQL and Grafana can read them directly::
                     severity, or clear) and when, for cooldown, de-duplication and "resolved"
     vd_claims       one row per batch a watcher took: who took it, its heartbeat, and how it ended
                     (done with its run, or failed with the reason), so a batch is processed once
+    vd_api_keys     one row per API key of the service: its public id, name, scopes and the
+                    SHA-256 of its secret (never the secret), when created, revoked, last used
+    vd_baselines    one row per baseline uploaded to the service: dataset, name, identity, the
+                    profile (zlib-compressed JSON); one active baseline per dataset
+    vd_windows      one row per window of records the service opened: dataset, baseline, status
+                    (open, closing, closed, failed), when it closes, how many records, its run
+    vd_records      one row per record posted to the service, written before it is acknowledged:
+                    its probabilities (float32), the measurements of its image (no pixels), its
+                    label (joined later by record id), metadata; kept ``service.keep_records``
+    vd_jobs         one row per batch run or baseline the service was asked to build: queued,
+                    running, done or failed, and why
 
 Every timestamp is UTC. ``vd_metrics`` repeats the run's dataset and time so a trend is one
 indexed query without a join (and so TimescaleDB can partition it by time). Nothing of the images
@@ -40,12 +51,17 @@ from sqlalchemy import (
 __all__ = [
     "ALERTS",
     "ALERT_STATE",
+    "API_KEYS",
     "BAD_COUNTS",
+    "BASELINES",
     "CLAIMS",
     "DOCUMENTS",
+    "JOBS",
     "METADATA",
     "METRICS",
+    "RECORDS",
     "RUNS",
+    "WINDOWS",
 ]
 
 METADATA = MetaData()
@@ -192,4 +208,101 @@ CLAIMS = Table(
     Column("run_id", String(32), nullable=True),
     Column("reason", Text, nullable=True),
     Index("ix_vd_claims_status", "status", "heartbeat_at"),
+)
+
+API_KEYS = Table(
+    "vd_api_keys",
+    METADATA,
+    # The public part of a key (``vd_<key_id>_<secret>``): it finds the row; the secret is
+    # checked against its SHA-256 in constant time.
+    Column("key_id", String(16), primary_key=True),
+    Column("name", String(100), nullable=False),
+    # Comma-separated: read, write, admin
+    Column("scopes", String(40), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+)
+
+BASELINES = Table(
+    "vd_baselines",
+    METADATA,
+    Column("baseline_id", String(32), primary_key=True),
+    Column("dataset", String(200), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    # images | predictions
+    Column("kind", String(16), nullable=False),
+    Column("n_images", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("profile", LargeBinary, nullable=False),
+    Index("ix_vd_baselines_dataset_active", "dataset", "active"),
+)
+
+WINDOWS = Table(
+    "vd_windows",
+    METADATA,
+    Column("window_id", String(32), primary_key=True),
+    Column("dataset", String(200), nullable=False),
+    Column("baseline_id", String(32), nullable=False),
+    # open | closing | closed | failed
+    Column("status", String(16), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    # When a time-limited window closes (None: by count only).
+    Column("deadline", DateTime(timezone=True), nullable=True),
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("n_records", Integer, nullable=False),
+    Column("n_bad", Integer, nullable=False),
+    Column("run_id", String(32), nullable=True),
+    # The process closing it, and until when (a closer that died is replaced after that).
+    Column("claimed_by", String(100), nullable=True),
+    Column("claimed_until", DateTime(timezone=True), nullable=True),
+    Column("reason", Text, nullable=True),
+    Index("ix_vd_windows_dataset_status", "dataset", "status"),
+    Index("ix_vd_windows_status_deadline", "status", "deadline"),
+)
+
+RECORDS = Table(
+    "vd_records",
+    METADATA,
+    Column("window_id", String(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("dataset", String(200), nullable=False),
+    Column("record_id", String(200), nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("ts", DateTime(timezone=True), nullable=True),
+    Column("label", String(200), nullable=True),
+    # float32 probabilities, little-endian
+    Column("probs", LargeBinary, nullable=True),
+    # The image's measurements (histograms and property values), zlib-compressed; no pixels.
+    Column("measured", LargeBinary, nullable=True),
+    # Why the record was unusable (an image that did not decode...), or None.
+    Column("bad_reason", String(40), nullable=True),
+    Column("detail", Text, nullable=True),
+    # JSON of the record's metadata (device, site...)
+    Column("meta", Text, nullable=True),
+    PrimaryKeyConstraint("window_id", "seq", name="pk_vd_records"),
+    Index("ix_vd_records_dataset_record_id", "dataset", "record_id"),
+    Index("ix_vd_records_received_at", "received_at"),
+)
+
+JOBS = Table(
+    "vd_jobs",
+    METADATA,
+    # A batch run's job id is its run id.
+    Column("job_id", String(32), primary_key=True),
+    Column("dataset", String(200), nullable=False),
+    # run | baseline
+    Column("kind", String(16), nullable=False),
+    # queued | running | done | failed
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("owner", String(100), nullable=True),
+    Column("baseline_id", String(32), nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_vd_jobs_dataset_created", "dataset", "created_at"),
 )

@@ -39,8 +39,12 @@ if TYPE_CHECKING:
     from visiondrift.drift.slow import RunValues
     from visiondrift.drift.trends import TrendSeries
     from visiondrift.profiles import Profile
+    from visiondrift.store._baselines import Baselines
     from visiondrift.store._claims import Claims
+    from visiondrift.store._jobs import Jobs
+    from visiondrift.store._keys import ApiKeys
     from visiondrift.store._outbox import Outbox
+    from visiondrift.store._windows import Windows
 
 __all__ = ["HistoryStore", "slow_values", "stored_slow_metrics"]
 
@@ -199,6 +203,35 @@ class HistoryStore:
         from visiondrift.store._claims import Claims
 
         return Claims(self)
+
+    # ------------------------------------------------------------ the service's tables
+    @property
+    def keys(self) -> ApiKeys:
+        """The service's API keys (:class:`~visiondrift.store.ApiKeys`)."""
+        from visiondrift.store._keys import ApiKeys
+
+        return ApiKeys(self)
+
+    @property
+    def baselines(self) -> Baselines:
+        """The baselines uploaded to the service (:class:`~visiondrift.store.Baselines`)."""
+        from visiondrift.store._baselines import Baselines
+
+        return Baselines(self)
+
+    @property
+    def windows(self) -> Windows:
+        """The service's windows of records (:class:`~visiondrift.store.Windows`)."""
+        from visiondrift.store._windows import Windows
+
+        return Windows(self)
+
+    @property
+    def jobs(self) -> Jobs:
+        """The batch runs and baselines asked of the service (:class:`~visiondrift.store.Jobs`)."""
+        from visiondrift.store._jobs import Jobs
+
+        return Jobs(self)
 
     # ------------------------------------------------------------ schema
     def migrate(self) -> tuple[str | None, str]:
