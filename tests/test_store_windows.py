@@ -49,9 +49,12 @@ def test_count_limit_splits_a_batch_across_windows(store: HistoryStore) -> None:
     assert first.accepted == 7
     assert len(first.windows) == 2
     assert first.closing == (first.windows[0],)
-    assert first.window is not None and first.window.n_records == 2
+    assert first.window is not None
+    assert first.window.n_records == 2
     full = w.get(first.windows[0])
-    assert full is not None and full.status == "closing" and full.n_records == 5
+    assert full is not None
+    assert full.status == "closing"
+    assert full.n_records == 5
     assert full.end == T0
     # The next batch fills the open window and opens a third.
     second = w.append("shop", BASE, _rows(12, start=7), count_limit=5, seconds_limit=None, now=T0)
@@ -63,7 +66,8 @@ def test_count_limit_splits_a_batch_across_windows(store: HistoryStore) -> None:
     ids = [r.record_id for r in w.records(first.windows[0])]
     assert ids == [f"r{i}" for i in range(5)]
     opened = w.open_window("shop")
-    assert opened is not None and opened.n_records == 4
+    assert opened is not None
+    assert opened.n_records == 4
 
 
 def test_records_read_back_decoded(store: HistoryStore) -> None:
@@ -72,13 +76,15 @@ def test_records_read_back_decoded(store: HistoryStore) -> None:
     )
     assert result.bad == 2
     window = store.windows.get(result.windows[0])
-    assert window is not None and (window.n_records, window.n_bad) == (5, 2)
+    assert window is not None
+    assert (window.n_records, window.n_bad) == (5, 2)
     assert window.deadline == T0 + timedelta(seconds=60)
     records = list(store.windows.records(window.window_id, chunk=2))
     assert len(records) == 5
     assert records[0].meta == {"site": "a"}
     assert np.allclose(records[0].probs, [0.25, 0.75])
-    assert records[4].bad_reason == "decode_error" and records[4].probs is None
+    assert records[4].bad_reason == "decode_error"
+    assert records[4].probs is None
     assert records[0].received_at == T0
 
 
@@ -101,7 +107,8 @@ def test_a_window_past_its_deadline_closes_on_append(store: HistoryStore) -> Non
     second = w.append("shop", BASE, _rows(1), count_limit=None, seconds_limit=10, now=later)
     assert second.closing == first.windows
     closed = w.get(first.windows[0])
-    assert closed is not None and closed.status == "closing"
+    assert closed is not None
+    assert closed.status == "closing"
     assert closed.end == T0 + timedelta(seconds=10)
 
 
@@ -110,24 +117,29 @@ def test_a_new_baseline_closes_the_open_window(store: HistoryStore) -> None:
     first = w.append("shop", BASE, _rows(2), count_limit=10, seconds_limit=None, now=T0)
     second = w.append("shop", "c" * 32, _rows(2), count_limit=10, seconds_limit=None, now=T0)
     assert second.closing == first.windows
-    assert second.window is not None and second.window.baseline_id == "c" * 32
+    assert second.window is not None
+    assert second.window.baseline_id == "c" * 32
 
 
 def test_claims_close_and_expire(store: HistoryStore) -> None:
     w = store.windows
     w.append("shop", BASE, _rows(3), count_limit=3, seconds_limit=None, now=T0)
     claimed = w.claim_closing("a", lease=30, now=T0)
-    assert claimed is not None and claimed.claimed_by == "a"
+    assert claimed is not None
+    assert claimed.claimed_by == "a"
     assert w.claim_closing("b", lease=30, now=T0 + timedelta(seconds=10)) is None
     assert w.renew([claimed.window_id], "a", lease=30, now=T0 + timedelta(seconds=20)) == 1
     assert w.claim_closing("b", lease=30, now=T0 + timedelta(seconds=40)) is None
     # The closer died: after its lease another takes the window over.
     again = w.claim_closing("b", lease=30, now=T0 + timedelta(seconds=51))
-    assert again is not None and again.window_id == claimed.window_id
+    assert again is not None
+    assert again.window_id == claimed.window_id
     assert not w.closed(claimed.window_id, "f" * 32, owner="a")
     assert w.closed(claimed.window_id, "f" * 32, owner="b", now=T0 + timedelta(seconds=52))
     done = w.get(claimed.window_id)
-    assert done is not None and done.status == "closed" and done.run_id == "f" * 32
+    assert done is not None
+    assert done.status == "closed"
+    assert done.run_id == "f" * 32
     assert not w.failed(claimed.window_id, "too late")
     assert [x.window_id for x in w.finished_after("shop", None)] == [claimed.window_id]
     assert w.finished_after("shop", (done.closed_at, done.window_id)) == []  # type: ignore[arg-type]
@@ -161,7 +173,7 @@ def test_group_commit_is_all_or_nothing(store: HistoryStore) -> None:
     good = AppendRequest("shop", BASE, _rows(2), None, 60)
     # A value no driver can write: the whole transaction is rolled back.
     broken = AppendRequest("other", BASE, [NewRecord(probs=object())], None, 60)  # type: ignore[arg-type]
-    with pytest.raises(Exception, match="(?i)object|adapt|type"):
+    with pytest.raises(Exception, match=r"(?i)object|adapt|type"):
         store.windows.append_many([good, broken], now=T0)
     assert store.windows.count_records("shop") == 0
 

@@ -26,20 +26,33 @@ is set when its verdict is recorded. Times are UTC.
 
 from __future__ import annotations
 
-import json
-import sys
+import builtins
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from visiondrift.store._rows import now_utc, utc
+from visiondrift.store._rows import now_utc
+from visiondrift.store._window_rows import (
+    AppendRequest,
+    AppendResult,
+    LabelResult,
+    Measured,
+    NewRecord,
+    StoredRecord,
+    Window,
+    WindowStatus,
+    decode_measured,
+    decode_probs,
+    encode_measured,
+    encode_probs,
+    record_of,
+    window_of,
+)
 
 if TYPE_CHECKING:
-    import numpy as np
-    from numpy.typing import NDArray
-    from sqlalchemy.engine import Connection, RowMapping
+    from sqlalchemy.engine import Connection
 
     from visiondrift.store._store import HistoryStore
 
@@ -59,244 +72,8 @@ __all__ = [
     "encode_probs",
 ]
 
-WindowStatus = Literal["open", "closing", "closed", "failed"]
-
 #: Records read per query when a window's records are iterated.
 CHUNK = 2000
-
-
-@dataclass(frozen=True)
-class Window:
-    """One row of ``vd_windows``.
-
-    Attributes
-    ----------
-    window_id
-        32 hex digits; the id of its run too.
-    dataset, baseline_id
-        The dataset, and the baseline its records are compared with.
-    status
-        ``open`` (taking records), ``closing`` (full or due, waiting for its verdict),
-        ``closed`` (its run is ``run_id``) or ``failed`` (``reason`` says why).
-    opened_at
-        When its first record arrived.
-    deadline
-        Open: when it closes by time (``None``: by count only). Closing, closed, failed: the
-        window's end.
-    closed_at
-        When its verdict (or failure) was recorded.
-    n_records, n_bad
-        Records it holds, and how many of them are unusable.
-    run_id, reason
-        Its run; why it failed.
-    claimed_by, claimed_until
-        The process closing it, and until when its claim holds.
-    """
-
-    window_id: str
-    dataset: str
-    baseline_id: str
-    status: WindowStatus
-    opened_at: datetime
-    deadline: datetime | None
-    closed_at: datetime | None
-    n_records: int
-    n_bad: int
-    run_id: str | None = None
-    reason: str | None = None
-    claimed_by: str | None = None
-    claimed_until: datetime | None = None
-
-    @property
-    def end(self) -> datetime | None:
-        """The end of a window no longer open (``None`` while it is open)."""
-        return None if self.status == "open" else self.deadline
-
-
-@dataclass(frozen=True)
-class NewRecord:
-    """A record as it is written: already validated and encoded (see :func:`encode_probs`,
-    :func:`encode_measured`)."""
-
-    record_id: str | None = None
-    ts: datetime | None = None
-    label: str | None = None
-    probs: bytes | None = None
-    measured: bytes | None = None
-    bad_reason: str | None = None
-    detail: str | None = None
-    meta: str | None = None
-
-
-@dataclass(frozen=True)
-class Measured:
-    """What was measured of a record's image: histograms, property values, format and mode."""
-
-    histograms: NDArray[np.int64]
-    values: NDArray[np.float64]
-    format: str
-    mode: str
-
-
-@dataclass(frozen=True)
-class StoredRecord:
-    """One stored record, decoded.
-
-    ``probs`` is a float32 vector or ``None``; ``measured`` the image's measurements or
-    ``None``; ``bad_reason`` (with ``detail``) says why a record is unusable; ``meta`` is the
-    metadata posted with it.
-    """
-
-    window_id: str
-    seq: int
-    dataset: str
-    record_id: str | None
-    received_at: datetime
-    ts: datetime | None
-    label: str | None
-    probs: NDArray[np.float32] | None
-    measured: Measured | None
-    bad_reason: str | None
-    detail: str | None
-    meta: dict[str, Any] | None
-
-
-@dataclass(frozen=True)
-class AppendRequest:
-    """Records for one dataset's windows (one request to the service)."""
-
-    dataset: str
-    baseline_id: str
-    rows: Sequence[NewRecord]
-    count_limit: int | None = None
-    seconds_limit: float | None = None
-
-
-@dataclass(frozen=True)
-class AppendResult:
-    """What an append did.
-
-    Attributes
-    ----------
-    accepted, bad
-        Records written, and how many of them are unusable.
-    window
-        The window the last record went into, as the append left it.
-    windows
-        Every window that took records, in order.
-    closing
-        The windows this append made ``closing`` (count reached, deadline passed, baseline
-        changed).
-    """
-
-    accepted: int
-    bad: int
-    window: Window | None
-    windows: tuple[str, ...]
-    closing: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class LabelResult:
-    """Labels joined to records: in open windows, in windows whose verdict is already being or
-    was recorded (``late``: stored, but the verdict does not change), and ids not found."""
-
-    joined: int
-    late: int
-    unknown: int
-
-
-# ---------------------------------------------------------------- encoding
-def encode_probs(probabilities: Sequence[float]) -> bytes:
-    """Probabilities as stored: float32, little-endian."""
-    from array import array
-
-    values = array("f", probabilities)
-    if sys.byteorder != "little":
-        values.byteswap()
-    return values.tobytes()
-
-
-def decode_probs(blob: bytes) -> NDArray[np.float32]:
-    """Stored probabilities as a float32 vector."""
-    import numpy as np
-
-    return np.frombuffer(bytes(blob), dtype="<f4").astype(np.float32)
-
-
-def encode_measured(
-    histograms: NDArray[Any], values: NDArray[Any], *, format: str, mode: str
-) -> bytes:
-    """An image's measurements as stored (zlib): a JSON header, uint32 histograms, float64
-    values; no pixels."""
-    import zlib
-
-    import numpy as np
-
-    head = json.dumps(
-        {"format": format, "mode": mode, "n": int(np.asarray(values).size)}, separators=(",", ":")
-    ).encode()
-    body = (
-        np.asarray(histograms, dtype="<u4").tobytes() + np.asarray(values, dtype="<f8").tobytes()
-    )
-    return zlib.compress(len(head).to_bytes(2, "little") + head + body, 1)
-
-
-def decode_measured(blob: bytes) -> Measured:
-    """Stored measurements (see :func:`encode_measured`)."""
-    import zlib
-
-    import numpy as np
-
-    raw = zlib.decompress(bytes(blob))
-    size = int.from_bytes(raw[:2], "little")
-    head = json.loads(raw[2 : 2 + size])
-    hist_end = 2 + size + 4 * 4 * 256
-    hist = np.frombuffer(raw[2 + size : hist_end], dtype="<u4").astype(np.int64).reshape(4, 256)
-    values = np.frombuffer(raw[hist_end:], dtype="<f8").astype(np.float64)
-    if values.size != int(head["n"]):
-        raise ValueError(f"stored measurements hold {values.size} values, not {head['n']}")
-    return Measured(hist, values, str(head["format"]), str(head["mode"]))
-
-
-# ---------------------------------------------------------------- rows
-def _window(row: RowMapping) -> Window:
-    opened = utc(row["opened_at"])
-    assert opened is not None
-    return Window(
-        window_id=row["window_id"],
-        dataset=row["dataset"],
-        baseline_id=row["baseline_id"],
-        status=row["status"],
-        opened_at=opened,
-        deadline=utc(row["deadline"]),
-        closed_at=utc(row["closed_at"]),
-        n_records=int(row["n_records"]),
-        n_bad=int(row["n_bad"]),
-        run_id=row["run_id"],
-        reason=row["reason"],
-        claimed_by=row["claimed_by"],
-        claimed_until=utc(row["claimed_until"]),
-    )
-
-
-def _record(row: RowMapping) -> StoredRecord:
-    received = utc(row["received_at"])
-    assert received is not None
-    return StoredRecord(
-        window_id=row["window_id"],
-        seq=int(row["seq"]),
-        dataset=row["dataset"],
-        record_id=row["record_id"],
-        received_at=received,
-        ts=utc(row["ts"]),
-        label=row["label"],
-        probs=None if row["probs"] is None else decode_probs(row["probs"]),
-        measured=None if row["measured"] is None else decode_measured(row["measured"]),
-        bad_reason=row["bad_reason"],
-        detail=row["detail"],
-        meta=None if row["meta"] is None else json.loads(row["meta"]),
-    )
 
 
 def _window_values(w: Window) -> dict[str, Any]:
@@ -381,7 +158,7 @@ class Windows:
         closing: list[str] = []
         current: Window | None = None
         for row in found:
-            w = _window(row)
+            w = window_of(row)
             if current is None and _takes_records(w, request, at):
                 current = w
                 continue
@@ -505,7 +282,7 @@ class Windows:
             if not changed:
                 return []
             rows = conn.execute(select(WINDOWS).where(WINDOWS.c.window_id.in_(changed)))
-            return [_window(r) for r in rows.mappings()]
+            return [window_of(r) for r in rows.mappings()]
 
     def close_now(self, dataset: str, *, now: datetime | None = None) -> Window | None:
         """Make ``dataset``'s open window ``closing`` now (closed by hand); ``None`` when it has
@@ -529,7 +306,7 @@ class Windows:
                 .values(status="closing", deadline=at)
             )
             row = conn.execute(select(WINDOWS).where(WINDOWS.c.window_id == ids[0])).mappings()
-            return _window(row.one())
+            return window_of(row.one())
 
     def claim_closing(
         self, owner: str, *, lease: float, now: datetime | None = None
@@ -560,7 +337,7 @@ class Windows:
                 ).rowcount
                 if n == 1:
                     row = conn.execute(select(WINDOWS).where(WINDOWS.c.window_id == window_id))
-                    return _window(row.mappings().one())
+                    return window_of(row.mappings().one())
         return None
 
     def renew(
@@ -668,9 +445,7 @@ class Windows:
                 part = ids[start : start + chunk]
                 rows = conn.execute(
                     select(RECORDS.c.record_id, WINDOWS.c.status)
-                    .select_from(
-                        RECORDS.join(WINDOWS, WINDOWS.c.window_id == RECORDS.c.window_id)
-                    )
+                    .select_from(RECORDS.join(WINDOWS, WINDOWS.c.window_id == RECORDS.c.window_id))
                     .where(RECORDS.c.dataset == dataset, RECORDS.c.record_id.in_(part))
                 ).all()
                 status: dict[str, str] = {}
@@ -702,7 +477,7 @@ class Windows:
         query = select(WINDOWS).where(WINDOWS.c.window_id == window_id)
         return self.store._read(
             f"reading window {window_id}",
-            lambda conn: next((_window(r) for r in conn.execute(query).mappings()), None),
+            lambda conn: next((window_of(r) for r in conn.execute(query).mappings()), None),
         )
 
     def open_window(self, dataset: str) -> Window | None:
@@ -716,7 +491,7 @@ class Windows:
         *,
         status: WindowStatus | None = None,
         limit: int | None = 50,
-    ) -> list[Window]:
+    ) -> builtins.list[Window]:
         """Windows, most recently opened first (``dataset``, ``status``: only those)."""
         from visiondrift.store._rows import listing
         from visiondrift.store._schema import WINDOWS
@@ -724,12 +499,12 @@ class Windows:
         order = (WINDOWS.c.opened_at.desc(), WINDOWS.c.window_id)
         query = listing(WINDOWS, order, limit, dataset=dataset, status=status)
         return self.store._read(
-            "listing windows", lambda conn: [_window(r) for r in conn.execute(query).mappings()]
+            "listing windows", lambda conn: [window_of(r) for r in conn.execute(query).mappings()]
         )
 
     def finished_after(
         self, dataset: str, after: tuple[datetime, str] | None, *, limit: int = 100
-    ) -> list[Window]:
+    ) -> builtins.list[Window]:
         """``dataset``'s closed and failed windows whose verdict was recorded after ``after``
         (``(closed_at, window_id)``, ``None``: all), in that order (the event streams)."""
         from sqlalchemy import and_, or_, select
@@ -752,7 +527,7 @@ class Windows:
         query = query.order_by(WINDOWS.c.closed_at, WINDOWS.c.window_id).limit(limit)
         return self.store._read(
             "reading closed windows",
-            lambda conn: [_window(r) for r in conn.execute(query).mappings()],
+            lambda conn: [window_of(r) for r in conn.execute(query).mappings()],
         )
 
     def last_finished(self, dataset: str) -> Window | None:
@@ -770,7 +545,7 @@ class Windows:
         )
         return self.store._read(
             "reading the last closed window",
-            lambda conn: next((_window(r) for r in conn.execute(query).mappings()), None),
+            lambda conn: next((window_of(r) for r in conn.execute(query).mappings()), None),
         )
 
     def records(self, window_id: str, *, chunk: int = CHUNK) -> Iterator[StoredRecord]:
@@ -787,10 +562,11 @@ class Windows:
                 .order_by(RECORDS.c.seq)
                 .limit(chunk)
             )
-            rows = self.store._read(
-                f"reading the records of window {window_id}",
-                lambda conn, q=query: [_record(r) for r in conn.execute(q).mappings()],
-            )
+
+            def work(conn: Connection, q: Any = query) -> builtins.list[StoredRecord]:
+                return [record_of(r) for r in conn.execute(q).mappings()]
+
+            rows = self.store._read(f"reading the records of window {window_id}", work)
             yield from rows
             if len(rows) < chunk:
                 return
@@ -807,7 +583,11 @@ class Windows:
             query = query.where(RECORDS.c.dataset == dataset)
         if window_id is not None:
             query = query.where(RECORDS.c.window_id == window_id)
-        return self.store._read("counting records", lambda conn: int(conn.execute(query).scalar_one()))
+
+        def work(conn: Connection) -> int:
+            return int(conn.execute(query).scalar_one())
+
+        return self.store._read("counting records", work)
 
     def prune(self, older_than: datetime) -> int:
         """Delete the records of windows closed (or failed) before ``older_than``; the windows'
