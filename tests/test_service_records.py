@@ -175,8 +175,26 @@ def test_labels_join_open_late_and_unknown(tmp_path: Path, history: HistoryStore
         joined = c.post(
             "/v1/datasets/shop/labels",
             json={
-                "labels": [{"id": "r0", "label": "cat"}, {"id": "r4", "label": "dog"}]
-                + [{"id": "nope", "label": "cat"}]
+                "labels": [
+                    {"id": "r0", "label": "cat"},
+                    {"id": "r4", "label": "dog"},
+                    {"id": "nope", "label": "cat"},
+                ]
+            },
+        )
+        assert joined.status_code == 200
+        assert joined.json() == {"joined": 1, "late": 1, "unknown": 1}
+        window = first["window"]["window_id"]
+        labels = {r.record_id: r.label for r in history.windows.records(window)}
+        assert labels == {"r4": "dog"}
+        bad = c.post(
+            "/v1/datasets/shop/labels",
+            json={
+                "labels": [
+                    {"id": "r0", "label": "cat"},
+                    {"id": "r4", "label": "dog"},
+                    {"id": "nope", "label": "cat"},
+                ]
             },
         )
         assert joined.status_code == 200
