@@ -8,8 +8,9 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from _service import running_service, service_settings
-from visiondrift.store import HistoryStore
+from _service import running_service, service_settings  # noqa: E402
+
+from visiondrift.store import HistoryStore  # noqa: E402
 
 
 @pytest.fixture
