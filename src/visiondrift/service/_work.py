@@ -63,8 +63,8 @@ def job_out(job: Job) -> JobOut:
     return JobOut(
         job_id=job.job_id,
         dataset=job.dataset,
-        kind="run" if job.kind == "run" else "baseline",
-        status=job.status,  # type: ignore[arg-type]
+        kind=job.kind,
+        status=job.status,
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,

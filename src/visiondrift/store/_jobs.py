@@ -10,6 +10,7 @@ client polling for ever (:meth:`Jobs.abandon_stale`).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,8 +57,8 @@ class Job:
 
     job_id: str
     dataset: str
-    kind: str
-    status: str
+    kind: JobKind
+    status: JobStatus
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -202,7 +203,7 @@ class Jobs:
         rows = self.store._read("listing jobs", lambda conn: list(conn.execute(query).mappings()))
         return [_job(r) for r in rows]
 
-    def abandon_stale(self, dead: Callable[[str | None], bool]) -> list[str]:
+    def abandon_stale(self, dead: Callable[[str | None], bool]) -> builtins.list[str]:
         """Fail the ``queued`` and ``running`` jobs whose owner ``dead(owner)`` says stopped
         (with :data:`INTERRUPTED`); returns their ids. Run at a server's start."""
         from sqlalchemy import select, update
