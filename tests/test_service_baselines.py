@@ -13,11 +13,10 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from _service import running_service, service_settings  # noqa: E402
-from conftest import write_png_bomb  # noqa: E402
-
-from visiondrift.profiles import Profile  # noqa: E402
-from visiondrift.store import HistoryStore  # noqa: E402
+from _service import running_service, service_settings
+from conftest import write_png_bomb
+from visiondrift.profiles import Profile
+from visiondrift.store import HistoryStore
 
 
 @pytest.fixture
@@ -71,7 +70,8 @@ def test_saved_profile_lifecycle(
         assert Profile.from_dict(back).n_images == 40
         # activate the first: the second is no longer active (one per dataset)
         again = c.post(f"/v1/baselines/{one['baseline_id']}/activate")
-        assert again.status_code == 200 and again.json()["active"] is True
+        assert again.status_code == 200
+        assert again.json()["active"] is True
         actives = [b for b in c.get("/v1/baselines").json() if b["active"]]
         assert [b["baseline_id"] for b in actives] == [one["baseline_id"]]
         # delete
@@ -136,7 +136,8 @@ def test_baseline_from_uploaded_images(
         )
         assert answer.status_code == 202, answer.text
         job = answer.json()
-        assert job["kind"] == "baseline" and job["status"] in ("queued", "running", "done")
+        assert job["kind"] == "baseline"
+        assert job["status"] in ("queued", "running", "done")
         assert answer.headers["location"] == f"/v1/jobs/{job['job_id']}"
         done = wait_job(c, f"/v1/jobs/{job['job_id']}")
         assert done["status"] == "done", done
