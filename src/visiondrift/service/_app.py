@@ -171,6 +171,7 @@ def create_app(settings: Settings | None = None, *, store: HistoryStore | None =
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        redirect_slashes=False,  # one URL per resource; no redirect to follow blindly
     )
     app.state.vd = None
     install_handlers(app)
