@@ -15,29 +15,23 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query
+from fastapi import APIRouter, Body, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from visiondrift.service._auth import require
 from visiondrift.service._events import event_id, parse_event_id, window_event
+from visiondrift.service._params import DatasetName
 from visiondrift.service._problems import PROBLEMS
 from visiondrift.service._records import RecordBatch, RecordsBody
 from visiondrift.service._state import ServiceState, state
-from visiondrift.store._baselines import DATASET_PATTERN
 from visiondrift.store._windows import Window
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/datasets/{dataset}", tags=["records"])
 
-Dataset = Annotated[
-    str,
-    Path(
-        pattern=f"^{DATASET_PATTERN}$",
-        description="The dataset: 1 to 200 letters, digits, '.', '_' or '-'.",
-    ),
-]
+Dataset = DatasetName
 
 
 class WindowOut(BaseModel):
