@@ -231,6 +231,9 @@ def check_records(records: Sequence[RecordIn], base: ActiveBaseline, loc: str) -
     return errors
 
 
+_META = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
 def _common(r: RecordIn) -> dict[str, Any]:
     from visiondrift.store._windows import encode_probs
 
@@ -242,15 +245,34 @@ def _common(r: RecordIn) -> dict[str, Any]:
         "ts": ts,
         "label": r.label,
         "probs": None if r.probabilities is None else encode_probs(r.probabilities),
-        "meta": None if not r.metadata else json.dumps(r.metadata, separators=(",", ":")),
+        "meta": None if not r.metadata else _META.encode(r.metadata),
     }
 
 
 def encode_records(records: Sequence[RecordIn]) -> list[NewRecord]:
     """Records without images as the store keeps them (cheap: done on the event loop)."""
-    from visiondrift.store._windows import NewRecord
+    from visiondrift.store._windows import NewRecord, encode_probs
 
-    return [NewRecord(**_common(r)) for r in records]
+    out: list[NewRecord] = []
+    for r in records:
+        ts = r.timestamp
+        if ts is not None:
+            ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+        probs = r.probabilities
+        meta = r.metadata
+        out.append(
+            NewRecord(
+                r.id,
+                ts,
+                r.label,
+                None if probs is None else encode_probs(probs),
+                None,
+                None,
+                None,
+                None if not meta else _META.encode(meta),
+            )
+        )
+    return out
 
 
 def measure_records(

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 import sys
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from visiondrift.store._rows import utc
 
@@ -86,8 +87,7 @@ class Window:
         return None if self.status == "open" else self.deadline
 
 
-@dataclass(frozen=True)
-class NewRecord:
+class NewRecord(NamedTuple):
     """A record as it is written: already validated and encoded (see :func:`encode_probs`,
     :func:`encode_measured`)."""
 
@@ -182,8 +182,6 @@ class LabelResult:
 # ---------------------------------------------------------------- encoding
 def encode_probs(probabilities: Sequence[float]) -> bytes:
     """Probabilities as stored: float32, little-endian."""
-    from array import array
-
     values = array("f", probabilities)
     if sys.byteorder != "little":
         values.byteswap()

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -94,6 +94,43 @@ def _window_values(w: Window) -> dict[str, Any]:
     }
 
 
+#: The columns of ``vd_records``, in the order :func:`_record_insert`'s rows give them.
+_RECORD_COLUMNS = (
+    "window_id",
+    "seq",
+    "dataset",
+    "record_id",
+    "received_at",
+    "ts",
+    "label",
+    "probs",
+    "measured",
+    "bad_reason",
+    "detail",
+    "meta",
+)
+
+
+def _record_insert(conn: Connection) -> tuple[str, Callable[[datetime], Any]]:
+    """The driver-level INSERT of a record row, and how this dialect binds a time."""
+    from sqlalchemy import DateTime
+
+    from visiondrift.store._schema import RECORDS
+
+    dialect = conn.dialect
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {RECORDS.name} ({', '.join(_RECORD_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(_RECORD_COLUMNS))})"
+    )
+    process = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
+    return sql, (process if process is not None else _same)
+
+
+def _same(value: datetime) -> Any:
+    return value
+
+
 def _lock_dataset(conn: Connection, dataset: str) -> None:
     """PostgreSQL: one appender per dataset at a time (until the transaction ends), so two
     processes never open two windows of one dataset. SQLite's writers are serialised anyway."""
@@ -147,7 +184,7 @@ class Windows:
     def _append(self, conn: Connection, request: AppendRequest, at: datetime) -> AppendResult:
         from sqlalchemy import insert, select, update
 
-        from visiondrift.store._schema import RECORDS, WINDOWS
+        from visiondrift.store._schema import WINDOWS
 
         dataset, limit = request.dataset, request.count_limit
         _lock_dataset(conn, dataset)
@@ -172,7 +209,9 @@ class Windows:
             )
             closing.append(w.window_id)
         touched: list[tuple[Window, bool]] = []
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
+        sql, when = _record_insert(conn)
+        received = when(at)
         i, n = 0, len(request.rows)
         while i < n:
             is_new = current is None
@@ -196,20 +235,20 @@ class Windows:
             take = request.rows[i : i + room]
             for k, r in enumerate(take):
                 rows.append(
-                    {
-                        "window_id": current.window_id,
-                        "seq": current.n_records + k,
-                        "dataset": dataset,
-                        "record_id": r.record_id,
-                        "received_at": at,
-                        "ts": r.ts,
-                        "label": r.label,
-                        "probs": r.probs,
-                        "measured": r.measured,
-                        "bad_reason": r.bad_reason,
-                        "detail": r.detail,
-                        "meta": r.meta,
-                    }
+                    (
+                        current.window_id,
+                        current.n_records + k,
+                        dataset,
+                        r.record_id,
+                        received,
+                        None if r.ts is None else when(r.ts),
+                        r.label,
+                        r.probs,
+                        r.measured,
+                        r.bad_reason,
+                        r.detail,
+                        r.meta,
+                    )
                 )
             current = replace(
                 current,
@@ -238,7 +277,9 @@ class Windows:
                     )
                 )
         if rows:
-            conn.execute(insert(RECORDS), rows)
+            # The driver's own executemany: SQLAlchemy's per-row parameter processing was
+            # two thirds of the writer's time (records are plain values, times converted once).
+            conn.exec_driver_sql(sql, rows)
         last = touched[-1][0] if touched else current
         return AppendResult(
             accepted=n,
