@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -133,6 +134,18 @@ def test_closed_windows_stream_as_events(tmp_path: Path) -> None:
         with streaming(served) as fresh:
             wait_for(lambda: ": keep-alive" in fresh.lines)
             assert fresh.events() == []
+
+
+def test_a_stream_ends_after_its_seconds(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / "history.sqlite")
+    settings = service_settings(tmp_path, heartbeat=0.2)
+    with running_service(settings, store) as served, served.client("read") as c:
+        started = time.monotonic()
+        answer = c.get(EVENTS, params={"seconds": 1.0})
+        took = time.monotonic() - started
+    assert answer.status_code == 200
+    assert 0.9 <= took < 10
+    assert answer.text.count(": keep-alive") >= 3
 
 
 def test_a_window_closed_by_another_process_reaches_the_stream(tmp_path: Path) -> None:

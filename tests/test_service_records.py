@@ -81,6 +81,9 @@ def test_a_bad_record_refuses_the_whole_request(tmp_path: Path, history: History
         ({"image": "aGVsbG8="}, "send no image"),
         ({"metadata": {"k": {"nested": 1}}}, ""),
         ({"unknown": 1}, "xtra"),
+        ({"timestamp": "0001-01-01T00:00:00+01:00"}, "out of range"),
+        ({"id": "a\x00b"}, "NUL"),
+        ({"metadata": {"k": 10**30}}, "64 bits"),
     ]
     with running_service(service_settings(tmp_path), history) as served, served.client() as c:
         for change, words in cases:

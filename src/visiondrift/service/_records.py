@@ -131,14 +131,35 @@ class RecordIn(BaseModel):
             )
         return value
 
+    @field_validator("id", "label")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("a text may not hold the NUL character")
+        return value
+
+    @field_validator("timestamp")
+    @classmethod
+    def _timestamp(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError as err:
+            raise ValueError(f"the timestamp is out of range in UTC ({err})") from err
+
     @field_validator("metadata")
     @classmethod
     def _metadata(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
             return None
         for key, item in value.items():
+            if "\x00" in key or (isinstance(item, str) and "\x00" in item):
+                raise ValueError("metadata may not hold the NUL character")
             if isinstance(item, float) and not math.isfinite(item):
                 raise ValueError(f"metadata values must be finite numbers; {key!r} is {item!r}")
+            if isinstance(item, int) and not isinstance(item, bool) and abs(item) >= 2**63:
+                raise ValueError(f"metadata integers must fit in 64 bits; {key!r} does not")
         return value
 
 
@@ -237,12 +258,9 @@ _META = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 def _common(r: RecordIn) -> dict[str, Any]:
     from visiondrift.store._windows import encode_probs
 
-    ts = r.timestamp
-    if ts is not None:
-        ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
     return {
         "record_id": r.id,
-        "ts": ts,
+        "ts": r.timestamp,
         "label": r.label,
         "probs": None if r.probabilities is None else encode_probs(r.probabilities),
         "meta": None if not r.metadata else _META.encode(r.metadata),
@@ -255,9 +273,7 @@ def encode_records(records: Sequence[RecordIn]) -> list[NewRecord]:
 
     out: list[NewRecord] = []
     for r in records:
-        ts = r.timestamp
-        if ts is not None:
-            ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+        ts = r.timestamp  # UTC already (validated)
         probs = r.probabilities
         meta = r.metadata
         out.append(

@@ -79,8 +79,12 @@ class LabelIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, max_length=200, description="The record's id.")
-    label: str = Field(min_length=1, max_length=200, description="Its true class.")
+    id: str = Field(
+        min_length=1, max_length=200, pattern=r"^[^\x00]+$", description="The record's id."
+    )
+    label: str = Field(
+        min_length=1, max_length=200, pattern=r"^[^\x00]+$", description="Its true class."
+    )
 
 
 class LabelsIn(BaseModel):
@@ -249,6 +253,10 @@ async def events(
         int,
         Query(ge=0, le=100, description="Without Last-Event-ID: first send the last N windows."),
     ] = 0,
+    seconds: Annotated[
+        float | None,
+        Query(gt=0, le=86_400, description="End the stream after this many seconds."),
+    ] = None,
 ) -> StreamingResponse:
     """Each window of the dataset whose verdict is recorded, as it happens (`event: window`).
 
@@ -259,7 +267,7 @@ async def events(
     if position is None:
         position = await asyncio.to_thread(_start, service, dataset, replay)
     return StreamingResponse(
-        _stream(service, dataset, position),
+        _stream(service, dataset, position, seconds),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -279,13 +287,17 @@ def _start(service: ServiceState, dataset: str, replay: int) -> tuple[datetime, 
 
 
 async def _stream(
-    service: ServiceState, dataset: str, position: tuple[datetime, str] | None
+    service: ServiceState,
+    dataset: str,
+    position: tuple[datetime, str] | None,
+    seconds: float | None,
 ) -> AsyncIterator[str]:
     heartbeat = service.settings.service.heartbeat
     poll = min(1.0, heartbeat)
     yield f": events of {dataset}\nretry: 2000\n\n"
     last_sent = time.monotonic()
-    while True:
+    end = None if seconds is None else last_sent + seconds
+    while end is None or time.monotonic() < end:
         found = await asyncio.to_thread(_read, service, dataset, position)
         for window, payload in found:
             assert window.closed_at is not None
@@ -296,7 +308,8 @@ async def _stream(
         if time.monotonic() - last_sent >= heartbeat:
             yield ": keep-alive\n\n"
             last_sent = time.monotonic()
-        await service.events.wait(poll)
+        wait = poll if end is None else max(0.0, min(poll, end - time.monotonic()))
+        await service.events.wait(wait)
 
 
 def _read(
