@@ -278,10 +278,10 @@ def _start(service: ServiceState, dataset: str, replay: int) -> tuple[datetime, 
     if replay == 0:
         last = windows.last_finished(dataset)
         return None if last is None or last.closed_at is None else (last.closed_at, last.window_id)
-    recent = windows.finished_after(dataset, None, limit=10_000)[-replay - 1 :]
+    recent = windows.finished_after(dataset, None, limit=replay + 1, newest_first=True)
     if len(recent) <= replay:
         return None
-    first = recent[0]
+    first = recent[-1]  # the window before the last `replay`: the stream starts after it
     assert first.closed_at is not None
     return first.closed_at, first.window_id
 

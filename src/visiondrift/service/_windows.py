@@ -327,7 +327,8 @@ class WindowService:
         if running and mono - self._last_renew > self.lease / 3:
             windows.renew(running, state.owner, lease=self.lease)
             self._last_renew = mono
-        while len(running) < state.pool.workers:
+        # One pool thread stays free for images and batch runs (with more than one).
+        while len(running) < max(1, state.pool.workers - 1):
             window = windows.claim_closing(state.owner, lease=self.lease)
             if window is None:
                 break

@@ -544,10 +544,16 @@ class Windows:
         )
 
     def finished_after(
-        self, dataset: str, after: tuple[datetime, str] | None, *, limit: int = 100
+        self,
+        dataset: str,
+        after: tuple[datetime, str] | None,
+        *,
+        limit: int = 100,
+        newest_first: bool = False,
     ) -> builtins.list[Window]:
         """``dataset``'s closed and failed windows whose verdict was recorded after ``after``
-        (``(closed_at, window_id)``, ``None``: all), in that order (the event streams)."""
+        (``(closed_at, window_id)``, ``None``: all), in that order (the event streams), at most
+        ``limit`` (``newest_first``: the last ones, newest first)."""
         from sqlalchemy import and_, or_, select
 
         from visiondrift.store._schema import WINDOWS
@@ -565,7 +571,11 @@ class Windows:
                     and_(WINDOWS.c.closed_at == at, WINDOWS.c.window_id > window_id),
                 )
             )
-        query = query.order_by(WINDOWS.c.closed_at, WINDOWS.c.window_id).limit(limit)
+        if newest_first:
+            query = query.order_by(WINDOWS.c.closed_at.desc(), WINDOWS.c.window_id.desc())
+        else:
+            query = query.order_by(WINDOWS.c.closed_at, WINDOWS.c.window_id)
+        query = query.limit(limit)
         return self.store._read(
             "reading closed windows",
             lambda conn: [window_of(r) for r in conn.execute(query).mappings()],
@@ -573,21 +583,8 @@ class Windows:
 
     def last_finished(self, dataset: str) -> Window | None:
         """``dataset``'s most recently recorded closed or failed window, or ``None``."""
-        from sqlalchemy import select
-
-        from visiondrift.store._schema import WINDOWS
-
-        query = (
-            select(WINDOWS)
-            .where(WINDOWS.c.dataset == dataset, WINDOWS.c.status.in_(("closed", "failed")))
-            .where(WINDOWS.c.closed_at.is_not(None))
-            .order_by(WINDOWS.c.closed_at.desc(), WINDOWS.c.window_id.desc())
-            .limit(1)
-        )
-        return self.store._read(
-            "reading the last closed window",
-            lambda conn: next((window_of(r) for r in conn.execute(query).mappings()), None),
-        )
+        found = self.finished_after(dataset, None, limit=1, newest_first=True)
+        return found[0] if found else None
 
     def records(self, window_id: str, *, chunk: int = CHUNK) -> Iterator[StoredRecord]:
         """The records of ``window_id`` in the order they arrived, read ``chunk`` at a time."""
