@@ -36,7 +36,7 @@ WindowService.lease = 2.0
 url, schema, port_file, data_dir = sys.argv[1:5]
 store = HistoryStore(url, pg_schema=schema or None)
 settings = Settings(
-    service={"data_dir": data_dir, "window": {"count": 250, "seconds": 3.0}, "pool_workers": 2}
+    service={"data_dir": data_dir, "window": {"count": 400, "seconds": 3.0}, "pool_workers": 2}
 )
 server = uvicorn.Server(
     uvicorn.Config(
@@ -149,7 +149,7 @@ def _kill_and_restart(
             windows = store.windows.list("shop", limit=None)
             return bool(windows) and all(w.status == "closed" for w in windows)
 
-        wait_for(settled, timeout=90)
+        wait_for(settled, timeout=180)
     windows = {w.window_id: w for w in store.windows.list("shop", limit=None)}
     stored: dict[str, str] = {}
     for window_id in windows:

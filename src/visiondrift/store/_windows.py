@@ -309,9 +309,11 @@ class Windows:
         )
         if not candidates:
             return []
-        changed: list[str] = []
-        with self.store._write("closing due windows") as conn:
-            for window_id in candidates:
+        # One window per transaction: a closer never holds one window's row while it waits for
+        # another's (an appender may hold several, in dataset order), so they never deadlock.
+        changed: list[Window] = []
+        for window_id in candidates:
+            with self.store._write("closing a due window") as conn:
                 n = conn.execute(
                     update(WINDOWS)
                     .where(WINDOWS.c.window_id == window_id)
@@ -319,11 +321,9 @@ class Windows:
                     .values(status="closing")
                 ).rowcount
                 if n == 1:
-                    changed.append(window_id)
-            if not changed:
-                return []
-            rows = conn.execute(select(WINDOWS).where(WINDOWS.c.window_id.in_(changed)))
-            return [window_of(r) for r in rows.mappings()]
+                    row = conn.execute(select(WINDOWS).where(WINDOWS.c.window_id == window_id))
+                    changed.append(window_of(row.mappings().one()))
+        return changed
 
     def close_now(self, dataset: str, *, now: datetime | None = None) -> Window | None:
         """Make ``dataset``'s open window ``closing`` now (closed by hand); ``None`` when it has
