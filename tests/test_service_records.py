@@ -247,3 +247,17 @@ def test_image_records_are_measured_and_bad_ones_counted(
         run = store.get(closed.run_id)
         assert (run.n_images, run.n_bad) == (4, 2)
         assert run.bad_counts["too_large"] == 1
+
+
+def test_without_a_writer_records_are_refused_503_and_readyz_says_so(
+    tmp_path: Path, history: HistoryStore
+) -> None:
+    with running_service(service_settings(tmp_path), history) as served, served.client() as c:
+        assert c.post(RECORDS, json=records(1, seed=1)[0]).status_code == 202
+        served.app.state.vd.windows.stop()
+        answer = c.post(RECORDS, json=records(1, seed=2)[0])
+        assert answer.status_code == 503
+        assert answer.json()["type"].endswith("/writer-stopped")
+        assert answer.headers["retry-after"] == "5"
+        assert c.get("/readyz").status_code == 503
+    assert history.windows.count_records("shop") == 1

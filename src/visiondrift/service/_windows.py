@@ -114,12 +114,24 @@ class WindowService:
         """Write every request already queued, stop the closer (closes running in the pool
         finish with the pool), and stop."""
         if self._writer is not None and self._writer.is_alive():
-            self._queue.put(_STOP)
+            with contextlib.suppress(queue.Full):
+                self._queue.put(_STOP, timeout=timeout)
             self._writer.join(timeout)
+        self._fail_waiting()
         self._stopping.set()
         self._wake.set()
         if self._closer is not None:
             self._closer.join(timeout)
+
+    def _fail_waiting(self) -> None:
+        """Answer 503 to requests still queued when the writer is gone (none are written)."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not _STOP and item[1].set_running_or_notify_cancel():
+                item[1].set_exception(_stopped())
 
     def alive(self) -> bool:
         """Whether the writer (and the closer) run."""
@@ -240,6 +252,8 @@ class WindowService:
             dataset, base.stored.baseline_id, rows, window.count, window.seconds
         )
         future: Future[AppendResult] = Future()
+        if self._writer is None or not self._writer.is_alive():
+            raise _stopped()
         try:
             self._queue.put_nowait((request, future))
         except queue.Full:
@@ -265,6 +279,12 @@ class WindowService:
         return AppendAck(result, images, bad)
 
     def _write_loop(self) -> None:
+        try:
+            self._write_groups()
+        finally:
+            self._fail_waiting()
+
+    def _write_groups(self) -> None:
         state = self._service()
         windows = state.store.windows
         stop = False
@@ -283,7 +303,6 @@ class WindowService:
                     break
                 group.append(more)
             live = [(r, f) for r, f in group if f.set_running_or_notify_cancel()]
-            state.metrics.queue_depth("records", self._queue.qsize())
             if not live:
                 continue
             try:
@@ -296,6 +315,8 @@ class WindowService:
                 continue
             for (_, f), result in zip(live, results, strict=True):
                 f.set_result(result)
+            with contextlib.suppress(Exception):  # a metric never stops the writer
+                state.metrics.queue_depth("records", self._queue.qsize())
 
     # ------------------------------------------------------------ closing
     def close_now(self, dataset: str) -> Window | None:
@@ -383,6 +404,17 @@ class WindowService:
         if closed.outcome != "retry":
             state.events.notify()
         return closed
+
+
+def _stopped() -> ServiceProblem:
+    return ServiceProblem(
+        503,
+        "Service unavailable",
+        "The service's record writer is not running (the service is stopping, or it failed: "
+        "see its log); nothing of this request was written. Retry on another instance.",
+        slug="writer-stopped",
+        headers={"Retry-After": "5"},
+    )
 
 
 def _where(item: Any) -> str:
