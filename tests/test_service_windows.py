@@ -165,3 +165,50 @@ def test_records_of_old_closed_windows_are_pruned(
         # The open window's records stay.
         assert store.windows.count_records("shop") == 5
     assert store.get(closed).n_images == 20
+
+
+def test_several_server_processes_share_a_dataset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import httpx
+
+    from test_cli_serve import serving
+
+    store = HistoryStore(tmp_path / "history.sqlite")
+    store.baselines.add("shop", predictions_baseline())
+    _, token = store.keys.create("writer", ["write"])
+    monkeypatch.setenv("VISIONDRIFT_SERVICE__WINDOW__COUNT", "100")
+    monkeypatch.setenv("VISIONDRIFT_SERVICE__WINDOW__SECONDS", "3600")
+    codes: list[int] = []
+
+    def post(url: str, k: int) -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=url, headers=headers, timeout=30) as c:
+            for j in range(8):
+                batch = records(25, seed=100 * k + j, prefix=f"t{k}-{j}-")
+                codes.append(c.post(RECORDS, json={"records": batch}).status_code)
+
+    with serving(tmp_path, "--workers", "2") as server:
+        threads = [threading.Thread(target=post, args=(server.url, k)) for k in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert codes == [202] * 48
+
+        def settled() -> bool:
+            found = store.windows.list("shop", limit=None)
+            return all(w.status in ("open", "closed") for w in found)
+
+        wait_for(settled, timeout=120)
+    windows = store.windows.list("shop", limit=None)
+    assert store.windows.count_records("shop") == 6 * 8 * 25
+    assert [w.status for w in windows].count("open") == 0  # 1200 records: 12 full windows
+    assert len(windows) == 12
+    for w in windows:
+        assert w.n_records == 100
+        assert [r.seq for r in store.windows.records(w.window_id)] == list(range(100))
+    runs = store.runs(dataset="shop")
+    assert sorted(r.run_id for r in runs) == sorted(w.window_id for w in windows)
