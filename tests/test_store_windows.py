@@ -210,3 +210,40 @@ def test_concurrent_appenders_never_open_two_windows(
     assert all(x.n_records == 7 for x in windows if x.status == "closing")
     for x in windows:
         assert [r.seq for r in store.windows.records(x.window_id)] == list(range(x.n_records))
+
+
+def test_a_group_of_requests_for_one_dataset_is_cut_as_if_sent_one_by_one(
+    store: HistoryStore,
+) -> None:
+    w = store.windows
+    w.append("shop", BASE, _rows(3), count_limit=5, seconds_limit=None, now=T0)
+    group = [
+        AppendRequest("shop", BASE, _rows(4, start=10), 5, None),
+        AppendRequest("other", BASE, _rows(2, start=20), 5, None),
+        AppendRequest("shop", BASE, _rows(4, start=30), 5, None),
+        AppendRequest("shop", "c" * 32, _rows(1, start=40), 5, None),
+    ]
+    first, other, third, fourth = w.append_many(group, now=T0)
+    assert len(first.closing) == 1
+    assert first.window is not None
+    assert first.window.n_records == 2
+    assert other.window is not None
+    assert other.window.n_records == 2
+    assert third.windows[0] == first.window.window_id
+    assert third.closing == (first.window.window_id,)
+    assert third.window is not None
+    assert third.window.n_records == 1
+    # A new baseline in the same group: the open window closes, a new one opens.
+    assert fourth.closing == (third.window.window_id,)
+    assert fourth.window is not None
+    assert fourth.window.baseline_id == "c" * 32
+    windows = {x.window_id: x for x in w.list("shop", limit=None)}
+    assert sorted((x.status, x.n_records) for x in windows.values()) == [
+        ("closing", 1),
+        ("closing", 5),
+        ("closing", 5),
+        ("open", 1),
+    ]
+    for x in windows.values():
+        assert [r.seq for r in w.records(x.window_id)] == list(range(x.n_records))
+    assert w.count_records() == 14

@@ -169,75 +169,104 @@ class Windows:
 
     def append_many(
         self, requests: Sequence[AppendRequest], *, now: datetime | None = None
-    ) -> list[AppendResult]:
+    ) -> builtins.list[AppendResult]:
         """Write several requests' records in ONE transaction (the service's group commit);
         returns each request's result, in order. All land or none does."""
         at = now_utc(now)
         results: dict[int, AppendResult] = {}
-        # Datasets are locked in name order, so two processes never wait for each other.
-        order = sorted(range(len(requests)), key=lambda i: requests[i].dataset)
+        by_dataset: dict[str, builtins.list[int]] = {}
+        for i, request in enumerate(requests):
+            by_dataset.setdefault(request.dataset, []).append(i)
         with self.store._write("writing posted records") as conn:
-            for i in order:
-                results[i] = self._append(conn, requests[i], at)
+            sql, when = _record_insert(conn)
+            rows: builtins.list[tuple[Any, ...]] = []
+            # Datasets are locked in name order, so two processes never wait for each other.
+            for dataset in sorted(by_dataset):
+                indexes = by_dataset[dataset]
+                done = self._append_dataset(
+                    conn, dataset, [requests[i] for i in indexes], at, rows, when
+                )
+                results.update(zip(indexes, done, strict=True))
+            if rows:
+                # The driver's own executemany: SQLAlchemy's per-row parameter processing was
+                # two thirds of the writer's time (records are plain values, times converted
+                # once).
+                conn.exec_driver_sql(sql, rows)
         return [results[i] for i in range(len(requests))]
 
-    def _append(self, conn: Connection, request: AppendRequest, at: datetime) -> AppendResult:
+    def _append_dataset(
+        self,
+        conn: Connection,
+        dataset: str,
+        requests: Sequence[AppendRequest],
+        at: datetime,
+        rows: builtins.list[tuple[Any, ...]],
+        when: Callable[[datetime], Any],
+    ) -> builtins.list[AppendResult]:
+        """One dataset's requests of a group: its open window read (and locked) once, the
+        records cut into windows in memory, each window written once."""
         from sqlalchemy import insert, select, update
 
         from visiondrift.store._schema import WINDOWS
 
-        dataset, limit = request.dataset, request.count_limit
         _lock_dataset(conn, dataset)
         query = select(WINDOWS).where(WINDOWS.c.dataset == dataset, WINDOWS.c.status == "open")
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()
-        found = conn.execute(query.order_by(WINDOWS.c.opened_at)).mappings().all()
-        closing: list[str] = []
+        found = [window_of(r) for r in conn.execute(query.order_by(WINDOWS.c.opened_at)).mappings()]
+        final: dict[str, Window] = {}
+        new: set[str] = set()
+        received = when(at)
         current: Window | None = None
-        for row in found:
-            w = window_of(row)
-            if current is None and _takes_records(w, request, at):
-                current = w
-                continue
+        results: builtins.list[AppendResult] = []
+
+        def close(w: Window) -> Window:
             # Another baseline, past its deadline, full under a lower limit (or a second open
             # window, which the lock prevents): it closes now.
             end = w.deadline if w.deadline is not None and w.deadline <= at else at
-            conn.execute(
-                update(WINDOWS)
-                .where(WINDOWS.c.window_id == w.window_id, WINDOWS.c.status == "open")
-                .values(status="closing", deadline=end)
-            )
-            closing.append(w.window_id)
-        touched: list[tuple[Window, bool]] = []
-        rows: list[tuple[Any, ...]] = []
-        sql, when = _record_insert(conn)
-        received = when(at)
-        i, n = 0, len(request.rows)
-        while i < n:
-            is_new = current is None
-            if current is None:
-                current = Window(
-                    window_id=uuid.uuid4().hex,
-                    dataset=dataset,
-                    baseline_id=request.baseline_id,
-                    status="open",
-                    opened_at=at,
-                    deadline=(
-                        None
-                        if request.seconds_limit is None
-                        else at + timedelta(seconds=float(request.seconds_limit))
-                    ),
-                    closed_at=None,
-                    n_records=0,
-                    n_bad=0,
-                )
-            room = n - i if limit is None else max(0, limit - current.n_records)
-            take = request.rows[i : i + room]
-            for k, r in enumerate(take):
-                rows.append(
+            closed = replace(w, status="closing", deadline=end)
+            final[w.window_id] = closed
+            return closed
+
+        for number, request in enumerate(requests):
+            closing: builtins.list[str] = []
+            if number == 0:
+                for w in found:
+                    if current is None and _takes_records(w, request, at):
+                        current = w
+                    else:
+                        closing.append(close(w).window_id)
+            elif current is not None and not _takes_records(current, request, at):
+                closing.append(close(current).window_id)
+                current = None
+            limit = request.count_limit
+            touched: builtins.list[Window] = []
+            i, n = 0, len(request.rows)
+            while i < n:
+                if current is None:
+                    current = Window(
+                        window_id=uuid.uuid4().hex,
+                        dataset=dataset,
+                        baseline_id=request.baseline_id,
+                        status="open",
+                        opened_at=at,
+                        deadline=(
+                            None
+                            if request.seconds_limit is None
+                            else at + timedelta(seconds=float(request.seconds_limit))
+                        ),
+                        closed_at=None,
+                        n_records=0,
+                        n_bad=0,
+                    )
+                    new.add(current.window_id)
+                room = n - i if limit is None else max(0, limit - current.n_records)
+                take = request.rows[i : i + room]
+                wid, seq = current.window_id, current.n_records
+                rows.extend(
                     (
-                        current.window_id,
-                        current.n_records + k,
+                        wid,
+                        seq + k,
                         dataset,
                         r.record_id,
                         received,
@@ -249,45 +278,42 @@ class Windows:
                         r.detail,
                         r.meta,
                     )
+                    for k, r in enumerate(take)
                 )
-            current = replace(
-                current,
-                n_records=current.n_records + len(take),
-                n_bad=current.n_bad + sum(r.bad_reason is not None for r in take),
+                current = replace(
+                    current,
+                    n_records=current.n_records + len(take),
+                    n_bad=current.n_bad + sum(r.bad_reason is not None for r in take),
+                )
+                i += len(take)
+                if limit is not None and current.n_records >= limit:
+                    current = replace(current, status="closing", deadline=at)
+                    closing.append(current.window_id)
+                final[current.window_id] = current
+                touched.append(current)
+                if current.status == "closing":
+                    current = None
+            results.append(
+                AppendResult(
+                    accepted=n,
+                    bad=sum(r.bad_reason is not None for r in request.rows),
+                    window=touched[-1] if touched else current,
+                    windows=tuple(dict.fromkeys(w.window_id for w in touched)),
+                    closing=tuple(closing),
+                )
             )
-            i += len(take)
-            if limit is not None and current.n_records >= limit:
-                current = replace(current, status="closing", deadline=at)
-                closing.append(current.window_id)
-            touched.append((current, is_new))
-            if current.status == "closing":
-                current = None
-        for w, is_new in touched:
-            if is_new:
+        for w in final.values():
+            if w.window_id in new:
                 conn.execute(insert(WINDOWS), [_window_values(w)])
             else:
                 conn.execute(
                     update(WINDOWS)
                     .where(WINDOWS.c.window_id == w.window_id, WINDOWS.c.status == "open")
                     .values(
-                        status=w.status,
-                        deadline=w.deadline,
-                        n_records=w.n_records,
-                        n_bad=w.n_bad,
+                        status=w.status, deadline=w.deadline, n_records=w.n_records, n_bad=w.n_bad
                     )
                 )
-        if rows:
-            # The driver's own executemany: SQLAlchemy's per-row parameter processing was
-            # two thirds of the writer's time (records are plain values, times converted once).
-            conn.exec_driver_sql(sql, rows)
-        last = touched[-1][0] if touched else current
-        return AppendResult(
-            accepted=n,
-            bad=sum(r.bad_reason is not None for r in request.rows),
-            window=last,
-            windows=tuple(dict.fromkeys(w.window_id for w, _ in touched)),
-            closing=tuple(closing),
-        )
+        return results
 
     # ------------------------------------------------------------ closing
     def due(self, now: datetime | None = None) -> list[Window]:
