@@ -198,12 +198,20 @@ def test_several_server_processes_share_a_dataset(
             t.join(60)
         assert codes == [202] * 48
 
+        seen: list[Any] = []
+
         def settled() -> bool:
             found = store.windows.list("shop", limit=None)
-            return all(w.status in ("open", "closed") for w in found)
+            seen[:] = [(w.status, w.claimed_by, w.claimed_until) for w in found]
+            return all(w.status in ("open", "closed", "failed") for w in found)
 
-        wait_for(settled, timeout=120)
+        try:
+            wait_for(settled, timeout=120)
+        except BaseException:
+            print("windows:", seen, "\nserver log:", "".join(server.stderr)[-3000:])
+            raise
     windows = store.windows.list("shop", limit=None)
+    assert [w.reason for w in windows if w.status == "failed"] == []
     assert store.windows.count_records("shop") == 6 * 8 * 25
     assert [w.status for w in windows].count("open") == 0  # 1200 records: 12 full windows
     assert len(windows) == 12
