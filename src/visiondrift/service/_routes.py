@@ -9,6 +9,6 @@ __all__ = ["routers"]
 
 def routers() -> list[APIRouter]:
     """Every router of the service (each ``_routes_*`` module exports one ``router``)."""
-    from visiondrift.service import _routes_health
+    from visiondrift.service import _routes_health, _routes_metrics
 
-    return [_routes_health.router]
+    return [_routes_health.router, _routes_metrics.router]
