@@ -98,7 +98,7 @@ def _multiprocess_values() -> None:
     from prometheus_client import values
 
     if values.ValueClass is values.MutexValue:
-        values.ValueClass = values.get_value_class()
+        values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
 
 
 class ServiceMetrics:
@@ -236,14 +236,14 @@ class ServiceMetrics:
         from prometheus_client import CollectorRegistry
         from prometheus_client.exposition import choose_encoder
 
-        accept = None if request_headers is None else request_headers.get("accept")
+        accept = "" if request_headers is None else request_headers.get("accept", "")
         encoder, content_type = choose_encoder(accept)
         if self.registry is not None:
             return encoder(self.registry), content_type
         from prometheus_client.multiprocess import MultiProcessCollector
 
         registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=self.multiprocess_dir)
+        MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
         registry.register(self.collector)
         return encoder(registry), content_type
 
@@ -252,4 +252,4 @@ class ServiceMetrics:
         if self.multiprocess_dir is not None:
             from prometheus_client import multiprocess
 
-            multiprocess.mark_process_dead(os.getpid(), self.multiprocess_dir)
+            multiprocess.mark_process_dead(os.getpid(), self.multiprocess_dir)  # type: ignore[no-untyped-call]
