@@ -458,7 +458,7 @@ def history_panels() -> list[cogbuilder.Builder[model.Panel]]:
         .datasource(PG)
         .with_target(
             Sql(
-                f"""SELECT ran_at AS "time", dataset, severity, drift, n_drifted, n_tests,
+                """SELECT ran_at AS "time", dataset, severity, drift, n_drifted, n_tests,
                 n_images, n_bad, mode, run_id FROM vd_runs
                 WHERE $__timeFilter(ran_at) AND dataset IN ($dataset)
                 ORDER BY ran_at DESC LIMIT 500"""
