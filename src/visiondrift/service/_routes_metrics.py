@@ -65,5 +65,6 @@ async def metrics(
     """Every metric of the service: each dataset's latest verdict and headline metrics, windows,
     records, images and unusable files received, alert deliveries, request latency (see
     docs/metrics.md). The store's figures are read at most once every two seconds."""
+    service.metrics.queue_depth("pool", service.pool.depth())
     body, content_type = await asyncio.to_thread(service.metrics.render, request.headers)
     return Response(content=body, media_type=content_type)
