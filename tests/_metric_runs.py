@@ -9,6 +9,7 @@ adds unusable files (the bad-file share).
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -75,3 +76,65 @@ def record_windows(
             )
         )
     return results
+
+
+def record_alerts(store: HistoryStore, dataset: str, channel: str, statuses: list[str]) -> None:
+    """Alerts of ``dataset`` in the outbox, one per status (a sent one took two attempts)."""
+    from visiondrift.store._outbox import OutboxAlert
+
+    now = datetime.now(UTC)
+    store.outbox.enqueue(
+        [
+            OutboxAlert(
+                alert_id=uuid.uuid4().hex,
+                run_id=None,
+                dataset=dataset,
+                channel=channel,
+                kind="webhook",
+                event="trigger",
+                severity="high",
+                status=status,  # type: ignore[arg-type]
+                attempts=2 if status == "sent" else 1,
+                created_at=now,
+                payload={"dataset": dataset},
+                sent_at=now if status == "sent" else None,
+                last_error=None if status == "sent" else "HTTP 500",
+            )
+            for status in statuses
+        ]
+    )
+
+
+def record_window_rows(
+    store: HistoryStore, dataset: str, *, closed: int = 0, failed: int = 0, open_records: int = 0
+) -> None:
+    """Windows of ``dataset`` as the service's window closer leaves them in vd_windows."""
+    from sqlalchemy import insert
+
+    from visiondrift.store._schema import WINDOWS
+
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "window_id": uuid.uuid4().hex,
+            "dataset": dataset,
+            "baseline_id": "0" * 32,
+            "status": status,
+            "opened_at": now - timedelta(minutes=5),
+            "deadline": None,
+            "closed_at": None if status == "open" else now,
+            "n_records": n,
+            "n_bad": 0,
+            "run_id": None,
+            "claimed_by": None,
+            "claimed_until": None,
+            "reason": "comparison failed" if status == "failed" else None,
+        }
+        for status, n in (
+            *(("closed", 100) for _ in range(closed)),
+            *(("failed", 100) for _ in range(failed)),
+            *((("open", open_records),) if open_records else ()),
+        )
+    ]
+    with store._write("adding windows") as conn:
+        conn.execute(insert(WINDOWS), rows)

@@ -13,12 +13,12 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("prometheus_client")
 
-from _metric_runs import record_windows  # noqa: E402
-from _service import running_service, service_settings  # noqa: E402
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families
 
-from visiondrift.settings import Settings  # noqa: E402
-from visiondrift.store import HistoryStore  # noqa: E402
+from _metric_runs import record_windows
+from _service import running_service, service_settings
+from visiondrift.settings import Settings
+from visiondrift.store import HistoryStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,9 +121,8 @@ def test_openmetrics_when_asked(tmp_path: Path, history: HistoryStore) -> None:
 def test_metrics_need_a_read_key_only_when_metrics_auth(
     tmp_path: Path, history: HistoryStore
 ) -> None:
-    with running_service(service_settings(tmp_path), history) as served:
-        with served.client(None) as c:
-            assert c.get("/metrics").status_code == 200
+    with running_service(service_settings(tmp_path), history) as served, served.client(None) as c:
+        assert c.get("/metrics").status_code == 200
     settings = service_settings(tmp_path, metrics_auth=True)
     with running_service(settings, history) as served:
         with served.client(None) as c:
@@ -258,3 +257,10 @@ def test_two_processes_sum_in_multiprocess_mode(
     # the store's figures are read once, not once per process
     assert value(found, "visiondrift_window_severity", dataset="skin") == 0
     assert sum(1 for k in found if k[0] == "visiondrift_window_severity") == 1
+    # without the variable, a process keeps its values in memory again
+    monkeypatch.delenv(MULTIPROC_ENV)
+    alone = ServiceMetrics(Settings(), history)
+    assert alone.multiprocess_dir is None
+    alone.records("skin", 3)
+    found = samples(alone.render()[0].decode())
+    assert value(found, "visiondrift_records_received_total", dataset="skin") == 3

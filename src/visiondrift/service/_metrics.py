@@ -88,16 +88,17 @@ def _reasons() -> frozenset[str]:
     return frozenset(BAD_FILE_REASONS)
 
 
-def _multiprocess_values() -> None:
-    """Keep this process's values in the multi-process folder.
+def _choose_values(multiprocess: bool) -> None:
+    """Keep this process's values where the mode says: in the multi-process folder, or in memory.
 
     prometheus-client chooses where values live when it is first imported; a process that
     imported it before the variable was set would keep its counters in memory, where the other
-    processes cannot read them. Choose again (metrics made from now on use the folder).
+    processes cannot read them (and one that had it set, then unset, would fail). Choose again
+    when the mode changed (metrics made from now on follow it).
     """
     from prometheus_client import values
 
-    if values.ValueClass is values.MutexValue:
+    if bool(getattr(values.ValueClass, "_multiprocess", False)) != multiprocess:
         values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
 
 
@@ -123,8 +124,7 @@ class ServiceMetrics:
         self.settings = settings
         self.store = store
         self.multiprocess_dir = os.environ.get(MULTIPROC_ENV) or None
-        if self.multiprocess_dir is not None:
-            _multiprocess_values()
+        _choose_values(self.multiprocess_dir is not None)
         self.collector = StoreCollector(store, ttl=cache_seconds)
         self._datasets = _Bounded(MAX_DATASETS)
         self._reason_set = _reasons()
