@@ -264,3 +264,30 @@ def test_two_processes_sum_in_multiprocess_mode(
     alone.records("skin", 3)
     found = samples(alone.render()[0].decode())
     assert value(found, "visiondrift_records_received_total", dataset="skin") == 3
+
+
+def test_docs_list_every_metric_and_only_those(history: HistoryStore) -> None:
+    import re
+
+    from _metric_runs import record_alerts, record_window_rows
+
+    from visiondrift.service._metrics import ServiceMetrics
+
+    result = record_windows(history, "skin", shift=0.5, bad=10, seed=110, runs=1)[-1]
+    record_window_rows(history, "skin", closed=1, open_records=3)
+    record_alerts(history, "skin", "ops", ["sent", "pending"])
+    metrics = ServiceMetrics(Settings(), history)
+    metrics.records("skin", 2, images=1)
+    metrics.bad("skin", "truncated")
+    metrics.observe_request("GET", "/healthz", 200, 0.001)
+    metrics.queue_depth("pool", 1)
+    metrics.run_recorded(result, kind="window")
+    exported = set()
+    for family in text_string_to_metric_families(metrics.render()[0].decode()):
+        if family.name.endswith("_created"):  # the counters' start times
+            continue
+        assert family.samples, family.name
+        exported.add(family.name + ("_total" if family.type == "counter" else ""))
+    docs = (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `(visiondrift_\w+)` \|", docs, flags=re.MULTILINE))
+    assert exported == documented
