@@ -270,7 +270,6 @@ def test_docs_list_every_metric_and_only_those(history: HistoryStore) -> None:
     import re
 
     from _metric_runs import record_alerts, record_window_rows
-
     from visiondrift.service._metrics import ServiceMetrics
 
     result = record_windows(history, "skin", shift=0.5, bad=10, seed=110, runs=1)[-1]
