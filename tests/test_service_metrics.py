@@ -231,10 +231,17 @@ _WORKER = textwrap.dedent(
 def test_two_processes_sum_in_multiprocess_mode(
     tmp_path: Path, history: HistoryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from visiondrift.service._metrics import MULTIPROC_ENV, ServiceMetrics
+    from visiondrift.errors import ConfigError
+    from visiondrift.service._metrics import MULTIPROC_ENV, ServiceMetrics, prepare_multiprocess_dir
 
-    shared = tmp_path / "prometheus"
-    shared.mkdir()
+    monkeypatch.setenv(MULTIPROC_ENV, str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="not a folder"):
+        ServiceMetrics(Settings(), history)
+    monkeypatch.delenv(MULTIPROC_ENV)
+    shared = prepare_multiprocess_dir(tmp_path / "prometheus")
+    (shared / "counter_999999.db").write_bytes(b"left by an earlier run")
+    shared = prepare_multiprocess_dir(shared)
+    assert list(shared.iterdir()) == []
     record_windows(history, "skin", seed=50, runs=1)
     env = {**os.environ, MULTIPROC_ENV: str(shared), "PYTHONPATH": str(ROOT / "src")}
     workers = [

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
 from visiondrift.service._metrics_store import MAX_DATASETS, StoreCollector
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from visiondrift.settings import Settings
     from visiondrift.store import HistoryStore
 
-__all__ = ["MULTIPROC_ENV", "OTHER", "ServiceMetrics"]
+__all__ = ["MULTIPROC_ENV", "OTHER", "ServiceMetrics", "prepare_multiprocess_dir"]
 
 #: The variable that turns on prometheus-client's multi-process mode (a folder shared by the
 #: server processes; empty it before they start).
@@ -102,6 +103,23 @@ def _choose_values(multiprocess: bool) -> None:
         values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
 
 
+def prepare_multiprocess_dir(path: str | os.PathLike[str]) -> Path:
+    """Make ``path`` ready for the server processes' metrics: created, emptied of old values.
+
+    Call it once before the processes start (``visiondrift serve --workers N`` does, then sets
+    ``PROMETHEUS_MULTIPROC_DIR`` to it): values left by an earlier run would be counted again.
+
+    Returns
+    -------
+    The folder.
+    """
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.db"):
+        old.unlink()
+    return folder
+
+
 class ServiceMetrics:
     """The service's Prometheus metrics.
 
@@ -124,6 +142,14 @@ class ServiceMetrics:
         self.settings = settings
         self.store = store
         self.multiprocess_dir = os.environ.get(MULTIPROC_ENV) or None
+        if self.multiprocess_dir is not None and not os.path.isdir(self.multiprocess_dir):
+            from visiondrift.errors import ConfigError
+
+            raise ConfigError(
+                f"{MULTIPROC_ENV} names {self.multiprocess_dir!r}, which is not a folder; "
+                "the server processes keep their metrics there. Create it (empty) before they "
+                "start, or unset the variable for a single process."
+            )
         _choose_values(self.multiprocess_dir is not None)
         self.collector = StoreCollector(store, ttl=cache_seconds)
         self._datasets = _Bounded(MAX_DATASETS)
