@@ -141,34 +141,45 @@ def test_metrics_need_a_read_key_only_when_metrics_auth(
 def test_label_sets_do_not_grow_with_paths_ids_or_datasets(
     tmp_path: Path, history: HistoryStore
 ) -> None:
+    from _records_helpers import predictions_baseline, records
     from visiondrift.service._metrics_store import MAX_DATASETS
 
     record_windows(history, "skin", seed=30, runs=1)
+    history.baselines.add("shop", predictions_baseline())
 
     def traffic(served: object, start: int, n: int) -> Samples:
         metrics = served.app.state.vd.metrics  # type: ignore[attr-defined]
         with served.client() as c:  # type: ignore[attr-defined]
             c.get("/metrics")  # so that the scrape's own series exist in both
-            for i in range(start, start + n):
-                # raw paths, ids and query strings that differ on every request
+            for i in range(start, start + n, 25):
+                # records with distinct ids, metadata and paths in their metadata
+                batch = records(25, seed=i, prefix=f"req-{i}-")
+                for j, record in enumerate(batch):
+                    record["metadata"] = {"path": f"/data/{i + j}.jpg", "device": f"d{i + j}"}
+                answer = c.post("/v1/datasets/shop/records", json={"records": batch})
+                assert answer.status_code == 202, answer.text
+                # datasets that do not exist (409), raw paths, ids and query strings
+                assert c.post(f"/v1/datasets/ds-{i}/records", json=batch[0]).status_code == 409
                 c.get(f"/v1/no-such/{i:032x}", params={"id": f"r{i}", "path": f"/data/{i}.jpg"})
                 c.get(f"/healthz?image=/srv/{i}.png")
-                metrics.records("skin", 1, images=1)
                 metrics.bad("skin", f"strange reason {i}")
             return samples(c.get("/metrics").text)
 
-    with running_service(service_settings(tmp_path), history) as served:
-        few = traffic(served, 0, 5)
-        many = traffic(served, 5, 200)
+    settings = service_settings(tmp_path, window={"count": 100_000, "seconds": 3600})
+    with running_service(settings, history) as served:
+        few = traffic(served, 0, 25)
+        many = traffic(served, 25, 500)
     assert series(many) == series(few)
-    assert value(many, "visiondrift_records_received_total", dataset="skin") == 205
-    assert value(many, "visiondrift_bad_files_total", dataset="skin", reason="_other") == 205
+    assert value(many, "visiondrift_records_received_total", dataset="shop") == 525
+    assert value(many, "visiondrift_bad_files_total", dataset="skin", reason="_other") == 21
     routes = {
         dict(k[1])["route"]
         for k in many
         if k[0] == "visiondrift_http_request_duration_seconds_count"
     }
-    assert routes == {"unmatched", "/healthz", "/metrics"}
+    assert routes == {"unmatched", "/healthz", "/metrics", "/v1/datasets/{dataset}/records"}
+    datasets = {dict(k[1]).get("dataset") for k in many} - {None}
+    assert datasets == {"skin", "shop"}
     # datasets: at most MAX_DATASETS per process, the rest under _other
     from visiondrift.service._metrics import ServiceMetrics
 
