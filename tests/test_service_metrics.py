@@ -308,3 +308,42 @@ def test_docs_list_every_metric_and_only_those(history: HistoryStore) -> None:
     docs = (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `(visiondrift_\w+)` \|", docs, flags=re.MULTILINE))
     assert exported == documented
+
+
+def test_serve_with_two_workers_sums_their_counters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``visiondrift serve --workers 2`` as a real process: whichever worker answers a scrape,
+    it renders the records and requests of both."""
+    import httpx
+
+    from _records_helpers import predictions_baseline, records
+    from test_cli_serve import serving
+    from visiondrift.service._metrics import MULTIPROC_ENV
+
+    with HistoryStore(tmp_path / "history.sqlite") as store:
+        store.baselines.add("shop", predictions_baseline())
+        token = store.keys.create("loader", ["write"])[1]
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    (shared / "counter_999999.db").write_bytes(b"left by an earlier run")
+    monkeypatch.setenv(MULTIPROC_ENV, str(shared))
+    posts = 24
+    with serving(tmp_path, "--workers", "2") as server:
+        headers = {"Authorization": f"Bearer {token}"}
+        for i in range(posts):  # a connection per request: the kernel hands them to either
+            answer = httpx.post(
+                server.url + "/v1/datasets/shop/records",
+                json={"records": records(5, seed=i, prefix=f"p{i}-")},
+                headers=headers,
+                timeout=30,
+            )
+            assert answer.status_code == 202, answer.text
+        # serve emptied the folder of an earlier run's values before the workers started
+        assert not (shared / "counter_999999.db").exists()
+        for _ in range(6):
+            found = samples(httpx.get(server.url + "/metrics", timeout=30).text)
+            assert value(found, "visiondrift_records_received_total", dataset="shop") == 5 * posts
+            key = {"method": "POST", "route": "/v1/datasets/{dataset}/records", "status": "202"}
+            assert value(found, "visiondrift_http_request_duration_seconds_count", **key) == posts
+            assert value(found, "visiondrift_window_open_records", dataset="shop") == 5 * posts
