@@ -208,6 +208,12 @@ def test_a_scrape_reads_the_store_once_per_ttl_and_anew_after_a_run(
     fresh = samples(metrics.render()[0].decode())
     assert value(fresh, "visiondrift_window_severity", dataset="skin") == 3
     assert value(fresh, "visiondrift_runs_recorded_total", dataset="skin", kind="window") == 1
+    # a window's images were counted as its records arrived; a batch's are counted with its run
+    assert ("visiondrift_images_received_total", (("dataset", "skin"),)) not in fresh
+    metrics.run_recorded(result, kind="batch")
+    batch = samples(metrics.render()[0].decode())
+    assert value(batch, "visiondrift_runs_recorded_total", dataset="skin", kind="batch") == 1
+    assert value(batch, "visiondrift_images_received_total", dataset="skin") == 120
 
 
 def test_an_unreachable_store_is_a_gauge_not_a_failed_scrape() -> None:

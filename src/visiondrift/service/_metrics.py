@@ -170,13 +170,14 @@ class ServiceMetrics:
         )
         self._images = Counter(
             "visiondrift_images_received",
-            "Images received: records with an image, and images of uploaded batches and baselines.",
+            "Images received: records with an image, and the usable images of batch runs.",
             ["dataset"],
             registry=registry,
         )
         self._bad = Counter(
             "visiondrift_bad_files",
-            "Unusable records or image files received, by reason (the decoder's closed set).",
+            "Unusable records received (an image that does not decode...), by reason (the "
+            "decoder's closed set).",
             ["dataset", "reason"],
             registry=registry,
         )
@@ -238,8 +239,17 @@ class ServiceMetrics:
         ).observe(max(0.0, seconds))
 
     def run_recorded(self, result: RunResult, *, kind: Literal["window", "batch"]) -> None:
-        """A window or batch run was compared and recorded: count it, read the store anew."""
-        self._runs.labels(self._dataset(result.dataset or OTHER), kind).inc()
+        """A window or batch run was compared and recorded: count it, read the store anew.
+
+        A batch's usable images are counted here (a window's were counted as its records
+        arrived); its unusable files are not counted as received records (so that unusable over
+        received stays a share of records): the store keeps them per run (``vd_bad_counts``,
+        ``visiondrift_window_bad_files``).
+        """
+        dataset = self._dataset(result.dataset or OTHER)
+        self._runs.labels(dataset, kind).inc()
+        if kind == "batch":
+            self.images(dataset, result.report.current.n_images)
         self.collector.invalidate()
 
     def queue_depth(self, queue: str, depth: int) -> None:
