@@ -247,3 +247,22 @@ def test_a_group_of_requests_for_one_dataset_is_cut_as_if_sent_one_by_one(
     for x in windows.values():
         assert [r.seq for r in w.records(x.window_id)] == list(range(x.n_records))
     assert w.count_records() == 14
+
+
+def test_a_window_never_ends_before_it_starts(store: HistoryStore) -> None:
+    # A process whose clock (or whose wait for the lock) puts it a moment behind the one
+    # that opened the window fills it: the window's end is not before its start.
+    w = store.windows
+    later = T0 + timedelta(milliseconds=5)
+    first = w.append("shop", BASE, _rows(3), count_limit=5, seconds_limit=None, now=later)
+    second = w.append("shop", BASE, _rows(2, start=3), count_limit=5, seconds_limit=None, now=T0)
+    assert second.closing == first.windows
+    closed = w.get(first.windows[0])
+    assert closed is not None
+    assert closed.end is not None
+    assert closed.end >= closed.opened_at
+    w.append("shop", BASE, _rows(1, start=5), count_limit=5, seconds_limit=None, now=later)
+    by_hand = w.close_now("shop", now=T0)
+    assert by_hand is not None
+    assert by_hand.end is not None
+    assert by_hand.end >= by_hand.opened_at

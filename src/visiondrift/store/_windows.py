@@ -228,6 +228,10 @@ class Windows:
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()
         found = [window_of(r) for r in conn.execute(query.order_by(WINDOWS.c.opened_at)).mappings()]
+        # Another process (or host) may have opened the window a moment "later" by its clock
+        # than this transaction's time, taken before it waited for the lock: a window never
+        # ends before it starts.
+        at = max([at, *(w.opened_at for w in found)])
         final: dict[str, Window] = {}
         new: set[str] = set()
         received = when(at)
@@ -378,9 +382,11 @@ class Windows:
             found = conn.execute(
                 select(WINDOWS).where(WINDOWS.c.dataset == dataset, WINDOWS.c.status == "open")
             ).mappings()
-            ids = [r["window_id"] for r in found]
+            rows = found.all()
+            ids = [r["window_id"] for r in rows]
             if not ids:
                 return None
+            at = max([at, *(window_of(r).opened_at for r in rows)])
             conn.execute(
                 update(WINDOWS)
                 .where(WINDOWS.c.window_id.in_(ids), WINDOWS.c.status == "open")
