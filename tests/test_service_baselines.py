@@ -99,7 +99,7 @@ def test_bad_uploads_are_422_problems(
         assert "exactly one" in both.json()["detail"]
         bad_name = c.post("/v1/baselines", json={"dataset": "../etc", "profile": saved_profile})
         assert bad_name.status_code == 422
-        assert c.get("/v1/baselines/not-an-id").status_code == 422
+        assert c.get("/v1/baselines/not-an-id").status_code == 404
         assert history.baselines.list() == []
 
 
