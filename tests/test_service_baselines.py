@@ -141,6 +141,7 @@ def test_baseline_from_uploaded_images(
         assert answer.headers["location"] == f"/v1/jobs/{job['job_id']}"
         done = wait_job(c, f"/v1/jobs/{job['job_id']}")
         assert done["status"] == "done", done
+        assert c.get(f"/v1/runs/{job['job_id']}").status_code == 404  # not a run
         made = c.get(done["links"]["baseline"]).json()
         assert made["n_images"] == 20
         assert made["name"] == "uploaded"

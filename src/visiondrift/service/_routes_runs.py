@@ -180,6 +180,8 @@ async def post_run_images(
 def _status(service: ServiceState, run_id: str) -> RunOut:
     store = service.store
     job: Job | None = store.jobs.get(run_id)
+    if job is not None and job.kind != "run":
+        job = None  # a baseline's job is not a run (GET /v1/jobs/{id} shows it)
     try:
         stored = store.get(run_id) if job is None or job.status == "done" else None
     except RunNotFoundError:
