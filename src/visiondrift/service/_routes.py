@@ -13,6 +13,7 @@ def routers() -> list[APIRouter]:
         _routes_baselines,
         _routes_health,
         _routes_history,
+        _routes_records,
         _routes_runs,
     )
 
@@ -20,5 +21,6 @@ def routers() -> list[APIRouter]:
         _routes_health.router,
         _routes_baselines.router,
         _routes_runs.router,
+        _routes_records.router,
         _routes_history.router,
     ]
