@@ -179,6 +179,7 @@ def create_app(settings: Settings | None = None, *, store: HistoryStore | None =
 
     for router in _routes.routers():
         app.include_router(router)
+    _document_unreadable_bodies(app)
     if settings.service.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -194,6 +195,41 @@ def create_app(settings: Settings | None = None, *, store: HistoryStore | None =
         state=lambda: app.state.vd,
     )
     return app
+
+
+def _document_unreadable_bodies(app: FastAPI) -> None:
+    """Every operation that takes a body may answer 400 (a body that cannot be parsed: not
+    JSON, a broken multipart): the OpenAPI document says so for each of them."""
+    from fastapi.openapi.utils import get_openapi
+
+    from visiondrift.service._problems import PROBLEM_TYPE, PROBLEMS
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            for item in document.get("paths", {}).values():
+                for operation in item.values():
+                    if isinstance(operation, dict) and "requestBody" in operation:
+                        operation["responses"].setdefault(
+                            "400",
+                            {
+                                "description": PROBLEMS[400]["description"],
+                                "content": {
+                                    PROBLEM_TYPE: {
+                                        "schema": {"$ref": "#/components/schemas/Problem"}
+                                    }
+                                },
+                            },
+                        )
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _start(settings: Settings, store: HistoryStore | None) -> ServiceState:
