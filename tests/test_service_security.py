@@ -96,6 +96,8 @@ def test_a_revoked_key_stops_working(tmp_path: Path, history: HistoryStore) -> N
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=served.url, headers=headers) as c:
             assert c.get("/v1/baselines").status_code == 200
+            (used,) = [k for k in history.keys.list() if k.key_id == key.key_id]
+            assert used.last_used_at is not None  # keys list shows it
             history.keys.revoke(key.key_id)
             served.app.state.vd.keys._seen.clear()  # the cache's TTL, skipped
             assert c.get("/v1/baselines").status_code == 401
