@@ -154,10 +154,14 @@ def test_serve_without_a_key_warns(tmp_path: Path) -> None:
 
 
 def test_serve_with_several_workers(tmp_path: Path) -> None:
-    with serving(tmp_path, "--workers", "2") as server:
-        with httpx.Client(base_url=server.url, timeout=10) as c:
-            for _ in range(4):
-                assert c.get("/healthz").status_code == 200
+    with serving(tmp_path, "--workers", "2", "--init-key") as server:
+        token = next(line.strip() for line in server.stdout if line.strip().startswith("vd_"))
+        headers = {"Authorization": f"Bearer {token}"}
+        # Each worker opens the store the command line named (handed down in the environment):
+        # the key made in it works whichever worker answers.
+        with httpx.Client(base_url=server.url, timeout=10, headers=headers) as c:
+            for _ in range(8):
+                assert c.get("/v1/baselines").status_code == 200
         assert _stop(server) == 0
     log = "".join(server.stderr)
     assert log.count("Application startup complete") == 2
@@ -241,3 +245,15 @@ def test_keys_bad_usage_exits_2(
 ) -> None:
     assert run([*args, "--store", str(tmp_path / "h.sqlite")]) == 2
     assert "vd_" not in capsys.readouterr().out
+
+
+def test_serve_reads_the_settings_file_in_every_worker(tmp_path: Path) -> None:
+    config = tmp_path / "elsewhere" / "service.toml"
+    config.parent.mkdir()
+    config.write_text("[service]\nauth = false\n", encoding="utf-8")
+    with serving(tmp_path, "--workers", "2", "--config", str(config)) as server:
+        with httpx.Client(base_url=server.url, timeout=10) as c:
+            for _ in range(8):
+                assert c.get("/v1/baselines").status_code == 200  # no key needed: auth off
+        assert _stop(server) == 0
+    assert "no API key exists" not in "".join(server.stderr)
