@@ -179,7 +179,7 @@ def create_app(settings: Settings | None = None, *, store: HistoryStore | None =
 
     for router in _routes.routers():
         app.include_router(router)
-    _document_unreadable_bodies(app)
+    _finish_document(app, open_metrics=not settings.service.metrics_auth)
     if settings.service.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -197,9 +197,10 @@ def create_app(settings: Settings | None = None, *, store: HistoryStore | None =
     return app
 
 
-def _document_unreadable_bodies(app: FastAPI) -> None:
-    """Every operation that takes a body may answer 400 (a body that cannot be parsed: not
-    JSON, a broken multipart): the OpenAPI document says so for each of them."""
+def _finish_document(app: FastAPI, *, open_metrics: bool) -> None:
+    """What the OpenAPI document says beyond the routes' own declarations: every operation
+    that takes a body may answer 400 (a body that cannot be parsed: not JSON, a broken
+    multipart); ``/metrics`` needs no key unless ``service.metrics_auth`` is on."""
     from fastapi.openapi.utils import get_openapi
 
     from visiondrift.service._problems import PROBLEM_TYPE, PROBLEMS
@@ -226,6 +227,11 @@ def _document_unreadable_bodies(app: FastAPI) -> None:
                                 },
                             },
                         )
+            metrics = document.get("paths", {}).get("/metrics", {}).get("get")
+            if open_metrics and isinstance(metrics, dict):
+                metrics.pop("security", None)
+                for status in ("401", "403"):
+                    metrics.get("responses", {}).pop(status, None)
             app.openapi_schema = document
         return app.openapi_schema
 
