@@ -159,12 +159,27 @@ def test_serve_with_several_workers(tmp_path: Path) -> None:
         headers = {"Authorization": f"Bearer {token}"}
         # Each worker opens the store the command line named (handed down in the environment):
         # the key made in it works whichever worker answers.
-        with httpx.Client(base_url=server.url, timeout=10, headers=headers) as c:
+        fresh = httpx.Limits(max_keepalive_connections=0)  # a connection per request
+        with httpx.Client(base_url=server.url, timeout=10, headers=headers, limits=fresh) as c:
             for _ in range(8):
                 assert c.get("/v1/baselines").status_code == 200
+            # PROMETHEUS_MULTIPROC_DIR was set for the workers: whichever answers /metrics
+            # counts the requests of both.
+            for _ in range(6):
+                assert _requests_counted(c.get("/metrics").text, "/v1/baselines") == 8
         assert _stop(server) == 0
     log = "".join(server.stderr)
     assert log.count("Application startup complete") == 2
+
+
+def _requests_counted(exposition: str, route: str) -> float:
+    total = 0.0
+    for line in exposition.splitlines():
+        if line.startswith("visiondrift_http_request_duration_seconds_count{") and (
+            f'route="{route}"' in line
+        ):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 def test_serve_on_a_port_in_use_exits_2(tmp_path: Path) -> None:
