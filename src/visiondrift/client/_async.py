@@ -168,7 +168,9 @@ class AsyncClient(ClientBase):
             await self._send_all(partial=True, background=False)
         except ServiceError as err:
             lost = self._pending.clear()
-            raise with_note(err, f"Closing: {lost} record(s) not sent are lost.") from err
+            if lost:
+                raise with_note(err, f"Closing: {lost} record(s) not sent are lost.") from err
+            raise
         finally:
             await self._http.aclose()
         self._raise_failure()

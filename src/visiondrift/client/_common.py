@@ -394,7 +394,7 @@ def response_error(response: httpx.Response, what: str, attempts: int) -> Servic
         f"({request.method} {request.url.path})"
     )
     if detail:
-        message += f": {detail}"
+        message += f": {str(detail).rstrip('.')}"
     if attempts > 1:
         message += f" (after {attempts} attempts)"
     fix = _FIXES.get(status)

@@ -240,7 +240,9 @@ class Client(ClientBase):
             self._send_all(partial=True, background=False)
         except ServiceError as err:
             lost = self._pending.clear()
-            raise with_note(err, f"Closing: {lost} record(s) not sent are lost.") from err
+            if lost:
+                raise with_note(err, f"Closing: {lost} record(s) not sent are lost.") from err
+            raise
         finally:
             self._http.close()
         self._raise_failure()
