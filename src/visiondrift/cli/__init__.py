@@ -27,8 +27,10 @@ from visiondrift.cli._alerts import alerts_group
 from visiondrift.cli._config import config_group
 from visiondrift.cli._edge import run_cli, set_flags
 from visiondrift.cli._history import history_group
+from visiondrift.cli._keys import keys_group
 from visiondrift.cli._names import _names_key, _names_options, _names_settings
 from visiondrift.cli._rolling import baseline_from_history, from_history_options
+from visiondrift.cli._serve import serve
 from visiondrift.cli._settings import (
     cli_settings,
     config_option,
@@ -532,6 +534,8 @@ cli.add_command(config_group)
 cli.add_command(history_group)
 cli.add_command(alerts_group)
 cli.add_command(watch)
+cli.add_command(serve)
+cli.add_command(keys_group)
 
 _LEGACY_VALUE_OPTIONS = {"--data-dir", "--baseline", "--output", "--model", "--mode"}
 

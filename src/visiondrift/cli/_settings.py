@@ -69,9 +69,14 @@ OPTION_KEYS: Final[dict[str, str]] = {
     "settle": "watch.settle",
     "marker": "watch.marker",
     "poll": "watch.poll",
+    "host": "service.host",
+    "port": "service.port",
+    "server_workers": "service.workers",
+    "pool_workers": "service.pool_workers",
+    "data_dir": "service.data_dir",
 }
 #: The commands whose options take their defaults from the settings file and environment.
-SETTINGS_COMMANDS: Final = ("baseline", "monitor", "compare", "watch")
+SETTINGS_COMMANDS: Final = ("baseline", "monitor", "compare", "watch", "serve")
 #: Where the loaded settings are kept in the click context (shared by sub-contexts).
 _META_KEY: Final = "visiondrift.settings"
 

@@ -171,6 +171,7 @@ def create_app(settings: Settings | None = None, *, store: HistoryStore | None =
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        redirect_slashes=False,  # one URL per resource; no redirect to follow blindly
     )
     app.state.vd = None
     install_handlers(app)
@@ -227,6 +228,7 @@ def _start(settings: Settings, store: HistoryStore | None) -> ServiceState:
         owner=owner_name(),
         data_dir=data_dir,
     )
+    _abandon_interrupted_jobs(service)
     service.windows.start(service)
     if config.auth and service.store.keys.count_active() == 0:
         logger.warning(
@@ -234,6 +236,19 @@ def _start(settings: Settings, store: HistoryStore | None) -> ServiceState:
             "'visiondrift keys create NAME --scope admin'."
         )
     return service
+
+
+def _abandon_interrupted_jobs(service: ServiceState) -> None:
+    """Fail the jobs a stopped process of this host left queued or running."""
+    from visiondrift.service._work import owner_dead
+
+    stale = service.store.jobs.abandon_stale(lambda owner: owner_dead(owner, service.owner))
+    if stale:
+        logger.warning(
+            "%d job(s) of a stopped service process marked failed (interrupted): %s",
+            len(stale),
+            ", ".join(stale[:10]),
+        )
 
 
 def _stop(service: ServiceState, *, own_store: bool) -> None:

@@ -247,8 +247,14 @@ def _doc(status: int, description: str) -> dict[str, Any]:
 
 #: What routes pass as ``responses=`` so the OpenAPI document lists their errors.
 PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: _doc(400, "The request could not be read (a malformed multipart body...)."),
     401: _doc(401, "No API key, or one that is unknown or revoked."),
     403: _doc(403, "The API key lacks the scope this route needs."),
+    404: _doc(404, "No such resource (run, baseline, job, metric)."),
+    409: _doc(
+        409,
+        "The resource is not in a state that allows this (no active baseline, a run not finished).",
+    ),
     413: _doc(413, "The request is larger than the service accepts."),
     422: _doc(422, "The request did not validate."),
     429: _doc(429, "The service is busy: retry after the Retry-After header's seconds."),

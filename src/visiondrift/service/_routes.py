@@ -9,6 +9,18 @@ __all__ = ["routers"]
 
 def routers() -> list[APIRouter]:
     """Every router of the service (each ``_routes_*`` module exports one ``router``)."""
-    from visiondrift.service import _routes_health
+    from visiondrift.service import (
+        _routes_baselines,
+        _routes_health,
+        _routes_history,
+        _routes_records,
+        _routes_runs,
+    )
 
-    return [_routes_health.router]
+    return [
+        _routes_health.router,
+        _routes_baselines.router,
+        _routes_runs.router,
+        _routes_records.router,
+        _routes_history.router,
+    ]

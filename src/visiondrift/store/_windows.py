@@ -1,33 +1,612 @@
-"""The windows of records posted to the service (vd_windows, vd_records) (placeholder)."""
+"""The windows of records posted to the service (``vd_windows``) and the records (``vd_records``).
+
+A window's life::
+
+    open --(count reached, deadline passed, baseline changed, closed by hand)--> closing
+    closing --(a closer claims it, compares it, records its run)--> closed (run_id)
+    closing --(its profile cannot be compared)--> failed (reason)
+
+Records are appended to the dataset's open window; a batch that crosses the count limit is cut
+there and the rest goes into the next window (opened at once). Every record is written before
+the service acknowledges it, so a killed service loses none: on restart its records are in a
+closed window's run or in the still-open window.
+
+Several server processes share a store: an append locks the dataset's open window row
+(``SELECT ... FOR UPDATE`` on PostgreSQL, behind a per-dataset advisory lock so that two
+processes never open two windows; SQLite serialises writers), a window becomes ``closing``
+through a conditional update that only one process wins, and a closer *claims* a closing window
+for a lease it renews while it works. A closer that dies leaves its claim to run out; another
+(or the restarted) process then closes the window again, and finds the run already recorded if
+the first one got that far (the run id is the window id).
+
+While a window is ``open``, ``deadline`` is when it closes by time (``None``: by count only);
+once it is ``closing``, ``deadline`` is the window's end (what its run covers) and ``closed_at``
+is set when its verdict is recorded. Times are UTC.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import builtins
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from visiondrift.store._rows import now_utc
+from visiondrift.store._window_rows import (
+    AppendRequest,
+    AppendResult,
+    LabelResult,
+    Measured,
+    NewRecord,
+    StoredRecord,
+    Window,
+    WindowStatus,
+    decode_measured,
+    decode_probs,
+    encode_measured,
+    encode_probs,
+    record_of,
+    window_of,
+)
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from visiondrift.store._store import HistoryStore
 
-__all__ = ["StoredRecord", "Window", "Windows"]
+__all__ = [
+    "AppendRequest",
+    "AppendResult",
+    "LabelResult",
+    "Measured",
+    "NewRecord",
+    "StoredRecord",
+    "Window",
+    "WindowStatus",
+    "Windows",
+    "decode_measured",
+    "decode_probs",
+    "encode_measured",
+    "encode_probs",
+]
+
+#: Records read per query when a window's records are iterated.
+CHUNK = 2000
 
 
-@dataclass(frozen=True)
-class Window:
-    """One row (placeholder)."""
+def _window_values(w: Window) -> dict[str, Any]:
+    return {
+        "window_id": w.window_id,
+        "dataset": w.dataset,
+        "baseline_id": w.baseline_id,
+        "status": w.status,
+        "opened_at": w.opened_at,
+        "deadline": w.deadline,
+        "closed_at": w.closed_at,
+        "n_records": w.n_records,
+        "n_bad": w.n_bad,
+        "run_id": w.run_id,
+        "reason": w.reason,
+        "claimed_by": w.claimed_by,
+        "claimed_until": w.claimed_until,
+    }
 
-    dataset: str
 
+def _lock_dataset(conn: Connection, dataset: str) -> None:
+    """PostgreSQL: one appender per dataset at a time (until the transaction ends), so two
+    processes never open two windows of one dataset. SQLite's writers are serialised anyway."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy import text
 
-@dataclass(frozen=True)
-class StoredRecord:
-    """One stored record (placeholder: filled in by the windows work)."""
-
-    window_id: str
-    seq: int
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": "vd_window:" + dataset}
+        )
 
 
 class Windows:
-    """The windows of records posted to the service (vd_windows, vd_records) of a store."""
+    """The windows and records of a :class:`~visiondrift.store.HistoryStore` (``store.windows``).
+
+    Every method is one transaction (or one read), on SQLite and PostgreSQL alike.
+    """
 
     def __init__(self, store: HistoryStore) -> None:
         self.store = store
+
+    # ------------------------------------------------------------ appending
+    def append(
+        self,
+        dataset: str,
+        baseline_id: str,
+        rows: Sequence[NewRecord],
+        *,
+        count_limit: int | None,
+        seconds_limit: float | None,
+        now: datetime | None = None,
+    ) -> AppendResult:
+        """Write ``rows`` into ``dataset``'s open window(s), opening and closing windows as the
+        limits say (one transaction)."""
+        request = AppendRequest(dataset, baseline_id, rows, count_limit, seconds_limit)
+        return self.append_many([request], now=now)[0]
+
+    def append_many(
+        self, requests: Sequence[AppendRequest], *, now: datetime | None = None
+    ) -> list[AppendResult]:
+        """Write several requests' records in ONE transaction (the service's group commit);
+        returns each request's result, in order. All land or none does."""
+        at = now_utc(now)
+        results: dict[int, AppendResult] = {}
+        # Datasets are locked in name order, so two processes never wait for each other.
+        order = sorted(range(len(requests)), key=lambda i: requests[i].dataset)
+        with self.store._write("writing posted records") as conn:
+            for i in order:
+                results[i] = self._append(conn, requests[i], at)
+        return [results[i] for i in range(len(requests))]
+
+    def _append(self, conn: Connection, request: AppendRequest, at: datetime) -> AppendResult:
+        from sqlalchemy import insert, select, update
+
+        from visiondrift.store._schema import RECORDS, WINDOWS
+
+        dataset, limit = request.dataset, request.count_limit
+        _lock_dataset(conn, dataset)
+        query = select(WINDOWS).where(WINDOWS.c.dataset == dataset, WINDOWS.c.status == "open")
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        found = conn.execute(query.order_by(WINDOWS.c.opened_at)).mappings().all()
+        closing: list[str] = []
+        current: Window | None = None
+        for row in found:
+            w = window_of(row)
+            if current is None and _takes_records(w, request, at):
+                current = w
+                continue
+            # Another baseline, past its deadline, full under a lower limit (or a second open
+            # window, which the lock prevents): it closes now.
+            end = w.deadline if w.deadline is not None and w.deadline <= at else at
+            conn.execute(
+                update(WINDOWS)
+                .where(WINDOWS.c.window_id == w.window_id, WINDOWS.c.status == "open")
+                .values(status="closing", deadline=end)
+            )
+            closing.append(w.window_id)
+        touched: list[tuple[Window, bool]] = []
+        rows: list[dict[str, Any]] = []
+        i, n = 0, len(request.rows)
+        while i < n:
+            is_new = current is None
+            if current is None:
+                current = Window(
+                    window_id=uuid.uuid4().hex,
+                    dataset=dataset,
+                    baseline_id=request.baseline_id,
+                    status="open",
+                    opened_at=at,
+                    deadline=(
+                        None
+                        if request.seconds_limit is None
+                        else at + timedelta(seconds=float(request.seconds_limit))
+                    ),
+                    closed_at=None,
+                    n_records=0,
+                    n_bad=0,
+                )
+            room = n - i if limit is None else max(0, limit - current.n_records)
+            take = request.rows[i : i + room]
+            for k, r in enumerate(take):
+                rows.append(
+                    {
+                        "window_id": current.window_id,
+                        "seq": current.n_records + k,
+                        "dataset": dataset,
+                        "record_id": r.record_id,
+                        "received_at": at,
+                        "ts": r.ts,
+                        "label": r.label,
+                        "probs": r.probs,
+                        "measured": r.measured,
+                        "bad_reason": r.bad_reason,
+                        "detail": r.detail,
+                        "meta": r.meta,
+                    }
+                )
+            current = replace(
+                current,
+                n_records=current.n_records + len(take),
+                n_bad=current.n_bad + sum(r.bad_reason is not None for r in take),
+            )
+            i += len(take)
+            if limit is not None and current.n_records >= limit:
+                current = replace(current, status="closing", deadline=at)
+                closing.append(current.window_id)
+            touched.append((current, is_new))
+            if current.status == "closing":
+                current = None
+        for w, is_new in touched:
+            if is_new:
+                conn.execute(insert(WINDOWS), [_window_values(w)])
+            else:
+                conn.execute(
+                    update(WINDOWS)
+                    .where(WINDOWS.c.window_id == w.window_id, WINDOWS.c.status == "open")
+                    .values(
+                        status=w.status,
+                        deadline=w.deadline,
+                        n_records=w.n_records,
+                        n_bad=w.n_bad,
+                    )
+                )
+        if rows:
+            conn.execute(insert(RECORDS), rows)
+        last = touched[-1][0] if touched else current
+        return AppendResult(
+            accepted=n,
+            bad=sum(r.bad_reason is not None for r in request.rows),
+            window=last,
+            windows=tuple(dict.fromkeys(w.window_id for w, _ in touched)),
+            closing=tuple(closing),
+        )
+
+    # ------------------------------------------------------------ closing
+    def due(self, now: datetime | None = None) -> list[Window]:
+        """Make every open window past its deadline ``closing`` (its end: the deadline);
+        returns those this call changed (of several processes, each window goes to one)."""
+        from sqlalchemy import select, update
+
+        from visiondrift.store._schema import WINDOWS
+
+        at = now_utc(now)
+        which = (
+            (WINDOWS.c.status == "open")
+            & WINDOWS.c.deadline.is_not(None)
+            & (WINDOWS.c.deadline <= at)
+        )
+        candidates = self.store._read(
+            "finding due windows",
+            lambda conn: list(conn.execute(select(WINDOWS.c.window_id).where(which)).scalars()),
+        )
+        if not candidates:
+            return []
+        changed: list[str] = []
+        with self.store._write("closing due windows") as conn:
+            for window_id in candidates:
+                n = conn.execute(
+                    update(WINDOWS)
+                    .where(WINDOWS.c.window_id == window_id)
+                    .where(which)
+                    .values(status="closing")
+                ).rowcount
+                if n == 1:
+                    changed.append(window_id)
+            if not changed:
+                return []
+            rows = conn.execute(select(WINDOWS).where(WINDOWS.c.window_id.in_(changed)))
+            return [window_of(r) for r in rows.mappings()]
+
+    def close_now(self, dataset: str, *, now: datetime | None = None) -> Window | None:
+        """Make ``dataset``'s open window ``closing`` now (closed by hand); ``None`` when it has
+        none."""
+        from sqlalchemy import select, update
+
+        from visiondrift.store._schema import WINDOWS
+
+        at = now_utc(now)
+        with self.store._write(f"closing the open window of {dataset}") as conn:
+            _lock_dataset(conn, dataset)
+            found = conn.execute(
+                select(WINDOWS).where(WINDOWS.c.dataset == dataset, WINDOWS.c.status == "open")
+            ).mappings()
+            ids = [r["window_id"] for r in found]
+            if not ids:
+                return None
+            conn.execute(
+                update(WINDOWS)
+                .where(WINDOWS.c.window_id.in_(ids), WINDOWS.c.status == "open")
+                .values(status="closing", deadline=at)
+            )
+            row = conn.execute(select(WINDOWS).where(WINDOWS.c.window_id == ids[0])).mappings()
+            return window_of(row.one())
+
+    def claim_closing(
+        self, owner: str, *, lease: float, now: datetime | None = None
+    ) -> Window | None:
+        """Take one ``closing`` window nobody holds (or whose holder's lease ran out) for
+        ``lease`` seconds; oldest end first. ``None`` when there is none."""
+        from sqlalchemy import or_, select, update
+
+        from visiondrift.store._schema import WINDOWS
+
+        at = now_utc(now)
+        free = (WINDOWS.c.status == "closing") & or_(
+            WINDOWS.c.claimed_until.is_(None), WINDOWS.c.claimed_until < at
+        )
+        query = select(WINDOWS.c.window_id).where(free).order_by(WINDOWS.c.deadline).limit(8)
+        candidates = self.store._read(
+            "finding windows to close", lambda conn: list(conn.execute(query).scalars())
+        )
+        if not candidates:
+            return None
+        with self.store._write("claiming a window to close") as conn:
+            for window_id in candidates:
+                n = conn.execute(
+                    update(WINDOWS)
+                    .where(WINDOWS.c.window_id == window_id)
+                    .where(free)
+                    .values(claimed_by=owner, claimed_until=at + timedelta(seconds=lease))
+                ).rowcount
+                if n == 1:
+                    row = conn.execute(select(WINDOWS).where(WINDOWS.c.window_id == window_id))
+                    return window_of(row.mappings().one())
+        return None
+
+    def renew(
+        self, window_ids: Sequence[str], owner: str, *, lease: float, now: datetime | None = None
+    ) -> int:
+        """Extend ``owner``'s claims on ``window_ids`` by ``lease`` seconds; how many it holds."""
+        from sqlalchemy import update
+
+        from visiondrift.store._schema import WINDOWS
+
+        if not window_ids:
+            return 0
+        until = now_utc(now) + timedelta(seconds=lease)
+        with self.store._write("renewing window claims") as conn:
+            n = conn.execute(
+                update(WINDOWS)
+                .where(WINDOWS.c.window_id.in_(list(window_ids)))
+                .where(WINDOWS.c.status == "closing", WINDOWS.c.claimed_by == owner)
+                .values(claimed_until=until)
+            ).rowcount
+        return int(n)
+
+    def release(self, window_id: str, owner: str) -> bool:
+        """Give a claimed window back (to be closed again at once, by any process)."""
+        return self._end(window_id, owner, "releasing", claimed_by=None, claimed_until=None)
+
+    def closed(
+        self, window_id: str, run_id: str, *, owner: str | None = None, now: datetime | None = None
+    ) -> bool:
+        """Mark a ``closing`` window ``closed`` with its run; ``False`` when it was not closing
+        (or, with ``owner``, no longer that closer's)."""
+        return self._end(
+            window_id,
+            owner,
+            "recording",
+            status="closed",
+            run_id=run_id,
+            closed_at=now_utc(now),
+            claimed_by=None,
+            claimed_until=None,
+        )
+
+    def failed(
+        self, window_id: str, reason: str, *, owner: str | None = None, now: datetime | None = None
+    ) -> bool:
+        """Mark a ``closing`` window ``failed`` with ``reason`` (it is not closed again)."""
+        return self._end(
+            window_id,
+            owner,
+            "failing",
+            status="failed",
+            reason=reason[:2000],
+            closed_at=now_utc(now),
+            claimed_by=None,
+            claimed_until=None,
+        )
+
+    def _end(self, window_id: str, owner: str | None, doing: str, **values: Any) -> bool:
+        from sqlalchemy import update
+
+        from visiondrift.store._schema import WINDOWS
+
+        query = update(WINDOWS).where(
+            WINDOWS.c.window_id == window_id, WINDOWS.c.status == "closing"
+        )
+        if owner is not None:
+            query = query.where(WINDOWS.c.claimed_by == owner)
+        with self.store._write(f"{doing} window {window_id}") as conn:
+            return bool(conn.execute(query.values(**values)).rowcount == 1)
+
+    def recorded_run(self, window: Window) -> str | None:
+        """The run already recorded for ``window`` (its id is the window's, or it has the
+        window's dataset, start and end), or ``None``."""
+        from sqlalchemy import select
+
+        from visiondrift.store._schema import RUNS
+
+        which = RUNS.c.run_id == window.window_id
+        if window.end is not None:
+            which = which | (
+                (RUNS.c.dataset == window.dataset)
+                & (RUNS.c.window_start == window.opened_at)
+                & (RUNS.c.window_end == window.end)
+            )
+        query = select(RUNS.c.run_id).where(which).limit(1)
+        return self.store._read(
+            f"looking for the run of window {window.window_id}",
+            lambda conn: conn.execute(query).scalar_one_or_none(),
+        )
+
+    # ------------------------------------------------------------ labels
+    def join_labels(
+        self, dataset: str, labels: Mapping[str, str], *, chunk: int = 500
+    ) -> LabelResult:
+        """Set the label of ``dataset``'s records with these record ids (one transaction)."""
+        from sqlalchemy import bindparam, select, update
+
+        from visiondrift.store._schema import RECORDS, WINDOWS
+
+        ids = list(labels)
+        joined = late = 0
+        found: set[str] = set()
+        with self.store._write(f"joining labels to the records of {dataset}") as conn:
+            for start in range(0, len(ids), chunk):
+                part = ids[start : start + chunk]
+                rows = conn.execute(
+                    select(RECORDS.c.record_id, WINDOWS.c.status)
+                    .select_from(RECORDS.join(WINDOWS, WINDOWS.c.window_id == RECORDS.c.window_id))
+                    .where(RECORDS.c.dataset == dataset, RECORDS.c.record_id.in_(part))
+                ).all()
+                status: dict[str, str] = {}
+                for record_id, window_status in rows:
+                    # One id in an open and a closed window: it counts as joined.
+                    if status.get(record_id) != "open":
+                        status[record_id] = window_status
+                if not status:
+                    continue
+                conn.execute(
+                    update(RECORDS)
+                    .where(RECORDS.c.dataset == dataset)
+                    .where(RECORDS.c.record_id == bindparam("rid"))
+                    .values(label=bindparam("new_label")),
+                    [{"rid": rid, "new_label": labels[rid][:200]} for rid in status],
+                )
+                found.update(status)
+                joined += sum(s == "open" for s in status.values())
+                late += sum(s != "open" for s in status.values())
+        return LabelResult(joined=joined, late=late, unknown=len(ids) - len(found))
+
+    # ------------------------------------------------------------ reading
+    def get(self, window_id: str) -> Window | None:
+        """The window ``window_id``, or ``None``."""
+        from sqlalchemy import select
+
+        from visiondrift.store._schema import WINDOWS
+
+        query = select(WINDOWS).where(WINDOWS.c.window_id == window_id)
+        return self.store._read(
+            f"reading window {window_id}",
+            lambda conn: next((window_of(r) for r in conn.execute(query).mappings()), None),
+        )
+
+    def open_window(self, dataset: str) -> Window | None:
+        """``dataset``'s open window, or ``None``."""
+        found = self.list(dataset, status="open", limit=1)
+        return found[0] if found else None
+
+    def list(
+        self,
+        dataset: str | None = None,
+        *,
+        status: WindowStatus | None = None,
+        limit: int | None = 50,
+    ) -> builtins.list[Window]:
+        """Windows, most recently opened first (``dataset``, ``status``: only those)."""
+        from visiondrift.store._rows import listing
+        from visiondrift.store._schema import WINDOWS
+
+        order = (WINDOWS.c.opened_at.desc(), WINDOWS.c.window_id)
+        query = listing(WINDOWS, order, limit, dataset=dataset, status=status)
+        return self.store._read(
+            "listing windows", lambda conn: [window_of(r) for r in conn.execute(query).mappings()]
+        )
+
+    def finished_after(
+        self, dataset: str, after: tuple[datetime, str] | None, *, limit: int = 100
+    ) -> builtins.list[Window]:
+        """``dataset``'s closed and failed windows whose verdict was recorded after ``after``
+        (``(closed_at, window_id)``, ``None``: all), in that order (the event streams)."""
+        from sqlalchemy import and_, or_, select
+
+        from visiondrift.store._schema import WINDOWS
+
+        query = select(WINDOWS).where(
+            WINDOWS.c.dataset == dataset,
+            WINDOWS.c.status.in_(("closed", "failed")),
+            WINDOWS.c.closed_at.is_not(None),
+        )
+        if after is not None:
+            at, window_id = now_utc(after[0]), after[1]
+            query = query.where(
+                or_(
+                    WINDOWS.c.closed_at > at,
+                    and_(WINDOWS.c.closed_at == at, WINDOWS.c.window_id > window_id),
+                )
+            )
+        query = query.order_by(WINDOWS.c.closed_at, WINDOWS.c.window_id).limit(limit)
+        return self.store._read(
+            "reading closed windows",
+            lambda conn: [window_of(r) for r in conn.execute(query).mappings()],
+        )
+
+    def last_finished(self, dataset: str) -> Window | None:
+        """``dataset``'s most recently recorded closed or failed window, or ``None``."""
+        from sqlalchemy import select
+
+        from visiondrift.store._schema import WINDOWS
+
+        query = (
+            select(WINDOWS)
+            .where(WINDOWS.c.dataset == dataset, WINDOWS.c.status.in_(("closed", "failed")))
+            .where(WINDOWS.c.closed_at.is_not(None))
+            .order_by(WINDOWS.c.closed_at.desc(), WINDOWS.c.window_id.desc())
+            .limit(1)
+        )
+        return self.store._read(
+            "reading the last closed window",
+            lambda conn: next((window_of(r) for r in conn.execute(query).mappings()), None),
+        )
+
+    def records(self, window_id: str, *, chunk: int = CHUNK) -> Iterator[StoredRecord]:
+        """The records of ``window_id`` in the order they arrived, read ``chunk`` at a time."""
+        from sqlalchemy import select
+
+        from visiondrift.store._schema import RECORDS
+
+        start = 0
+        while True:
+            query = (
+                select(RECORDS)
+                .where(RECORDS.c.window_id == window_id, RECORDS.c.seq >= start)
+                .order_by(RECORDS.c.seq)
+                .limit(chunk)
+            )
+
+            def work(conn: Connection, q: Any = query) -> builtins.list[StoredRecord]:
+                return [record_of(r) for r in conn.execute(q).mappings()]
+
+            rows = self.store._read(f"reading the records of window {window_id}", work)
+            yield from rows
+            if len(rows) < chunk:
+                return
+            start = rows[-1].seq + 1
+
+    def count_records(self, dataset: str | None = None, *, window_id: str | None = None) -> int:
+        """How many records are stored (of ``dataset``, of ``window_id``)."""
+        from sqlalchemy import func, select
+
+        from visiondrift.store._schema import RECORDS
+
+        query = select(func.count()).select_from(RECORDS)
+        if dataset is not None:
+            query = query.where(RECORDS.c.dataset == dataset)
+        if window_id is not None:
+            query = query.where(RECORDS.c.window_id == window_id)
+
+        def work(conn: Connection) -> int:
+            return int(conn.execute(query).scalar_one())
+
+        return self.store._read("counting records", work)
+
+    def prune(self, older_than: datetime) -> int:
+        """Delete the records of windows closed (or failed) before ``older_than``; the windows'
+        rows stay. Returns how many records were deleted."""
+        from sqlalchemy import delete, select
+
+        from visiondrift.store._schema import RECORDS, WINDOWS
+
+        old = select(WINDOWS.c.window_id).where(
+            WINDOWS.c.status.in_(("closed", "failed")), WINDOWS.c.closed_at < now_utc(older_than)
+        )
+        with self.store._write("deleting the records of old windows") as conn:
+            return int(conn.execute(delete(RECORDS).where(RECORDS.c.window_id.in_(old))).rowcount)
+
+
+def _takes_records(w: Window, request: AppendRequest, at: datetime) -> bool:
+    """Whether the open window ``w`` takes ``request``'s records."""
+    if w.baseline_id != request.baseline_id:
+        return False
+    if w.deadline is not None and w.deadline <= at:
+        return False
+    return request.count_limit is None or w.n_records < request.count_limit

@@ -1,0 +1,146 @@
+"""Closing one window: its profile built from its stored records, compared and recorded by
+:class:`~visiondrift.app.Monitor` with the sinks of any run (history first, then alerts).
+
+The run's id is the window's id, so a window closed twice (its first closer died after the
+run was recorded, before the window was marked closed) is recorded once: the second closer
+finds the run and only marks the window.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from visiondrift.app import RunResult
+    from visiondrift.profiles import Profile
+    from visiondrift.settings import Settings
+    from visiondrift.store import HistoryStore
+    from visiondrift.store._windows import StoredRecord, Window
+
+__all__ = ["Closed", "close_window", "window_profile"]
+
+logger = logging.getLogger("visiondrift.service")
+
+
+def window_profile(
+    baseline: Profile, records: Iterable[StoredRecord], *, dataset: str | None
+) -> Profile:
+    """The profile of a window's records, built with the baseline's settings.
+
+    Probability records go through :meth:`ProfileBuilder.add_prediction`, image records through
+    :meth:`~ProfileBuilder.add_measured` (with their probabilities when the baseline has a
+    model), unusable ones through :meth:`~ProfileBuilder.add_bad`; labels joined to records are
+    the records' labels.
+    """
+    from visiondrift.decode import BadFile
+    from visiondrift.profiles import ProfileBuilder
+    from visiondrift.sources import Item
+
+    config = baseline.config
+    builder = ProfileBuilder(config, dataset=dataset)
+    images = bool(baseline.formats.counts)
+    model = baseline.model
+    if model is not None and (not images or config.model is not None):
+        builder.set_model(model.class_names, model.description)
+    for r in records:
+        name = f"{r.seq}:{r.record_id}" if r.record_id else f"record-{r.seq}"
+        if r.bad_reason is not None:
+            builder.add_bad(BadFile(name, r.bad_reason, r.detail or ""))  # type: ignore[arg-type]
+        elif not images:
+            assert r.probs is not None
+            builder.add_prediction(name, r.probs, label=r.label)
+        else:
+            assert r.measured is not None
+            m = r.measured
+            prediction = None
+            if config.model is not None:
+                assert r.probs is not None
+                prediction = (r.probs, None)
+            builder.add_measured(
+                Item(name, label=r.label),
+                m.histograms,
+                m.values,
+                format=m.format,
+                mode=m.mode,
+                prediction=prediction,
+            )
+    profile = builder.build()
+    if not images and isinstance(baseline.extra, dict) and "predictions" in baseline.extra:
+        from dataclasses import replace
+
+        profile = replace(profile, extra={"predictions": baseline.extra["predictions"]})
+    return profile
+
+
+@dataclass(frozen=True)
+class Closed:
+    """How a window's closing ended: ``closed`` (with its run, and the run's result when this
+    closer ran it), ``failed`` (reason) or ``retry`` (the run could not be recorded now)."""
+
+    window_id: str
+    outcome: str
+    run_id: str | None = None
+    result: RunResult | None = None
+    reason: str | None = None
+
+
+def close_window(
+    window: Window, baseline: Profile, settings: Settings, store: HistoryStore, owner: str
+) -> Closed:
+    """Compare ``window`` with ``baseline``, record the run, mark the window closed.
+
+    Runs in the pool. A window whose run is already in the store is only marked closed. A
+    window whose profile cannot be compared (its baseline's settings changed...) is failed
+    with the reason; when the run could not be recorded (the store is down), the claim is
+    given back so that the window is closed again later.
+    """
+    from visiondrift.app import Monitor, sinks_from_settings
+    from visiondrift.errors import StoreError, VisionDriftError
+
+    wid = window.window_id
+    assert window.end is not None
+    done = store.windows.recorded_run(window)
+    if done is not None:
+        store.windows.closed(wid, done, owner=owner)
+        return Closed(wid, "closed", run_id=done)
+    try:
+        profile = window_profile(baseline, store.windows.records(wid), dataset=window.dataset)
+        monitor = Monitor(
+            baseline,
+            config=settings.drift.to_config(),
+            history=store,
+            keep_profiles=settings.store.keep_profiles,
+            trend_runs=settings.store.trend_runs,
+            sinks=sinks_from_settings(settings, store),
+        )
+        result = monitor.run(
+            profile,
+            dataset=window.dataset,
+            window=(window.opened_at, window.end),
+            run_id=wid,
+            command=f"visiondrift serve: window {wid}",
+        )
+    except StoreError as err:
+        logger.warning("Window %s of %s not closed now: %s", wid, window.dataset, err)
+        store.windows.release(wid, owner)
+        return Closed(wid, "retry", reason=str(err))
+    except (VisionDriftError, ValueError) as err:
+        reason = f"{type(err).__name__}: {err}"
+        logger.warning("Window %s of %s failed: %s", wid, window.dataset, reason)
+        store.windows.failed(wid, reason, owner=owner)
+        return Closed(wid, "failed", reason=reason)
+    history_failed = next((f for f in result.failures if f.sink == "history"), None)
+    if history_failed is not None and store.windows.recorded_run(window) is None:
+        logger.warning(
+            "Window %s of %s: its run was not recorded (%s); it is closed again later.",
+            wid,
+            window.dataset,
+            history_failed.error,
+        )
+        store.windows.release(wid, owner)
+        return Closed(wid, "retry", reason=history_failed.error)
+    store.windows.closed(wid, result.run_id, owner=owner)
+    return Closed(wid, "closed", run_id=result.run_id, result=result)

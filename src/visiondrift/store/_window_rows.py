@@ -1,0 +1,270 @@
+"""The rows of the service's windows and records (``vd_windows``, ``vd_records``): the records
+of :class:`~visiondrift.store.Windows`, and how a record's probabilities and image measurements
+are kept (float32 probabilities; histograms and property values, zlib-compressed; no pixels)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from visiondrift.store._rows import utc
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+    from sqlalchemy.engine import RowMapping
+
+__all__ = [
+    "AppendRequest",
+    "AppendResult",
+    "LabelResult",
+    "Measured",
+    "NewRecord",
+    "StoredRecord",
+    "Window",
+    "WindowStatus",
+    "decode_measured",
+    "decode_probs",
+    "encode_measured",
+    "encode_probs",
+    "record_of",
+    "window_of",
+]
+
+WindowStatus = Literal["open", "closing", "closed", "failed"]
+
+
+@dataclass(frozen=True)
+class Window:
+    """One row of ``vd_windows``.
+
+    Attributes
+    ----------
+    window_id
+        32 hex digits; the id of its run too.
+    dataset, baseline_id
+        The dataset, and the baseline its records are compared with.
+    status
+        ``open`` (taking records), ``closing`` (full or due, waiting for its verdict),
+        ``closed`` (its run is ``run_id``) or ``failed`` (``reason`` says why).
+    opened_at
+        When its first record arrived.
+    deadline
+        Open: when it closes by time (``None``: by count only). Closing, closed, failed: the
+        window's end.
+    closed_at
+        When its verdict (or failure) was recorded.
+    n_records, n_bad
+        Records it holds, and how many of them are unusable.
+    run_id, reason
+        Its run; why it failed.
+    claimed_by, claimed_until
+        The process closing it, and until when its claim holds.
+    """
+
+    window_id: str
+    dataset: str
+    baseline_id: str
+    status: WindowStatus
+    opened_at: datetime
+    deadline: datetime | None
+    closed_at: datetime | None
+    n_records: int
+    n_bad: int
+    run_id: str | None = None
+    reason: str | None = None
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+
+    @property
+    def end(self) -> datetime | None:
+        """The end of a window no longer open (``None`` while it is open)."""
+        return None if self.status == "open" else self.deadline
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """A record as it is written: already validated and encoded (see :func:`encode_probs`,
+    :func:`encode_measured`)."""
+
+    record_id: str | None = None
+    ts: datetime | None = None
+    label: str | None = None
+    probs: bytes | None = None
+    measured: bytes | None = None
+    bad_reason: str | None = None
+    detail: str | None = None
+    meta: str | None = None
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What was measured of a record's image: histograms, property values, format and mode."""
+
+    histograms: NDArray[np.int64]
+    values: NDArray[np.float64]
+    format: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """One stored record, decoded.
+
+    ``probs`` is a float32 vector or ``None``; ``measured`` the image's measurements or
+    ``None``; ``bad_reason`` (with ``detail``) says why a record is unusable; ``meta`` is the
+    metadata posted with it.
+    """
+
+    window_id: str
+    seq: int
+    dataset: str
+    record_id: str | None
+    received_at: datetime
+    ts: datetime | None
+    label: str | None
+    probs: NDArray[np.float32] | None
+    measured: Measured | None
+    bad_reason: str | None
+    detail: str | None
+    meta: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class AppendRequest:
+    """Records for one dataset's windows (one request to the service)."""
+
+    dataset: str
+    baseline_id: str
+    rows: Sequence[NewRecord]
+    count_limit: int | None = None
+    seconds_limit: float | None = None
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What an append did.
+
+    Attributes
+    ----------
+    accepted, bad
+        Records written, and how many of them are unusable.
+    window
+        The window the last record went into, as the append left it.
+    windows
+        Every window that took records, in order.
+    closing
+        The windows this append made ``closing`` (count reached, deadline passed, baseline
+        changed).
+    """
+
+    accepted: int
+    bad: int
+    window: Window | None
+    windows: tuple[str, ...]
+    closing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LabelResult:
+    """Labels joined to records: in open windows, in windows whose verdict is already being or
+    was recorded (``late``: stored, but the verdict does not change), and ids not found."""
+
+    joined: int
+    late: int
+    unknown: int
+
+
+# ---------------------------------------------------------------- encoding
+def encode_probs(probabilities: Sequence[float]) -> bytes:
+    """Probabilities as stored: float32, little-endian."""
+    from array import array
+
+    values = array("f", probabilities)
+    if sys.byteorder != "little":
+        values.byteswap()
+    return values.tobytes()
+
+
+def decode_probs(blob: bytes) -> NDArray[np.float32]:
+    """Stored probabilities as a float32 vector."""
+    import numpy as np
+
+    return np.frombuffer(bytes(blob), dtype="<f4").astype(np.float32)
+
+
+def encode_measured(
+    histograms: NDArray[Any], values: NDArray[Any], *, format: str, mode: str
+) -> bytes:
+    """An image's measurements as stored (zlib): a JSON header, uint32 histograms, float64
+    values; no pixels."""
+    import zlib
+
+    import numpy as np
+
+    head = json.dumps(
+        {"format": format, "mode": mode, "n": int(np.asarray(values).size)}, separators=(",", ":")
+    ).encode()
+    body = np.asarray(histograms, dtype="<u4").tobytes() + np.asarray(values, dtype="<f8").tobytes()
+    return zlib.compress(len(head).to_bytes(2, "little") + head + body, 1)
+
+
+def decode_measured(blob: bytes) -> Measured:
+    """Stored measurements (see :func:`encode_measured`)."""
+    import zlib
+
+    import numpy as np
+
+    raw = zlib.decompress(bytes(blob))
+    size = int.from_bytes(raw[:2], "little")
+    head = json.loads(raw[2 : 2 + size])
+    hist_end = 2 + size + 4 * 4 * 256
+    hist = np.frombuffer(raw[2 + size : hist_end], dtype="<u4").astype(np.int64).reshape(4, 256)
+    values = np.frombuffer(raw[hist_end:], dtype="<f8").astype(np.float64)
+    if values.size != int(head["n"]):
+        raise ValueError(f"stored measurements hold {values.size} values, not {head['n']}")
+    return Measured(hist, values, str(head["format"]), str(head["mode"]))
+
+
+# ---------------------------------------------------------------- rows
+def window_of(row: RowMapping) -> Window:
+    opened = utc(row["opened_at"])
+    assert opened is not None
+    return Window(
+        window_id=row["window_id"],
+        dataset=row["dataset"],
+        baseline_id=row["baseline_id"],
+        status=row["status"],
+        opened_at=opened,
+        deadline=utc(row["deadline"]),
+        closed_at=utc(row["closed_at"]),
+        n_records=int(row["n_records"]),
+        n_bad=int(row["n_bad"]),
+        run_id=row["run_id"],
+        reason=row["reason"],
+        claimed_by=row["claimed_by"],
+        claimed_until=utc(row["claimed_until"]),
+    )
+
+
+def record_of(row: RowMapping) -> StoredRecord:
+    received = utc(row["received_at"])
+    assert received is not None
+    return StoredRecord(
+        window_id=row["window_id"],
+        seq=int(row["seq"]),
+        dataset=row["dataset"],
+        record_id=row["record_id"],
+        received_at=received,
+        ts=utc(row["ts"]),
+        label=row["label"],
+        probs=None if row["probs"] is None else decode_probs(row["probs"]),
+        measured=None if row["measured"] is None else decode_measured(row["measured"]),
+        bad_reason=row["bad_reason"],
+        detail=row["detail"],
+        meta=None if row["meta"] is None else json.loads(row["meta"]),
+    )

@@ -1,0 +1,212 @@
+"""The service's windows and records in the store (``store.windows``), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from visiondrift.store import HistoryStore
+from visiondrift.store._windows import (
+    AppendRequest,
+    NewRecord,
+    decode_measured,
+    decode_probs,
+    encode_measured,
+    encode_probs,
+)
+
+T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+BASE = "b" * 32
+
+
+def _rows(n: int, *, start: int = 0, bad: int = 0) -> list[NewRecord]:
+    out = [
+        NewRecord(record_id=f"r{start + i}", probs=encode_probs([0.25, 0.75]), meta='{"site":"a"}')
+        for i in range(n)
+    ]
+    out += [NewRecord(record_id=f"bad{start + i}", bad_reason="decode_error") for i in range(bad)]
+    return out
+
+
+def test_encoding_round_trips() -> None:
+    probs = decode_probs(encode_probs([0.1, 0.2, 0.7]))
+    assert probs.dtype == np.float32
+    assert np.allclose(probs, [0.1, 0.2, 0.7])
+    hist = np.arange(1024).reshape(4, 256)
+    values = np.linspace(0, 1, 23)
+    measured = decode_measured(encode_measured(hist, values, format="PNG", mode="RGB"))
+    assert (measured.histograms == hist).all()
+    assert np.array_equal(measured.values, values)
+    assert (measured.format, measured.mode) == ("PNG", "RGB")
+
+
+def test_count_limit_splits_a_batch_across_windows(store: HistoryStore) -> None:
+    w = store.windows
+    first = w.append("shop", BASE, _rows(7), count_limit=5, seconds_limit=None, now=T0)
+    assert first.accepted == 7
+    assert len(first.windows) == 2
+    assert first.closing == (first.windows[0],)
+    assert first.window is not None
+    assert first.window.n_records == 2
+    full = w.get(first.windows[0])
+    assert full is not None
+    assert full.status == "closing"
+    assert full.n_records == 5
+    assert full.end == T0
+    # The next batch fills the open window and opens a third.
+    second = w.append("shop", BASE, _rows(12, start=7), count_limit=5, seconds_limit=None, now=T0)
+    assert second.windows[0] == first.windows[1]
+    assert len(second.closing) == 2  # 2+3 closes the second, 5 more the third, 4 stay open
+    assert w.count_records("shop") == 19
+    seqs = [r.seq for r in w.records(first.windows[1])]
+    assert seqs == [0, 1, 2, 3, 4]
+    ids = [r.record_id for r in w.records(first.windows[0])]
+    assert ids == [f"r{i}" for i in range(5)]
+    opened = w.open_window("shop")
+    assert opened is not None
+    assert opened.n_records == 4
+
+
+def test_records_read_back_decoded(store: HistoryStore) -> None:
+    result = store.windows.append(
+        "shop", BASE, _rows(3, bad=2), count_limit=None, seconds_limit=60, now=T0
+    )
+    assert result.bad == 2
+    window = store.windows.get(result.windows[0])
+    assert window is not None
+    assert (window.n_records, window.n_bad) == (5, 2)
+    assert window.deadline == T0 + timedelta(seconds=60)
+    records = list(store.windows.records(window.window_id, chunk=2))
+    assert len(records) == 5
+    assert records[0].meta == {"site": "a"}
+    assert np.allclose(records[0].probs, [0.25, 0.75])
+    assert records[4].bad_reason == "decode_error"
+    assert records[4].probs is None
+    assert records[0].received_at == T0
+
+
+def test_due_windows_close_once_and_late_records_open_a_new_window(store: HistoryStore) -> None:
+    w = store.windows
+    first = w.append("shop", BASE, _rows(2), count_limit=None, seconds_limit=10, now=T0)
+    assert w.due(T0 + timedelta(seconds=5)) == []
+    due = w.due(T0 + timedelta(seconds=11))
+    assert [d.window_id for d in due] == [first.windows[0]]
+    assert due[0].end == T0 + timedelta(seconds=10)
+    assert w.due(T0 + timedelta(seconds=12)) == []
+    late = w.append("shop", BASE, _rows(1), count_limit=None, seconds_limit=10, now=T0)
+    assert late.windows[0] != first.windows[0]
+
+
+def test_a_window_past_its_deadline_closes_on_append(store: HistoryStore) -> None:
+    w = store.windows
+    first = w.append("shop", BASE, _rows(2), count_limit=None, seconds_limit=10, now=T0)
+    later = T0 + timedelta(seconds=30)
+    second = w.append("shop", BASE, _rows(1), count_limit=None, seconds_limit=10, now=later)
+    assert second.closing == first.windows
+    closed = w.get(first.windows[0])
+    assert closed is not None
+    assert closed.status == "closing"
+    assert closed.end == T0 + timedelta(seconds=10)
+
+
+def test_a_new_baseline_closes_the_open_window(store: HistoryStore) -> None:
+    w = store.windows
+    first = w.append("shop", BASE, _rows(2), count_limit=10, seconds_limit=None, now=T0)
+    second = w.append("shop", "c" * 32, _rows(2), count_limit=10, seconds_limit=None, now=T0)
+    assert second.closing == first.windows
+    assert second.window is not None
+    assert second.window.baseline_id == "c" * 32
+
+
+def test_claims_close_and_expire(store: HistoryStore) -> None:
+    w = store.windows
+    w.append("shop", BASE, _rows(3), count_limit=3, seconds_limit=None, now=T0)
+    claimed = w.claim_closing("a", lease=30, now=T0)
+    assert claimed is not None
+    assert claimed.claimed_by == "a"
+    assert w.claim_closing("b", lease=30, now=T0 + timedelta(seconds=10)) is None
+    assert w.renew([claimed.window_id], "a", lease=30, now=T0 + timedelta(seconds=20)) == 1
+    assert w.claim_closing("b", lease=30, now=T0 + timedelta(seconds=40)) is None
+    # The closer died: after its lease another takes the window over.
+    again = w.claim_closing("b", lease=30, now=T0 + timedelta(seconds=51))
+    assert again is not None
+    assert again.window_id == claimed.window_id
+    assert not w.closed(claimed.window_id, "f" * 32, owner="a")
+    assert w.closed(claimed.window_id, "f" * 32, owner="b", now=T0 + timedelta(seconds=52))
+    done = w.get(claimed.window_id)
+    assert done is not None
+    assert done.status == "closed"
+    assert done.run_id == "f" * 32
+    assert not w.failed(claimed.window_id, "too late")
+    assert [x.window_id for x in w.finished_after("shop", None)] == [claimed.window_id]
+    assert w.finished_after("shop", (done.closed_at, done.window_id)) == []  # type: ignore[arg-type]
+
+
+def test_labels_join_open_and_late_and_unknown(store: HistoryStore) -> None:
+    w = store.windows
+    w.append("shop", BASE, _rows(3), count_limit=3, seconds_limit=None, now=T0)  # closing
+    w.append("shop", BASE, _rows(2, start=3), count_limit=3, seconds_limit=None, now=T0)
+    result = w.join_labels("shop", {"r0": "cat", "r3": "dog", "r4": "cat", "nope": "x"})
+    assert (result.joined, result.late, result.unknown) == (2, 1, 1)
+    opened = w.open_window("shop")
+    assert opened is not None
+    labels = {r.record_id: r.label for r in w.records(opened.window_id)}
+    assert labels == {"r3": "dog", "r4": "cat"}
+    assert w.join_labels("other", {"r0": "cat"}).unknown == 1
+
+
+def test_prune_deletes_records_of_old_closed_windows(store: HistoryStore) -> None:
+    w = store.windows
+    first = w.append("shop", BASE, _rows(3), count_limit=3, seconds_limit=None, now=T0)
+    w.append("shop", BASE, _rows(1, start=3), count_limit=3, seconds_limit=None, now=T0)
+    w.closed(first.windows[0], "f" * 32, now=T0)
+    assert w.prune(T0 - timedelta(seconds=1)) == 0
+    assert w.prune(T0 + timedelta(seconds=1)) == 3
+    assert w.count_records("shop") == 1
+    assert w.get(first.windows[0]) is not None
+
+
+def test_group_commit_is_all_or_nothing(store: HistoryStore) -> None:
+    good = AppendRequest("shop", BASE, _rows(2), None, 60)
+    # A value no driver can write: the whole transaction is rolled back.
+    broken = AppendRequest("other", BASE, [NewRecord(probs=object())], None, 60)  # type: ignore[arg-type]
+    with pytest.raises(Exception, match=r"(?i)object|adapt|type"):
+        store.windows.append_many([good, broken], now=T0)
+    assert store.windows.count_records("shop") == 0
+
+
+def test_concurrent_appenders_never_open_two_windows(
+    store: HistoryStore, store_location: tuple[str, str | None]
+) -> None:
+    location, schema = store_location
+    store.migrate()
+    stores = [HistoryStore(location, pg_schema=schema) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def work(s: HistoryStore, k: int) -> None:
+        try:
+            for j in range(10):
+                s.windows.append(
+                    "shop", BASE, _rows(3, start=100 * k + 3 * j), count_limit=7, seconds_limit=None
+                )
+        except BaseException as err:  # reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, args=(s, k)) for k, s in enumerate(stores)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in stores:
+        s.close()
+    assert errors == []
+    assert store.windows.count_records("shop") == 90
+    windows = store.windows.list("shop", limit=None)
+    assert len([x for x in windows if x.status == "open"]) == 1
+    assert sum(x.n_records for x in windows) == 90
+    assert all(x.n_records == 7 for x in windows if x.status == "closing")
+    for x in windows:
+        assert [r.seq for r in store.windows.records(x.window_id)] == list(range(x.n_records))
