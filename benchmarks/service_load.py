@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -113,7 +114,8 @@ def serve(kind: str, work: Path) -> None:
         (work / f"{kind}.port").write_text(str(port))
 
     threading.Thread(target=announce, daemon=True).start()
-    server.run()
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT it stopped on
+        server.run()
 
 
 class Server:
