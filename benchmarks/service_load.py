@@ -38,6 +38,7 @@ import contextlib
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,10 +89,11 @@ def _service_app(work: Path) -> Any:
     from visiondrift.service import create_app
     from visiondrift.settings import Settings
 
-    settings = Settings(
-        store={"url": str(work / "store.sqlite")},
-        service={"data_dir": str(work / "service-data")},
-    )
+    service: dict[str, Any] = {"data_dir": str(work / "service-data")}
+    window = work / "window.json"
+    if window.exists():
+        service["window"] = json.loads(window.read_text())
+    settings = Settings(store={"url": str(work / "store.sqlite")}, service=service)
     return create_app(settings)
 
 
@@ -266,6 +268,29 @@ def _upload(url: str, token: str, baseline: Any, work: Path) -> str:
     return "the store (no baselines route in this service)"
 
 
+def _windows(work: Path) -> tuple[Counter[str], float | None]:
+    """The dataset's windows by status, and the median seconds a window's run took."""
+    import sqlite3
+    from datetime import datetime
+
+    with sqlite3.connect(work / "store.sqlite") as conn:
+        statuses = Counter(
+            dict(
+                conn.execute(
+                    "SELECT status, count(*) FROM vd_windows WHERE dataset = ? GROUP BY status",
+                    (DATASET,),
+                ).fetchall()
+            )
+        )
+        spans = [
+            (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+            for start, end in conn.execute(
+                "SELECT started_at, ran_at FROM vd_runs WHERE dataset = ?", (DATASET,)
+            )
+        ]
+    return statuses, (statistics.median(spans) if spans else None)
+
+
 def _stored_records(work: Path) -> int:
     import sqlite3
 
@@ -295,6 +320,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=100, help="records per request")
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight")
     parser.add_argument("--classes", type=int, default=10)
+    parser.add_argument(
+        "--window-count",
+        type=int,
+        help="records per window (default: the service's, 1,000); windows close during the load",
+    )
     parser.add_argument("--serve", choices=["bare", "service"], help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -317,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
         print(_row("bare", bare))
 
         token, baseline = _prepare_store(work, args.classes)
+        if args.window_count:
+            (work / "window.json").write_text(json.dumps({"count": args.window_count}))
         service_server = Server("service", work)
         try:
             how = _upload(service_server.url, token, baseline, work)
@@ -325,8 +357,11 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             service_server.stop()
         stored = _stored_records(work)
+        windows, run_seconds = _windows(work)
         print(_row("service", service))
         print(f"baseline uploaded through {how}")
+        took = "" if run_seconds is None else f"; a window's run took {run_seconds:.2f} s (median)"
+        print(f"windows: {dict(windows)}{took}")
 
     ratio = service.rate / bare.rate if bare.rate else 0.0
     p99 = service.quantile(0.99)
