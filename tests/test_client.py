@@ -68,6 +68,14 @@ def poll(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition did not hold in time")
+        await asyncio.sleep(0.01)
+
+
 # ----------------------------------------------------------------------------- records
 
 
@@ -374,6 +382,21 @@ def test_records_beyond_max_pending_are_refused_not_silently(http_receiver: Any)
     assert ids(rx.requests)[-1] == ["r0", "r1"]
 
 
+def test_a_failed_background_round_waits_for_the_next_tick(http_receiver: Any) -> None:
+    rx = http_receiver(503)
+    client = Client(rx.base_url, TOKEN, batch_size=1, retries=0, flush_interval=0.5)
+    for i in range(5):
+        client.log("skin", [1.0], id=f"r{i}")  # each a full batch, each waking the thread
+    rx.wait_for(1)
+    time.sleep(0.25)  # within the interval: no attempt after the failed one
+    assert len(rx.requests) == 1
+    rx.wait_for(2, timeout=5.0)  # the next tick tries again, from the first record kept
+    assert ids(rx.requests)[:2] == [["r0"], ["r0"]]
+    rx.script(ACK)
+    client.close()
+    assert sorted(i for batch in ids(rx.requests)[2:] for i in batch) == [f"r{i}" for i in range(5)]
+
+
 def test_on_error_gets_the_errors_instead_of_the_next_call(http_receiver: Any) -> None:
     rx = http_receiver(PROBLEM_409)
     errors: list[ServiceError] = []
@@ -449,16 +472,15 @@ def test_async_batches_retries_and_the_background_task(http_receiver: Any) -> No
     rx = http_receiver([Reply(429, headers={"Retry-After": "1"}), 503, ACK])
 
     async def main() -> float:
-        async with AsyncClient(rx.base_url, TOKEN, batch_size=3, backoff=0.01) as client:
+        client = AsyncClient(rx.base_url, TOKEN, batch_size=3, backoff=0.01, flush_interval=60)
+        async with client:
             for i in range(4):
                 await client.log("skin", [1.0], id=f"r{i}")
             started = time.monotonic()
-            while len(rx.requests) < 3:  # the task sends the full batch, retried twice
-                await asyncio.sleep(0.01)
-                assert time.monotonic() - started < 10
-            while client.pending != 1:
-                await asyncio.sleep(0.01)
-            return time.monotonic() - started
+            await until(lambda: len(rx.requests) >= 3)  # the full batch, retried twice
+            waited = time.monotonic() - started
+            await until(lambda: client.pending == 1)  # r3 waits for the tick, or close()
+            return waited
 
     waited = asyncio.run(main())
     assert waited >= 1.0  # Retry-After
@@ -471,8 +493,7 @@ def test_async_flush_interval_and_flush(http_receiver: Any) -> None:
     async def main() -> None:
         client = AsyncClient(rx.base_url, TOKEN, batch_size=100, flush_interval=0.05)
         await client.log("skin", [1.0], id="r0")
-        while not rx.requests:
-            await asyncio.sleep(0.01)
+        await until(lambda: bool(rx.requests))
         await client.log("skin", [1.0], id="r1")
         await client.flush()
         assert client.pending == 0
@@ -522,8 +543,7 @@ def test_async_background_drop_is_raised_by_the_next_call(http_receiver: Any) ->
     async def main() -> None:
         client = AsyncClient(rx.base_url, TOKEN, flush_interval=0.05)
         await client.log("skin", [1.0])
-        while client.dropped == 0:
-            await asyncio.sleep(0.01)
+        await until(lambda: client.dropped > 0)
         with pytest.raises(ServiceError, match="No active baseline"):
             await client.log("skin", [1.0])
         rx.script(ACK)

@@ -240,7 +240,10 @@ class AsyncClient(ClientBase):
             try:
                 await self._send_all(partial=tick, background=True)
             except (ServiceError, _Interrupted):
-                pass  # kept or reported by _batch_failed
+                # Kept or reported by _batch_failed. No new attempt before the next tick,
+                # however many full batches wait: a busy service is not hammered.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), max(0.0, next_tick - loop.time()))
             except Exception:  # the task must not die: the next tick tries again
                 logger.exception("The visiondrift client's background flush failed")
 

@@ -335,7 +335,9 @@ class Client(ClientBase):
             try:
                 self._send_all(partial=tick, background=True)
             except (ServiceError, _Interrupted):
-                pass  # kept or reported by _batch_failed
+                # Kept or reported by _batch_failed. No new attempt before the next tick,
+                # however many full batches wait: a busy service is not hammered.
+                self._stop.wait(max(0.0, next_tick - time.monotonic()))
             except Exception:  # the thread must not die: the next tick tries again
                 logger.exception("The visiondrift client's background flush failed")
 
