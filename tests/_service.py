@@ -51,7 +51,7 @@ def running_service(
     scopes: Sequence[str] = ("read", "write", "admin"),
     timeout: float = 30.0,
 ) -> Iterator[Served]:
-    """Serve ``create_app(settings, store=store)`` with uvicorn on 127.0.0.1 until the block ends."""
+    """Serve ``create_app(settings, store=store)`` with uvicorn on 127.0.0.1 for the block."""
     import uvicorn
 
     from visiondrift.service import create_app

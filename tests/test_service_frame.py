@@ -8,9 +8,8 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from _service import running_service, service_settings  # noqa: E402
-
-from visiondrift.store import HistoryStore  # noqa: E402
+from _service import running_service, service_settings
+from visiondrift.store import HistoryStore
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ ADMIN_ONLY = {
     ("POST", "/v1/baselines/images"),
     ("POST", "/v1/baselines/{baseline_id}/activate"),
     ("DELETE", "/v1/baselines/{baseline_id}"),
+    ("POST", "/v1/datasets/{dataset}/window/close"),
 }
 
 

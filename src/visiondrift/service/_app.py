@@ -254,5 +254,6 @@ def _abandon_interrupted_jobs(service: ServiceState) -> None:
 def _stop(service: ServiceState, *, own_store: bool) -> None:
     service.windows.stop()
     service.pool.close(wait=True)
+    service.metrics.close()
     if own_store:
         service.store.close()

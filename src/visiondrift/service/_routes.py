@@ -13,6 +13,7 @@ def routers() -> list[APIRouter]:
         _routes_baselines,
         _routes_health,
         _routes_history,
+        _routes_metrics,
         _routes_records,
         _routes_runs,
     )
@@ -23,4 +24,5 @@ def routers() -> list[APIRouter]:
         _routes_runs.router,
         _routes_records.router,
         _routes_history.router,
+        _routes_metrics.router,
     ]

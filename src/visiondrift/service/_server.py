@@ -97,7 +97,10 @@ def run_server(
         made = tempfile.mkdtemp(prefix="visiondrift-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
     else:
-        Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+        from visiondrift.service._metrics import prepare_multiprocess_dir
+
+        # values an earlier run left there would be counted again
+        prepare_multiprocess_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     if config_file is not None:
         os.environ[CONFIG_ENV] = str(Path(config_file).resolve())
     os.environ[OVERRIDES_ENV] = json.dumps(
