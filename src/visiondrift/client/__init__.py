@@ -38,8 +38,9 @@ What happens to a record that cannot be sent (never silently):
 Delivery is at least once: a request that timed out after the service received it is sent
 again; each record carries an id (a random one unless given) that tells the copies apart.
 
-Imports: httpx and the standard library only (no numpy: an array of probabilities is read with
-its ``tolist()``), so that a model server pulls in nothing else.
+May import: httpx, the standard library and :mod:`visiondrift.errors`, nothing else (no numpy:
+an array of probabilities is read with its ``tolist()``; no FastAPI, no store), so that a model
+server pulls in nothing more; the ``client is light`` import contract checks it.
 """
 
 from __future__ import annotations
