@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -13,13 +13,10 @@ import httpx
 
 from visiondrift.client._base import ClientBase, Request, logger
 from visiondrift.client._common import (
-    RETRY_STATUSES,
+    Attempts,
     latest_of,
     parse_json,
-    response_error,
-    retry_delay,
     runs_of,
-    transport_error,
     with_note,
 )
 from visiondrift.errors import ServiceError
@@ -31,7 +28,7 @@ class _Interrupted(Exception):
     """A wait between attempts was cut short by ``close()``."""
 
 
-class AsyncClient(ClientBase):
+class AsyncClient(ClientBase[httpx.AsyncBaseTransport]):
     """:class:`~visiondrift.client.Client` for asyncio: the same parameters and methods, to
     ``await``; a background task of the running event loop sends the batches.
 
@@ -51,36 +48,12 @@ class AsyncClient(ClientBase):
     refusal), and never silently: see :mod:`visiondrift.client` for the rules.
     """
 
-    def __init__(
-        self,
-        url: str,
-        api_key: str | None,
-        *,
-        batch_size: int = 500,
-        flush_interval: float | None = 1.0,
-        retries: int = 5,
-        backoff: float = 0.5,
-        timeout: float = 10.0,
-        max_pending: int = 50_000,
-        on_error: Callable[[ServiceError], None] | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(
-            url,
-            api_key,
-            batch_size=batch_size,
-            flush_interval=flush_interval,
-            retries=retries,
-            backoff=backoff,
-            timeout=timeout,
-            max_pending=max_pending,
-            on_error=on_error,
-        )
+    def _open(self) -> None:
         self._http = httpx.AsyncClient(
             base_url=self.options.url,
             headers=self.options.headers(),
             timeout=self.options.timeout,
-            transport=transport,
+            transport=self._transport,
         )
         self._send_lock: asyncio.Lock | None = None
         self._wake: asyncio.Event | None = None
@@ -269,21 +242,16 @@ class AsyncClient(ClientBase):
         """Send ``request``, again while it may succeed; the success, or a ServiceError."""
         method, path, kwargs, what = request
         _, _, stop = self._events()
-        attempt = 0
+        attempts = Attempts(self.options, self._rng, what)
         while True:
-            response: httpx.Response | None = None
             try:
                 response = await self._http.request(method, path, **kwargs)
             except httpx.TransportError as err:
-                if attempt >= self.options.retries:
-                    raise transport_error(err, self.options.url, what, attempt + 1) from err
+                delay = attempts.after(err)
             else:
                 if response.is_success:
                     return response
-                if response.status_code not in RETRY_STATUSES or attempt >= self.options.retries:
-                    raise response_error(response, what, attempt + 1)
-            delay = retry_delay(attempt, self.options.backoff, response, self._rng)
-            attempt += 1
+                delay = attempts.after(response)
             if not interruptible:
                 await asyncio.sleep(delay)
                 continue

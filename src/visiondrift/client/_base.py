@@ -8,7 +8,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from visiondrift.client._common import (
     Options,
@@ -24,27 +24,34 @@ from visiondrift.errors import ConfigError, ServiceError
 
 __all__ = ["ClientBase", "Request", "logger"]
 
+T = TypeVar("T")
+
 logger = logging.getLogger("visiondrift.client")
 
 #: A request as the clients send it: method, path, keyword arguments of httpx, what it is.
 Request = tuple[str, str, dict[str, Any], str]
 
 
-class ClientBase:
-    """The state of a client and everything it does without I/O."""
+class ClientBase(Generic[T]):
+    """The state of a client and everything it does without I/O (``T``: its httpx transport).
+
+    The parameters are those of :class:`~visiondrift.client.Client`; a subclass opens its
+    connections in :meth:`_open`.
+    """
 
     def __init__(
         self,
         url: str,
         api_key: str | None,
         *,
-        batch_size: int,
-        flush_interval: float | None,
-        retries: int,
-        backoff: float,
-        timeout: float,
-        max_pending: int,
-        on_error: Callable[[ServiceError], None] | None,
+        batch_size: int = 500,
+        flush_interval: float | None = 1.0,
+        retries: int = 5,
+        backoff: float = 0.5,
+        timeout: float = 10.0,
+        max_pending: int = 50_000,
+        on_error: Callable[[ServiceError], None] | None = None,
+        transport: T | None = None,
     ) -> None:
         self.options = Options.checked(
             url,
@@ -66,6 +73,12 @@ class ClientBase:
         self._failure: ServiceError | None = None
         self._failure_lock = threading.Lock()
         self._closed = False
+        self._transport = transport
+        self._open()
+
+    def _open(self) -> None:
+        """Make the connections, locks and events (a subclass's)."""
+        raise NotImplementedError
 
     @property
     def pending(self) -> int:

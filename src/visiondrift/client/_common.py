@@ -27,6 +27,7 @@ from visiondrift.errors import ConfigError, ServiceError
 __all__ = [
     "MAX_BATCH_BYTES",
     "RETRY_STATUSES",
+    "Attempts",
     "Options",
     "Pending",
     "Record",
@@ -367,6 +368,34 @@ def retry_delay(
         if after is not None:
             return min(MAX_WAIT, after)
     return min(MAX_WAIT, backoff * 2.0**attempt) * (0.5 + rng.random() / 2)
+
+
+class Attempts:
+    """The retry rule of one request: after each failure, the wait before the next attempt, or
+    the :class:`ServiceError` to raise when there is none."""
+
+    def __init__(self, options: Options, rng: random.Random, what: str) -> None:
+        self.options = options
+        self.rng = rng
+        self.what = what
+        self.attempt = 0
+
+    def after(self, outcome: httpx.Response | httpx.TransportError) -> float:
+        """Seconds to wait after ``outcome`` (an answer that is not a success, or no answer)."""
+        last = self.attempt >= self.options.retries
+        response: httpx.Response | None = None
+        if isinstance(outcome, httpx.TransportError):
+            if last:
+                raise transport_error(
+                    outcome, self.options.url, self.what, self.attempt + 1
+                ) from outcome
+        elif outcome.status_code not in RETRY_STATUSES or last:
+            raise response_error(outcome, self.what, self.attempt + 1)
+        else:
+            response = outcome
+        delay = retry_delay(self.attempt, self.options.backoff, response, self.rng)
+        self.attempt += 1
+        return delay
 
 
 def retryable(err: ServiceError) -> bool:

@@ -8,7 +8,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -16,13 +16,10 @@ import httpx
 
 from visiondrift.client._base import ClientBase, Request, logger
 from visiondrift.client._common import (
-    RETRY_STATUSES,
+    Attempts,
     latest_of,
     parse_json,
-    response_error,
-    retry_delay,
     runs_of,
-    transport_error,
     with_note,
 )
 from visiondrift.errors import ServiceError
@@ -36,7 +33,7 @@ class _Interrupted(Exception):
     """A wait between attempts was cut short by ``close()``."""
 
 
-class Client(ClientBase):
+class Client(ClientBase[httpx.BaseTransport]):
     """Logs predictions to a visiondrift service in batches, with retries.
 
     Parameters
@@ -74,32 +71,7 @@ class Client(ClientBase):
     refusal), and never silently: see :mod:`visiondrift.client` for the rules.
     """
 
-    def __init__(
-        self,
-        url: str,
-        api_key: str | None,
-        *,
-        batch_size: int = 500,
-        flush_interval: float | None = 1.0,
-        retries: int = 5,
-        backoff: float = 0.5,
-        timeout: float = 10.0,
-        max_pending: int = 50_000,
-        on_error: Callable[[ServiceError], None] | None = None,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        super().__init__(
-            url,
-            api_key,
-            batch_size=batch_size,
-            flush_interval=flush_interval,
-            retries=retries,
-            backoff=backoff,
-            timeout=timeout,
-            max_pending=max_pending,
-            on_error=on_error,
-        )
-        self._transport = transport
+    def _open(self) -> None:
         self._pid = os.getpid()
         self._reset()
         _LIVE.add(self)
@@ -359,21 +331,16 @@ class Client(ClientBase):
     def _send(self, request: Request, *, interruptible: bool = False) -> httpx.Response:
         """Send ``request``, again while it may succeed; the success, or a ServiceError."""
         method, path, kwargs, what = request
-        attempt = 0
+        attempts = Attempts(self.options, self._rng, what)
         while True:
-            response: httpx.Response | None = None
             try:
                 response = self._http.request(method, path, **kwargs)
             except httpx.TransportError as err:
-                if attempt >= self.options.retries:
-                    raise transport_error(err, self.options.url, what, attempt + 1) from err
+                delay = attempts.after(err)
             else:
                 if response.is_success:
                     return response
-                if response.status_code not in RETRY_STATUSES or attempt >= self.options.retries:
-                    raise response_error(response, what, attempt + 1)
-            delay = retry_delay(attempt, self.options.backoff, response, self._rng)
-            attempt += 1
+                delay = attempts.after(response)
             if not interruptible:
                 time.sleep(delay)
             elif self._stop.wait(delay):
