@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import json
 import math
+import os
 import random
 import subprocess
 import sys
@@ -249,6 +250,36 @@ def test_threads_logging_at_once_lose_and_repeat_nothing(http_receiver: Any) -> 
     sent = [i for batch in ids(rx.requests) for i in batch]
     assert sorted(sent) == sorted(f"t{k}-{i}" for k in range(4) for i in range(50))
     assert all(len(batch) <= 7 for batch in ids(rx.requests))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_child_sends_only_its_own_records(http_receiver: Any) -> None:
+    rx = http_receiver(ACK)
+    client = Client(rx.base_url, TOKEN, flush_interval=None)
+    client.log("skin", [1.0], id="parent")
+    pid = os.fork()
+    if pid == 0:  # the child (a gunicorn worker): never back into pytest
+        code = 1
+        try:
+            client.log("skin", [1.0], id="child")
+            code = 0 if client.pending == 1 else 2
+            client.flush()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    pid = os.fork()
+    if pid == 0:  # a child that only exits (atexit closes its client): it sends nothing
+        code = 1
+        try:
+            client.close()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    client.close()
+    assert sorted(ids(rx.requests)) == [["child"], ["parent"]]
 
 
 # ----------------------------------------------------------------------------- retries

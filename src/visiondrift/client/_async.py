@@ -163,21 +163,25 @@ class AsyncClient(ClientBase[httpx.AsyncBaseTransport]):
 
     async def runs(self, dataset: str, *, limit: int = 20) -> list[dict[str, Any]]:
         """The dataset's recorded runs, newest first."""
+        self._check_open()
         response = await self._send(self._runs_request(dataset, limit))
         return runs_of(parse_json(response, "the runs"))
 
     async def latest(self, dataset: str) -> dict[str, Any] | None:
         """The dataset's latest verdict (its newest run), or ``None``."""
+        self._check_open()
         response = await self._send(self._runs_request(dataset, 1))
         return latest_of(parse_json(response, "the runs"))
 
     async def run(self, run_id: str) -> dict[str, Any]:
         """A run: a batch job's status, or a recorded run's summary."""
+        self._check_open()
         response = await self._send(("GET", f"/v1/runs/{run_id}", {}, f"the run {run_id!r}"))
         return dict(parse_json(response, "a run") or {})
 
     async def report(self, run_id: str) -> dict[str, Any]:
         """A recorded run's full JSON report."""
+        self._check_open()
         response = await self._send(("GET", f"/v1/runs/{run_id}/report", {}, "a report"))
         return dict(parse_json(response, "a report") or {})
 
@@ -185,11 +189,13 @@ class AsyncClient(ClientBase[httpx.AsyncBaseTransport]):
         self, dataset: str, profile: object, *, name: str | None = None
     ) -> dict[str, Any]:
         """Make a saved profile the dataset's active baseline (needs an admin key)."""
+        self._check_open()
         response = await self._send(self._baseline_request(dataset, profile, name))
         return dict(parse_json(response, "the baseline") or {})
 
     async def submit_run(self, dataset: str, source: str) -> dict[str, Any]:
         """Start a batch run of ``source``; the answer holds the ``run_id``."""
+        self._check_open()
         response = await self._send(self._submit_request(dataset, source))
         return dict(parse_json(response, "the run") or {})
 

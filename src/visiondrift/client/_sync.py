@@ -136,8 +136,6 @@ class Client(ClientBase[httpx.BaseTransport]):
             The client holds ``max_pending`` records (this one is dropped), or an earlier
             batch was dropped (this one is held).
         """
-        if os.getpid() != self._pid:
-            self._after_fork()
         record_id, full = self._hold(
             dataset,
             probabilities,
@@ -202,6 +200,8 @@ class Client(ClientBase[httpx.BaseTransport]):
         """
         if self._closed:
             return
+        if os.getpid() != self._pid:  # a forked child at exit: its parent sends what it held
+            self._after_fork()
         self._closed = True
         _LIVE.discard(self)
         self._stop.set()
@@ -234,20 +234,24 @@ class Client(ClientBase[httpx.BaseTransport]):
 
     def runs(self, dataset: str, *, limit: int = 20) -> list[dict[str, Any]]:
         """The dataset's recorded runs (closed windows and batches), newest first."""
+        self._check_open()
         return runs_of(parse_json(self._send(self._runs_request(dataset, limit)), "the runs"))
 
     def latest(self, dataset: str) -> dict[str, Any] | None:
         """The dataset's latest verdict: its newest run (``status``, ``drift``, ``severity``,
         ``window_start``, ``window_end``...), or ``None`` before its first window closes."""
+        self._check_open()
         return latest_of(parse_json(self._send(self._runs_request(dataset, 1)), "the runs"))
 
     def run(self, run_id: str) -> dict[str, Any]:
         """A run: a batch job's status, or a recorded run's summary."""
+        self._check_open()
         response = self._send(("GET", f"/v1/runs/{run_id}", {}, f"the run {run_id!r}"))
         return dict(parse_json(response, "a run") or {})
 
     def report(self, run_id: str) -> dict[str, Any]:
         """A recorded run's full JSON report."""
+        self._check_open()
         response = self._send(("GET", f"/v1/runs/{run_id}/report", {}, "a report"))
         return dict(parse_json(response, "a report") or {})
 
@@ -266,16 +270,23 @@ class Client(ClientBase[httpx.BaseTransport]):
         name
             The baseline's name (default: the service's).
         """
+        self._check_open()
         response = self._send(self._baseline_request(dataset, profile, name))
         return dict(parse_json(response, "the baseline") or {})
 
     def submit_run(self, dataset: str, source: str) -> dict[str, Any]:
         """Start a batch run of ``source`` (a folder under one of the service's roots, or an
         allowed URL); the answer holds the ``run_id`` to poll with :meth:`run`."""
+        self._check_open()
         response = self._send(self._submit_request(dataset, source))
         return dict(parse_json(response, "the run") or {})
 
     # ------------------------------------------------------------------ sending
+
+    def _check_open(self) -> None:
+        super()._check_open()
+        if os.getpid() != self._pid:
+            self._after_fork()
 
     def _after_fork(self) -> None:
         # A forked child (gunicorn, multiprocessing) shares its parent's sockets and copies
