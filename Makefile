@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench bench-cnn-model clean install-demo install-test
+.PHONY: demo test lint typecheck unit bench bench-cnn-model clean install-demo install-test \
+	install-service serve
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,15 @@ install-test: $(BIN)/python
 ## demo: build real-photo data, profile a baseline, monitor two batches, print what was found
 demo: install-demo
 	$(BIN)/python -m visiondrift.demo --out demo-output
+
+install-service: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[service]'
+
+## serve: run the monitoring service on http://127.0.0.1:8080 (docs/service.md); its first start
+## creates an admin API key and prints it once. More options: make serve SERVE_ARGS='--port 9000'
+SERVE_ARGS ?=
+serve: install-service
+	$(BIN)/visiondrift serve --init-key $(SERVE_ARGS)
 
 ## test: lint, type-check and run every test (what CI runs)
 test: install-test lint typecheck unit

@@ -154,13 +154,32 @@ def test_serve_without_a_key_warns(tmp_path: Path) -> None:
 
 
 def test_serve_with_several_workers(tmp_path: Path) -> None:
-    with serving(tmp_path, "--workers", "2") as server:
-        with httpx.Client(base_url=server.url, timeout=10) as c:
-            for _ in range(4):
-                assert c.get("/healthz").status_code == 200
+    with serving(tmp_path, "--workers", "2", "--init-key") as server:
+        token = next(line.strip() for line in server.stdout if line.strip().startswith("vd_"))
+        headers = {"Authorization": f"Bearer {token}"}
+        # Each worker opens the store the command line named (handed down in the environment):
+        # the key made in it works whichever worker answers.
+        fresh = httpx.Limits(max_keepalive_connections=0)  # a connection per request
+        with httpx.Client(base_url=server.url, timeout=10, headers=headers, limits=fresh) as c:
+            for _ in range(8):
+                assert c.get("/v1/baselines").status_code == 200
+            # PROMETHEUS_MULTIPROC_DIR was set for the workers: whichever answers /metrics
+            # counts the requests of both.
+            for _ in range(6):
+                assert _requests_counted(c.get("/metrics").text, "/v1/baselines") == 8
         assert _stop(server) == 0
     log = "".join(server.stderr)
     assert log.count("Application startup complete") == 2
+
+
+def _requests_counted(exposition: str, route: str) -> float:
+    total = 0.0
+    for line in exposition.splitlines():
+        if line.startswith("visiondrift_http_request_duration_seconds_count{") and (
+            f'route="{route}"' in line
+        ):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 def test_serve_on_a_port_in_use_exits_2(tmp_path: Path) -> None:
@@ -241,3 +260,15 @@ def test_keys_bad_usage_exits_2(
 ) -> None:
     assert run([*args, "--store", str(tmp_path / "h.sqlite")]) == 2
     assert "vd_" not in capsys.readouterr().out
+
+
+def test_serve_reads_the_settings_file_in_every_worker(tmp_path: Path) -> None:
+    config = tmp_path / "elsewhere" / "service.toml"
+    config.parent.mkdir()
+    config.write_text("[service]\nauth = false\n", encoding="utf-8")
+    with serving(tmp_path, "--workers", "2", "--config", str(config)) as server:
+        with httpx.Client(base_url=server.url, timeout=10) as c:
+            for _ in range(8):
+                assert c.get("/v1/baselines").status_code == 200  # no key needed: auth off
+        assert _stop(server) == 0
+    assert "no API key exists" not in "".join(server.stderr)

@@ -99,7 +99,7 @@ def test_bad_uploads_are_422_problems(
         assert "exactly one" in both.json()["detail"]
         bad_name = c.post("/v1/baselines", json={"dataset": "../etc", "profile": saved_profile})
         assert bad_name.status_code == 422
-        assert c.get("/v1/baselines/not-an-id").status_code == 422
+        assert c.get("/v1/baselines/not-an-id").status_code == 404
         assert history.baselines.list() == []
 
 
@@ -141,6 +141,7 @@ def test_baseline_from_uploaded_images(
         assert answer.headers["location"] == f"/v1/jobs/{job['job_id']}"
         done = wait_job(c, f"/v1/jobs/{job['job_id']}")
         assert done["status"] == "done", done
+        assert c.get(f"/v1/runs/{job['job_id']}").status_code == 404  # not a run
         made = c.get(done["links"]["baseline"]).json()
         assert made["n_images"] == 20
         assert made["name"] == "uploaded"

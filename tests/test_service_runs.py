@@ -235,3 +235,19 @@ def _dead_pid() -> int:
     except ProcessLookupError:
         return child.pid
     pytest.skip("the finished child's pid is in use again")
+
+
+def test_a_batch_run_on_each_store(
+    tmp_path: Path, store: HistoryStore, baseline_json: dict[str, Any], same_dir: Path
+) -> None:
+    """The same flow on SQLite and PostgreSQL: jobs, baselines and runs in either store."""
+    with running_service(service_settings(tmp_path), store) as served, served.client() as c:
+        assert c.post(
+            "/v1/baselines", json={"dataset": "shop", "profile": baseline_json}
+        ).is_success
+        run_id = c.post("/v1/datasets/shop/runs/images", files=_files(same_dir, 10)).json()[
+            "job_id"
+        ]
+        assert wait_run(c, run_id)["status"] == "done"
+        assert c.get(f"/v1/runs/{run_id}/summary.md").status_code == 200
+        assert [d["dataset"] for d in c.get("/v1/datasets").json()] == ["shop"]

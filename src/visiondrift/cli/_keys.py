@@ -97,10 +97,11 @@ def keys_list(as_json: bool, store_url: str | None) -> None:
     if not found:
         click.echo("No API keys. Create one: visiondrift keys create NAME --scope admin")
         return
-    click.echo(f"{'ID':<13} {'NAME':<24} {'SCOPES':<12} {'CREATED':<17} STATUS")
+    click.echo(f"{'ID':<13} {'NAME':<24} {'SCOPES':<12} {'CREATED':<17} {'LAST USED':<17} STATUS")
     for k in found:
         status = "active" if k.active else f"revoked {k.revoked_at:%Y-%m-%d %H:%M}"
+        used = "never" if k.last_used_at is None else f"{k.last_used_at:%Y-%m-%d %H:%M}"
         click.echo(
             f"{k.key_id:<13} {k.name[:24]:<24} {','.join(k.scopes):<12} "
-            f"{k.created_at:%Y-%m-%d %H:%M} {status}"
+            f"{k.created_at:%Y-%m-%d %H:%M} {used:<17} {status}"
         )

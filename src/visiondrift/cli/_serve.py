@@ -30,6 +30,7 @@ __all__ = ["serve"]
 @setting_option("--store", "store_url", setting="store.url", show_default=False, metavar="PATH|URL")
 @setting_option(
     "--data-dir",
+    "service_data_dir",
     setting="service.data_dir",
     show_default=False,
     type=click.Path(file_okay=False),
@@ -63,7 +64,7 @@ def serve(
     server_workers: int,
     pool_workers: int,
     store_url: str | None,
-    data_dir: str | None,
+    service_data_dir: str | None,
     roots: tuple[str, ...],
     init_key: bool,
     log_level: str,

@@ -73,7 +73,7 @@ OPTION_KEYS: Final[dict[str, str]] = {
     "port": "service.port",
     "server_workers": "service.workers",
     "pool_workers": "service.pool_workers",
-    "data_dir": "service.data_dir",
+    "service_data_dir": "service.data_dir",
 }
 #: The commands whose options take their defaults from the settings file and environment.
 SETTINGS_COMMANDS: Final = ("baseline", "monitor", "compare", "watch", "serve")

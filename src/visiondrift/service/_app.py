@@ -179,6 +179,7 @@ def create_app(settings: Settings | None = None, *, store: HistoryStore | None =
 
     for router in _routes.routers():
         app.include_router(router)
+    _finish_document(app, open_metrics=not settings.service.metrics_auth)
     if settings.service.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -194,6 +195,47 @@ def create_app(settings: Settings | None = None, *, store: HistoryStore | None =
         state=lambda: app.state.vd,
     )
     return app
+
+
+def _finish_document(app: FastAPI, *, open_metrics: bool) -> None:
+    """What the OpenAPI document says beyond the routes' own declarations: every operation
+    that takes a body may answer 400 (a body that cannot be parsed: not JSON, a broken
+    multipart); ``/metrics`` needs no key unless ``service.metrics_auth`` is on."""
+    from fastapi.openapi.utils import get_openapi
+
+    from visiondrift.service._problems import PROBLEM_TYPE, PROBLEMS
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            for item in document.get("paths", {}).values():
+                for operation in item.values():
+                    if isinstance(operation, dict) and "requestBody" in operation:
+                        operation["responses"].setdefault(
+                            "400",
+                            {
+                                "description": PROBLEMS[400]["description"],
+                                "content": {
+                                    PROBLEM_TYPE: {
+                                        "schema": {"$ref": "#/components/schemas/Problem"}
+                                    }
+                                },
+                            },
+                        )
+            metrics = document.get("paths", {}).get("/metrics", {}).get("get")
+            if open_metrics and isinstance(metrics, dict):
+                metrics.pop("security", None)
+                for status in ("401", "403"):
+                    metrics.get("responses", {}).pop(status, None)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _start(settings: Settings, store: HistoryStore | None) -> ServiceState:

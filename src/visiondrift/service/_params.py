@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Final
 
 from fastapi import Path
+from starlette.convertors import Convertor, register_url_convertor
 
 __all__ = ["DATASET_PATTERN", "ID_PATTERN", "DatasetName", "Id32"]
 
@@ -23,3 +24,19 @@ DatasetName = Annotated[
     ),
 ]
 Id32 = Annotated[str, Path(pattern=ID_PATTERN, description="32 lowercase hex digits.")]
+
+
+class _Hex32(Convertor[str]):
+    """``{name:hex32}`` in a route's path: only 32 lowercase hex digits match, so that
+    ``/v1/baselines/images`` is never taken for a baseline id (a GET there is a 405)."""
+
+    regex = "[0-9a-f]{32}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("hex32", _Hex32())

@@ -168,14 +168,17 @@ def install_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         detail: str | None = exc.detail if isinstance(exc.detail, str) else None
-        if detail == _title(exc.status_code):
+        if detail is not None and detail.lower() == _title(exc.status_code).lower():
             detail = None
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed(request))
         return problem_response(
             request,
             exc.status_code,
             _title(exc.status_code),
             detail,
-            headers=dict(exc.headers or {}),
+            headers=headers,
         )
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -225,6 +228,19 @@ def install_handlers(app: FastAPI) -> None:
     ):
         app.add_exception_handler(kind, on_domain)
     app.add_exception_handler(Exception, on_any)
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method of every route at the request's path (a 405's ``Allow``): Starlette names
+    only the first route's, and GET and DELETE of one path are two routes."""
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def _domain_status(exc: Exception) -> tuple[int, str]:

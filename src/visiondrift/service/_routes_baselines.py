@@ -34,7 +34,9 @@ _ACCEPTED: dict[int | str, dict[str, Any]] = {
 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: PROBLEMS[code] for code in (401, 403, *codes, 429, 500, 503) if code in PROBLEMS}
+    return {
+        code: PROBLEMS[code] for code in (400, 401, 403, *codes, 429, 500, 503) if code in PROBLEMS
+    }
 
 
 class BaselineOut(BaseModel):
@@ -201,7 +203,9 @@ async def add_baseline(body: BaselineIn, service: ServiceState = _STATE) -> Any:
 )
 async def add_baseline_images(
     dataset: Annotated[str, Form(pattern=DATASET_PATTERN)],
-    files: Annotated[list[UploadFile], File(description="The images (multipart parts 'files').")],
+    files: Annotated[
+        list[UploadFile], File(min_length=1, description="The images (multipart parts 'files').")
+    ],
     name: Annotated[str | None, Form(min_length=1, max_length=200)] = None,
     service: ServiceState = _STATE,
 ) -> Any:
@@ -228,7 +232,7 @@ async def list_baselines(
 
 
 @router.get(
-    "/baselines/{baseline_id}",
+    "/baselines/{baseline_id:hex32}",
     response_model=BaselineOut,
     summary="Show a baseline",
     responses=_problems(404, 422),
@@ -243,7 +247,7 @@ async def get_baseline(baseline_id: Id32, service: ServiceState = _STATE) -> Bas
 
 
 @router.get(
-    "/baselines/{baseline_id}/profile",
+    "/baselines/{baseline_id:hex32}/profile",
     response_model=dict[str, Any],
     summary="Read a baseline's profile",
     responses=_problems(404, 422),
@@ -265,7 +269,7 @@ async def get_baseline_profile(baseline_id: Id32, service: ServiceState = _STATE
 
 
 @router.post(
-    "/baselines/{baseline_id}/activate",
+    "/baselines/{baseline_id:hex32}/activate",
     response_model=BaselineOut,
     summary="Make a baseline its dataset's active one",
     responses=_problems(404, 422),
@@ -280,7 +284,7 @@ async def activate_baseline(baseline_id: Id32, service: ServiceState = _STATE) -
 
 
 @router.delete(
-    "/baselines/{baseline_id}",
+    "/baselines/{baseline_id:hex32}",
     status_code=204,
     response_class=Response,
     summary="Delete a baseline",
@@ -296,7 +300,7 @@ async def delete_baseline(baseline_id: Id32, service: ServiceState = _STATE) -> 
 
 
 @router.get(
-    "/jobs/{job_id}",
+    "/jobs/{job_id:hex32}",
     response_model=JobOut,
     summary="How a job goes (a baseline being made, a batch run)",
     tags=["jobs"],

@@ -350,7 +350,7 @@ async def trends(
 
 
 @router.get(
-    "/runs/{run_id}/metrics",
+    "/runs/{run_id:hex32}/metrics",
     response_model=list[MetricOut],
     summary="A run's metrics, most severe first (history show)",
     responses=_PROBLEMS | {404: PROBLEMS[404]},

@@ -43,7 +43,7 @@ _STATE = Depends(state)
 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {c: PROBLEMS[c] for c in (401, 403, *codes, 422, 500, 503)}
+    return {c: PROBLEMS[c] for c in (400, 401, 403, *codes, 422, 500, 503)}
 
 
 class RunIn(BaseModel):
@@ -167,7 +167,9 @@ async def post_run(dataset: DatasetName, body: RunIn, service: ServiceState = _S
 )
 async def post_run_images(
     dataset: DatasetName,
-    files: Annotated[list[UploadFile], File(description="The images (multipart parts 'files').")],
+    files: Annotated[
+        list[UploadFile], File(min_length=1, description="The images (multipart parts 'files').")
+    ],
     service: ServiceState = _STATE,
 ) -> Any:
     """202 with the run id at once; images are decoded under the baseline's pixel limit."""
@@ -178,6 +180,8 @@ async def post_run_images(
 def _status(service: ServiceState, run_id: str) -> RunOut:
     store = service.store
     job: Job | None = store.jobs.get(run_id)
+    if job is not None and job.kind != "run":
+        job = None  # a baseline's job is not a run (GET /v1/jobs/{id} shows it)
     try:
         stored = store.get(run_id) if job is None or job.status == "done" else None
     except RunNotFoundError:
@@ -213,7 +217,7 @@ def _status(service: ServiceState, run_id: str) -> RunOut:
 
 
 @router.get(
-    "/runs/{run_id}",
+    "/runs/{run_id:hex32}",
     response_model=RunOut,
     summary="A run: queued, running, done (with its record) or failed (with why)",
     responses=_problems(404),
@@ -247,7 +251,7 @@ def _finished(service: ServiceState, run_id: str) -> None:
 
 
 @router.get(
-    "/runs/{run_id}/report",
+    "/runs/{run_id:hex32}/report",
     response_model=dict[str, Any],
     summary="A run's JSON report",
     responses=_problems(404, 409),
@@ -307,7 +311,7 @@ def _document(kind: Literal["html", "md"]) -> dict[int | str, dict[str, Any]]:
 
 
 @router.get(
-    "/runs/{run_id}/report.html",
+    "/runs/{run_id:hex32}/report.html",
     response_class=FileResponse,
     summary="A run's HTML page",
     responses=_document("html") | _problems(404, 409, 429),
@@ -320,7 +324,7 @@ async def get_report_html(run_id: Id32, service: ServiceState = _STATE) -> FileR
 
 
 @router.get(
-    "/runs/{run_id}/summary.md",
+    "/runs/{run_id:hex32}/summary.md",
     response_class=FileResponse,
     summary="A run's Markdown summary",
     responses=_document("md") | _problems(404, 409, 429),

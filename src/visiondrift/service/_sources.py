@@ -107,15 +107,21 @@ def _path(text: str, roots: tuple[Path, ...]) -> str:
     real_roots = [Path(os.path.realpath(r)) for r in roots]
     given = Path(text)
     candidates = [given] if given.is_absolute() else [r / given for r in real_roots]
+    if any(len(part.encode()) > 255 for part in given.parts):
+        raise _refuse("A folder name in the source is longer than 255 bytes.")
     for candidate in candidates:
-        real = Path(os.path.realpath(candidate))
+        try:
+            real = Path(os.path.realpath(candidate))
+            kind = "dir" if real.is_dir() else "file" if real.is_file() else None
+        except OSError as err:
+            raise _refuse(f"The source cannot be resolved: {err.strerror or err}.") from None
         inside = next((r for r in real_roots if real == r or real.is_relative_to(r)), None)
         if inside is None:
             continue
-        if real.is_dir():
+        if kind == "dir":
             _check_links(real, real_roots)
             return str(real)
-        if real.is_file():
+        if kind == "file":
             return _file(real)
     if any(
         Path(os.path.realpath(c)).is_relative_to(r) or Path(os.path.realpath(c)) == r

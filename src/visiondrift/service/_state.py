@@ -31,7 +31,10 @@ class KeyCache:
 
     store: HistoryStore
     ttl: float = 5.0
+    #: Seconds between two records of a key's last use (``keys list`` shows it).
+    touch_every: float = 60.0
     _seen: dict[str, tuple[float, ApiKey | None]] = field(default_factory=dict)
+    _touched: dict[str, float] = field(default_factory=dict)
 
     async def verify(self, token: str) -> ApiKey | None:
         """The valid key ``token`` is, or ``None``."""
@@ -43,7 +46,18 @@ class KeyCache:
         if len(self._seen) > 10_000:
             self._seen.clear()
         self._seen[token] = (now, key)
+        if key is not None and now - self._touched.get(key.key_id, -1e18) >= self.touch_every:
+            self._touched[key.key_id] = now
+            await asyncio.to_thread(self._touch, key.key_id)
         return key
+
+    def _touch(self, key_id: str) -> None:
+        from visiondrift.errors import StoreError
+
+        try:
+            self.store.keys.touch(key_id)
+        except StoreError:  # a busy store: the last use is recorded next time
+            self._touched.pop(key_id, None)
 
 
 @dataclass

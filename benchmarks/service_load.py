@@ -1,0 +1,392 @@
+"""The service under load: records per second, latency, and nothing acknowledged lost.
+
+Usage::
+
+    python benchmarks/service_load.py [--seconds 60] [--batch 100] [--concurrency 4]
+                                      [--classes 10] [--warmup 3]
+
+Two servers, one after the other, each a subprocess running uvicorn on 127.0.0.1 with the same
+settings (one process, default loop and HTTP implementation, no access log):
+
+a. the bare endpoint, the baseline: a FastAPI app with only ``POST
+   /v1/datasets/{dataset}/records`` that validates the body with the service's own model
+   (``visiondrift.service._records.RecordsBody``: one record or ``{"records": [...]}``) and
+   answers 202;
+b. the service: ``visiondrift.service.create_app`` (what ``visiondrift serve`` runs) on a SQLite
+   store in a temporary folder, with API keys on and the default windows (1,000 records or an
+   hour: windows close and are compared with the baseline, in the pool, during the load). A
+   predictions baseline (2,000 Dirichlet draws over --classes classes) is uploaded first with
+   ``visiondrift.client.Client.upload_baseline`` (or written to the store when the service has
+   no baselines route yet).
+
+Each gets --warmup seconds, then --seconds of load from an httpx async client in this process:
+--concurrency connections, each posting batches of --batch probability records (unique ids)
+back to back (a closed loop). Prints the records acknowledged per second, the p50 and p99 of the
+request latency, the statuses seen, and for the service the records of the dataset in the store
+(``vd_records``) against the records acknowledged (2xx), which must be equal.
+
+Targets (issue 13): service throughput >= 0.5 x the bare endpoint's; service p99 < 100 ms; no
+acknowledged record missing from the store. Aim: >= 2,000 records/s. Exits 1 when a target is
+missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+DATASET = "load"
+RATIO_TARGET = 0.5
+P99_TARGET = 0.100
+AIM = 2000.0
+
+
+# ----------------------------------------------------------------------------- the servers
+
+
+def _bare_app() -> Any:
+    from typing import Annotated
+
+    from fastapi import Body, FastAPI, Path
+    from fastapi.responses import JSONResponse
+
+    from visiondrift.service._records import RecordBatch, RecordsBody
+    from visiondrift.store._baselines import DATASET_PATTERN
+
+    app = FastAPI()
+
+    async def records(dataset: str, body: Any) -> JSONResponse:
+        n = len(body.records) if isinstance(body, RecordBatch) else 1
+        return JSONResponse({"accepted": n}, status_code=202)
+
+    # The route's own annotations (this module's are strings, which FastAPI would resolve in
+    # the module's globals): the dataset as the service checks it, the body as its model.
+    records.__annotations__ = {
+        "dataset": Annotated[str, Path(pattern=f"^{DATASET_PATTERN}$")],
+        "body": Annotated[RecordsBody, Body()],
+        "return": JSONResponse,
+    }
+    app.post("/v1/datasets/{dataset}/records", status_code=202)(records)
+    return app
+
+
+def _service_app(work: Path) -> Any:
+    from visiondrift.service import create_app
+    from visiondrift.settings import Settings
+
+    service: dict[str, Any] = {"data_dir": str(work / "service-data")}
+    window = work / "window.json"
+    if window.exists():
+        service["window"] = json.loads(window.read_text())
+    settings = Settings(store={"url": str(work / "store.sqlite")}, service=service)
+    return create_app(settings)
+
+
+def serve(kind: str, work: Path) -> None:
+    """Run one server (in the subprocess) and write its port to ``work/<kind>.port``."""
+    import threading
+
+    import uvicorn
+
+    app = _bare_app() if kind == "bare" else _service_app(work)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", access_log=False, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+
+    def announce() -> None:
+        while not server.started:
+            time.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        (work / f"{kind}.port").write_text(str(port))
+
+    threading.Thread(target=announce, daemon=True).start()
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT it stopped on
+        server.run()
+
+
+class Server:
+    """A server subprocess (``serve``), stopped with SIGINT (uvicorn's graceful shut-down)."""
+
+    def __init__(self, kind: str, work: Path) -> None:
+        self.kind, self.work = kind, work
+        port_file = work / f"{kind}.port"
+        port_file.unlink(missing_ok=True)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve", kind, "--work", str(work)], env=env
+        )
+        deadline = time.monotonic() + 60
+        while not port_file.exists() or not port_file.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the {kind} server did not start")
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{port_file.read_text()}"
+
+    def stop(self) -> None:
+        import signal
+
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+# ----------------------------------------------------------------------------- the load
+
+
+@dataclass
+class Load:
+    """What one side's load measured."""
+
+    seconds: float = 0.0
+    acked: int = 0  # records acknowledged during the measured seconds
+    acked_total: int = 0  # records acknowledged, warm-up included
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def rate(self) -> float:
+        return self.acked / self.seconds if self.seconds else 0.0
+
+    def quantile(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _probabilities(classes: int, n: int, seed: int) -> list[str]:
+    """``n`` probability vectors as JSON texts (Dirichlet draws, summing to 1 exactly enough)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        draws = [rng.gammavariate(1.0, 1.0) for _ in range(classes)]
+        total = sum(draws)
+        out.append(json.dumps([d / total for d in draws]))
+    return out
+
+
+async def _drive(
+    url: str, token: str | None, args: argparse.Namespace, tag: str, probs: list[str]
+) -> Load:
+    load = Load()
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    limits = httpx.Limits(
+        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
+    )
+    path = f"/v1/datasets/{DATASET}/records"
+    started = time.perf_counter()
+    measure_from = started + args.warmup
+    stop_at = measure_from + args.seconds
+
+    async def worker(k: int, client: httpx.AsyncClient) -> None:
+        n = 0
+        while True:
+            now = time.perf_counter()
+            if now >= stop_at:
+                return
+            first = n * args.batch
+            parts = [
+                f'{{"id":"{tag}{k}-{n}-{i}","probabilities":{probs[(first + i) % len(probs)]}}}'
+                for i in range(args.batch)
+            ]
+            n += 1
+            body = ('{"records":[' + ",".join(parts) + "]}").encode()
+            sent = time.perf_counter()
+            try:
+                response = await client.post(path, content=body, headers=headers)
+            except httpx.TransportError as err:
+                load.statuses[type(err).__name__] += 1
+                continue
+            done = time.perf_counter()
+            load.statuses[str(response.status_code)] += 1
+            if response.is_success:
+                load.acked_total += args.batch
+                if sent >= measure_from and done <= stop_at:
+                    load.acked += args.batch
+                    load.latencies.append(done - sent)
+            elif sent >= measure_from:
+                load.latencies.append(done - sent)
+
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30.0) as client:
+        await asyncio.gather(*(worker(k, client) for k in range(args.concurrency)))
+    load.seconds = args.seconds
+    return load
+
+
+# ----------------------------------------------------------------------------- the service side
+
+
+def _prepare_store(work: Path, classes: int) -> tuple[str, Any]:
+    """A migrated store with an admin key; the token, and a predictions baseline profile."""
+    from visiondrift.profiles.builder import ProfileBuilder
+    from visiondrift.store import HistoryStore
+
+    with HistoryStore(str(work / "store.sqlite")) as store:
+        store.migrate()
+        token = store.keys.create("load", ["admin"])[1]
+    builder = ProfileBuilder(dataset=DATASET)
+    for i, text in enumerate(_probabilities(classes, 2000, seed=1)):
+        builder.add_prediction(f"b{i}", json.loads(text))
+    return token, builder.build()
+
+
+def _upload(url: str, token: str, baseline: Any, work: Path) -> str:
+    from visiondrift.client import Client
+    from visiondrift.errors import ServiceError
+    from visiondrift.store import HistoryStore
+
+    with Client(url, token) as client:
+        try:
+            client.upload_baseline(DATASET, baseline, name="load")
+            return "POST /v1/baselines"
+        except ServiceError as err:
+            if err.status not in (404, 405):
+                raise
+    with HistoryStore(str(work / "store.sqlite")) as store:
+        store.baselines.add(DATASET, baseline, name="load")
+    return "the store (no baselines route in this service)"
+
+
+def _windows(work: Path) -> tuple[Counter[str], float | None]:
+    """The dataset's windows by status, and the median seconds a window's run took."""
+    import sqlite3
+    from datetime import datetime
+
+    with sqlite3.connect(work / "store.sqlite") as conn:
+        statuses = Counter(
+            dict(
+                conn.execute(
+                    "SELECT status, count(*) FROM vd_windows WHERE dataset = ? GROUP BY status",
+                    (DATASET,),
+                ).fetchall()
+            )
+        )
+        spans = [
+            (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+            for start, end in conn.execute(
+                "SELECT started_at, ran_at FROM vd_runs WHERE dataset = ?", (DATASET,)
+            )
+        ]
+    return statuses, (statistics.median(spans) if spans else None)
+
+
+def _stored_records(work: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(work / "store.sqlite") as conn:
+        (count,) = conn.execute(
+            "SELECT count(*) FROM vd_records WHERE dataset = ?", (DATASET,)
+        ).fetchone()
+    return int(count)
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def _row(name: str, load: Load) -> str:
+    statuses = ", ".join(f"{k}: {v}" for k, v in sorted(load.statuses.items()))
+    return (
+        f"{name:<8} {load.rate:>10,.0f} rec/s  p50 {load.quantile(0.5) * 1000:6.1f} ms  "
+        f"p99 {load.quantile(0.99) * 1000:6.1f} ms  requests {sum(load.statuses.values())} "
+        f"({statuses})"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--batch", type=int, default=100, help="records per request")
+    parser.add_argument("--concurrency", type=int, default=4, help="requests in flight")
+    parser.add_argument("--classes", type=int, default=10)
+    parser.add_argument(
+        "--window-count",
+        type=int,
+        help="records per window (default: the service's, 1,000); windows close during the load",
+    )
+    parser.add_argument("--serve", choices=["bare", "service"], help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve(args.serve, args.work)
+        return 0
+
+    probs = _probabilities(args.classes, 997, seed=2)
+    print(
+        f"{args.seconds:g} s per side after {args.warmup:g} s of warm-up; batches of {args.batch} "
+        f"records of {args.classes} classes; {args.concurrency} requests in flight"
+    )
+    with tempfile.TemporaryDirectory(prefix="vd-load-") as tmp:
+        work = Path(tmp)
+        bare_server = Server("bare", work)
+        try:
+            bare = asyncio.run(_drive(bare_server.url, None, args, "b", probs))
+        finally:
+            bare_server.stop()
+        print(_row("bare", bare))
+
+        token, baseline = _prepare_store(work, args.classes)
+        if args.window_count:
+            (work / "window.json").write_text(json.dumps({"count": args.window_count}))
+        service_server = Server("service", work)
+        try:
+            how = _upload(service_server.url, token, baseline, work)
+            service = asyncio.run(_drive(service_server.url, token, args, "s", probs))
+            stored_running = _stored_records(work)
+        finally:
+            service_server.stop()
+        stored = _stored_records(work)
+        windows, run_seconds = _windows(work)
+        print(_row("service", service))
+        print(f"baseline uploaded through {how}")
+        took = "" if run_seconds is None else f"; a window's run took {run_seconds:.2f} s (median)"
+        print(f"windows: {dict(windows)}{took}")
+
+    ratio = service.rate / bare.rate if bare.rate else 0.0
+    p99 = service.quantile(0.99)
+    print(f"ratio service / bare: {ratio:.2f} (target >= {RATIO_TARGET})")
+    print(f"service p99: {p99 * 1000:.1f} ms (target < {P99_TARGET * 1000:.0f} ms)")
+    print(f"service throughput: {service.rate:,.0f} records/s (aim >= {AIM:,.0f})")
+    print(
+        f"acknowledged {service.acked_total:,} records; in the store: {stored_running:,} while "
+        f"serving, {stored:,} after shut-down"
+    )
+    missed = []
+    if ratio < RATIO_TARGET:
+        missed.append("throughput ratio")
+    if not p99 < P99_TARGET:
+        missed.append("p99 latency")
+    if stored != service.acked_total or stored_running != service.acked_total:
+        missed.append("acknowledged == stored")
+    if service.rate < AIM:
+        print(f"note: below the aim of {AIM:,.0f} records/s")
+    if missed:
+        print("MISSED: " + ", ".join(missed))
+        return 1
+    print("all targets met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The model-serving app: a toy colour classifier whose predictions visiondrift monitors."""

@@ -1,0 +1,1 @@
+"""A model-serving Django project that monitors its classifier with visiondrift."""
