@@ -273,3 +273,20 @@ def test_with_a_model_image_changes_count_as_much_as_the_model_feels_them(
     plain = visiondrift.compare(plain_base, visiondrift.profile(bigger, workers=1))
     assert plain.severity == "high"
     assert not any("model's outputs" in e for e in plain.explanations)
+
+
+def test_a_batch_of_only_unusable_images_with_a_model_is_integrity_drift() -> None:
+    """Its profile has a model summary but no per-image model values: compared, not a crash."""
+    from _profile_builders import Row, config, image_profile
+
+    from visiondrift.drift import compare
+
+    cfg = config(model=True, reservoir_size=50)
+    baseline = image_profile("val", [Row(i, "cat", "JPEG") for i in range(40)], cfg)
+    broken = image_profile("prod", [Row(i, None, "JPEG", bad=True) for i in range(12)], cfg)
+    assert broken.n_images == 0
+    assert broken.model is not None
+    report = compare(baseline, broken, mode="monitor")
+    assert report.overall_drift_detected
+    assert report.status == "drift"
+    assert report.explanations[0].startswith("100.0% of files could not be used")

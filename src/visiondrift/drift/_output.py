@@ -156,8 +156,10 @@ def model_summary(profile: Profile) -> ModelOutputSummary | None:
 def _confidence_candidate(
     base: Profile, cur: Profile, mb: ModelSummary, mc: ModelSummary
 ) -> Candidate | None:
-    b = base.reservoir.values["model_confidence"]
-    c = cur.reservoir.values["model_confidence"]
+    # A batch of only unusable images has a model summary but no per-image model values.
+    empty = np.zeros(0, dtype=np.float64)
+    b = base.reservoir.values.get("model_confidence", empty)
+    c = cur.reservoir.values.get("model_confidence", empty)
     if b.size < 2 or c.size < 1:
         return None
     result = KSDetector().fit(b).test(c)

@@ -97,7 +97,7 @@ class ServiceState:
     data_dir: Path
 
 
-def state(request: Request) -> ServiceState:
+async def state(request: Request) -> ServiceState:
     """The service's state (a FastAPI dependency)."""
     found: ServiceState = request.app.state.vd
     return found
