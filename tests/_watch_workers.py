@@ -33,13 +33,14 @@ def claim_all(
 def _watcher(
     location: str, schema: str | None, baseline: str, inbox: str, out_dir: str, **kw: Any
 ) -> Any:
+    from visiondrift.app import monitor_from_settings
     from visiondrift.settings import Settings, WatchSettings
-    from visiondrift.watch import Watcher, monitor_for_watch
+    from visiondrift.watch import Watcher
 
     store = _store(location, schema)
     settings = Settings()
     watch = WatchSettings(inbox=inbox, marker="_SUCCESS", lease=kw.pop("lease", 600.0))
-    monitor = kw.pop("monitor", None) or monitor_for_watch(baseline, settings, store)
+    monitor = kw.pop("monitor", None) or monitor_from_settings(baseline, settings, store)
     return Watcher(
         monitor,
         store,
@@ -82,9 +83,8 @@ def watch_and_hang(
     signal: Connection,
 ) -> None:
     """A watcher that takes a batch and hangs while profiling it (the parent kills it -9)."""
-    from visiondrift.app import Monitor
+    from visiondrift.app import Monitor, monitor_from_settings
     from visiondrift.settings import Settings
-    from visiondrift.watch import monitor_for_watch
 
     class Hanging(Monitor):
         def profile(self, source: Any, **options: Any) -> Any:
@@ -93,7 +93,7 @@ def watch_and_hang(
             raise AssertionError("killed before this")
 
     store = _store(location, schema)
-    normal = monitor_for_watch(baseline, Settings(), store)
+    normal = monitor_from_settings(baseline, Settings(), store)
     hanging = Hanging(normal.baseline, history=store, sinks=normal.sinks[1:])
     watcher = _watcher(
         location, schema, baseline, inbox, out_dir, lease=lease, monitor=hanging, owner="hung"

@@ -278,7 +278,6 @@ def test_with_a_model_image_changes_count_as_much_as_the_model_feels_them(
 def test_a_batch_of_only_unusable_images_with_a_model_is_integrity_drift() -> None:
     """Its profile has a model summary but no per-image model values: compared, not a crash."""
     from _profile_builders import Row, config, image_profile
-
     from visiondrift.drift import compare
 
     cfg = config(model=True, reservoir_size=50)

@@ -20,11 +20,11 @@ from click.testing import CliRunner
 
 from _watch_helpers import Watch, make_baseline, write_batch, write_broken
 from _watch_workers import watch_and_hang, watch_once
-from visiondrift.app import CallbackSink, Monitor, RunResult
+from visiondrift.app import CallbackSink, Monitor, RunResult, monitor_from_settings
 from visiondrift.cli import cli
 from visiondrift.settings import Settings, WatchSettings
 from visiondrift.store import HistoryStore
-from visiondrift.watch import Watcher, monitor_for_watch
+from visiondrift.watch import Watcher
 
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -41,7 +41,7 @@ def _settings(inbox: Path, **kw: Any) -> WatchSettings:
 
 def _watcher(baseline: Path, store: HistoryStore, inbox: Path, out: Path, **kw: Any) -> Watcher:
     settings = kw.pop("settings", None) or _settings(inbox)
-    monitor = kw.pop("monitor", None) or monitor_for_watch(baseline, Settings(), store)
+    monitor = kw.pop("monitor", None) or monitor_from_settings(baseline, Settings(), store)
     return Watcher(
         monitor,
         store,

@@ -17,7 +17,11 @@ import typing
 from visiondrift._lazy import lazy_attributes as _lazy_attributes
 
 if typing.TYPE_CHECKING:
-    from visiondrift.app._alerts import alert_sink_from_settings, sinks_from_settings
+    from visiondrift.app._alerts import (
+        alert_sink_from_settings,
+        monitor_from_settings,
+        sinks_from_settings,
+    )
     from visiondrift.app._history import history_from_settings
     from visiondrift.app._inputs import open_batch, prediction_defaults
     from visiondrift.app._monitor import Monitor, Outputs, write_outputs
@@ -41,6 +45,7 @@ _LAZY: dict[str, str] = {
     "SinkFailure": "visiondrift.app._result",
     "build_sinks": "visiondrift.app._sinks",
     "history_from_settings": "visiondrift.app._history",
+    "monitor_from_settings": "visiondrift.app._alerts",
     "open_batch": "visiondrift.app._inputs",
     "prediction_defaults": "visiondrift.app._inputs",
     "register_sink_factory": "visiondrift.app._sinks",
@@ -60,6 +65,7 @@ __all__ = [
     "alert_sink_from_settings",
     "build_sinks",
     "history_from_settings",
+    "monitor_from_settings",
     "open_batch",
     "prediction_defaults",
     "register_sink_factory",

@@ -108,9 +108,9 @@ def watch(
     SIGTERM or SIGINT: no new batch is taken, the current one is finished if its run is being
     recorded, else given back; the command exits 0. Logs go to stderr.
     """
-    from visiondrift.app import history_from_settings
+    from visiondrift.app import history_from_settings, monitor_from_settings
     from visiondrift.profiles import Profile
-    from visiondrift.watch import Inbox, Schedule, Watcher, monitor_for_watch, watch_logging
+    from visiondrift.watch import Inbox, Schedule, Watcher, watch_logging
 
     loaded = cli_settings()
     settings = loaded.settings
@@ -141,7 +141,7 @@ def watch(
         store = history_from_settings(settings.store, required=True)
         assert store is not None
         baseline = Profile.load(baseline_path)
-        monitor = monitor_for_watch(baseline, settings, store, alerts=not no_alerts)
+        monitor = monitor_from_settings(baseline, settings, store, alerts=not no_alerts)
     except VisionDriftError as err:
         _fail(err)
     run_options: dict[str, Any] = {"workers": workers} if workers is not None else {}

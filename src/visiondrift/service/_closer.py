@@ -97,7 +97,7 @@ def close_window(
     with the reason; when the run could not be recorded (the store is down), the claim is
     given back so that the window is closed again later.
     """
-    from visiondrift.app import Monitor, sinks_from_settings
+    from visiondrift.app import monitor_from_settings
     from visiondrift.errors import StoreError, VisionDriftError
 
     wid = window.window_id
@@ -108,14 +108,7 @@ def close_window(
         return Closed(wid, "closed", run_id=done)
     try:
         profile = window_profile(baseline, store.windows.records(wid), dataset=window.dataset)
-        monitor = Monitor(
-            baseline,
-            config=settings.drift.to_config(),
-            history=store,
-            keep_profiles=settings.store.keep_profiles,
-            trend_runs=settings.store.trend_runs,
-            sinks=sinks_from_settings(settings, store),
-        )
+        monitor = monitor_from_settings(baseline, settings, store)
         result = monitor.run(
             profile,
             dataset=window.dataset,

@@ -111,7 +111,7 @@ def _run_batch(
     service: ServiceState, dataset: str, baseline_id: str, source: Any, run_id: str
 ) -> None:
     """The run itself (a pool thread): the monitor, its history and sinks, the metrics."""
-    from visiondrift.app import Monitor, sinks_from_settings
+    from visiondrift.app import monitor_from_settings
 
     settings, store = service.settings, service.store
     try:
@@ -124,14 +124,7 @@ def _run_batch(
         from visiondrift.sources import BytesSource
 
         source = BytesSource(source, location="upload")
-    monitor = Monitor(
-        baseline,
-        config=settings.drift.to_config(),
-        history=store,
-        keep_profiles=settings.store.keep_profiles,
-        trend_runs=settings.store.trend_runs,
-        sinks=sinks_from_settings(settings, store),
-    )
+    monitor = monitor_from_settings(baseline, settings, store)
     result = monitor.run(
         source, dataset=dataset, run_id=run_id, command="visiondrift serve: batch", workers=1
     )

@@ -20,7 +20,7 @@ from visiondrift._lazy import lazy_attributes as _lazy_attributes
 if typing.TYPE_CHECKING:
     from visiondrift.watch._inbox import Batch, Inbox, batch_key
     from visiondrift.watch._logs import JsonFormatter, watch_logging
-    from visiondrift.watch._runner import Outcome, Watcher, monitor_for_watch
+    from visiondrift.watch._runner import Outcome, Watcher
     from visiondrift.watch._schedule import Schedule, format_source
 
 _LAZY: dict[str, str] = {
@@ -32,7 +32,6 @@ _LAZY: dict[str, str] = {
     "Watcher": "visiondrift.watch._runner",
     "batch_key": "visiondrift.watch._inbox",
     "format_source": "visiondrift.watch._schedule",
-    "monitor_for_watch": "visiondrift.watch._runner",
     "watch_logging": "visiondrift.watch._logs",
 }
 
@@ -45,7 +44,6 @@ __all__ = [
     "Watcher",
     "batch_key",
     "format_source",
-    "monitor_for_watch",
     "watch_logging",
 ]
 

@@ -40,11 +40,11 @@ from visiondrift.watch._schedule import Schedule, time_zone
 
 if TYPE_CHECKING:
     from visiondrift.app import Monitor, RunResult, Sink
-    from visiondrift.settings import Settings, WatchSettings
+    from visiondrift.settings import WatchSettings
     from visiondrift.store import HistoryStore
     from visiondrift.store._claims import Claim
 
-__all__ = ["Outcome", "Watcher", "monitor_for_watch"]
+__all__ = ["Outcome", "Watcher"]
 
 logger = logging.getLogger("visiondrift.watch")
 
@@ -72,33 +72,6 @@ class Outcome:
 
 class _Abandoned(Exception):
     """Raised from the profiling progress callback when the watcher is told to stop."""
-
-
-def monitor_for_watch(
-    baseline: Any,
-    settings: Settings,
-    store: HistoryStore,
-    *,
-    sinks: Sequence[Sink] = (),
-    alerts: bool = True,
-    model: Any = None,
-    executor: Any = None,
-) -> Monitor:
-    """The monitor a watcher runs: the ``[drift]`` settings, the history ``store`` (trends, slow
-    drift, the run's record), :func:`~visiondrift.app.sinks_from_settings` (the alerts unless
-    ``alerts`` is false), then ``sinks``."""
-    from visiondrift.app import Monitor, sinks_from_settings
-
-    return Monitor(
-        baseline,
-        config=settings.drift.to_config(),
-        history=store,
-        keep_profiles=settings.store.keep_profiles,
-        trend_runs=settings.store.trend_runs,
-        sinks=[*sinks_from_settings(settings, store, alerts=alerts), *sinks],
-        model=model,
-        executor=executor,
-    )
 
 
 def _owner() -> str:
@@ -150,8 +123,8 @@ class Watcher:
     ----------
     monitor
         The :class:`~visiondrift.app.Monitor` to run (built with the history ``store`` so that
-        each run is recorded; see :func:`monitor_for_watch`), or a function that makes one per
-        batch.
+        each run is recorded; see :func:`~visiondrift.app.monitor_from_settings`), or a
+        function that makes one per batch.
     store
         The history store that holds the claims.
     settings
