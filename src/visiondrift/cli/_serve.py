@@ -7,11 +7,9 @@ run_server`; the routes, the pool, the windows and the metrics are :mod:`visiond
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from visiondrift.cli._settings import cli_settings, config_option, setting_option
+from visiondrift.cli._settings import cli_settings, config_option, given_settings, setting_option
 from visiondrift.cli._support import InputError, _fail
 from visiondrift.errors import VisionDriftError
 
@@ -84,7 +82,7 @@ def serve(
 
     ctx = click.get_current_context()
     loaded = cli_settings(ctx)
-    overrides = _given(ctx)
+    overrides = given_settings(ctx)
     if roots:
         overrides["service.roots"] = (list(roots), "--root")
         from visiondrift.settings import load_settings
@@ -137,22 +135,3 @@ def serve(
             ) from None
     except VisionDriftError as err:
         _fail(err)
-
-
-def _given(ctx: click.Context) -> dict[str, tuple[Any, str]]:
-    """The settings the command line gave, as ``load_settings(cli=...)`` takes them."""
-    from click.core import ParameterSource
-
-    from visiondrift.cli._settings import SettingOption
-
-    given: dict[str, tuple[Any, str]] = {}
-    for param in ctx.command.params:
-        if (
-            isinstance(param, SettingOption)
-            and param.name is not None
-            and ctx.get_parameter_source(param.name) == ParameterSource.COMMANDLINE
-            and ctx.params.get(param.name) is not None
-        ):
-            option = next((o for o in param.opts if o.startswith("--")), param.opts[0])
-            given[param.setting] = (ctx.params[param.name], option)
-    return given

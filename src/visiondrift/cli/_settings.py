@@ -29,6 +29,7 @@ __all__ = [
     "cli_settings",
     "config_option",
     "drift_config",
+    "given_settings",
     "plain_default",
     "profile_size_options",
     "setting_option",
@@ -216,6 +217,22 @@ def cli_settings(ctx: click.Context | None = None) -> Any:
 
     ctx = ctx or click.get_current_context()
     loaded: LoadedSettings | None = ctx.meta.get(_META_KEY)
+    file = loaded.file if loaded is not None else None
+    try:
+        return load_settings(file, cli=given_settings(ctx))
+    except VisionDriftError as err:
+        raise InputError(str(err)) from err
+
+
+def drift_config(ctx: click.Context | None = None) -> Any:
+    """The :class:`~visiondrift.drift.DriftConfig` of this command's effective ``[drift]``
+    settings (options over environment over file over defaults)."""
+    return cli_settings(ctx).settings.drift.to_config()
+
+
+def given_settings(ctx: click.Context) -> dict[str, tuple[Any, str]]:
+    """The settings this command's command line gave, as ``load_settings(cli=...)`` takes
+    them: ``{key: (value, option)}``."""
     given: dict[str, tuple[Any, str]] = {}
     for param in ctx.command.params:
         if (
@@ -225,17 +242,7 @@ def cli_settings(ctx: click.Context | None = None) -> Any:
             and ctx.params.get(param.name) is not None
         ):
             given[param.setting] = (ctx.params[param.name], _option_name(param))
-    file = loaded.file if loaded is not None else None
-    try:
-        return load_settings(file, cli=given)
-    except VisionDriftError as err:
-        raise InputError(str(err)) from err
-
-
-def drift_config(ctx: click.Context | None = None) -> Any:
-    """The :class:`~visiondrift.drift.DriftConfig` of this command's effective ``[drift]``
-    settings (options over environment over file over defaults)."""
-    return cli_settings(ctx).settings.drift.to_config()
+    return given
 
 
 def _option_name(param: click.Parameter) -> str:

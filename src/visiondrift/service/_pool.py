@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from visiondrift.service._problems import ServiceProblem
+from visiondrift.service._problems import ServiceProblem, busy
 
 __all__ = ["Pool"]
 
@@ -52,13 +52,10 @@ class Pool:
         return not self._closed
 
     def _busy(self, what: str) -> ServiceProblem:
-        return ServiceProblem(
-            429,
-            "Too many requests",
+        return busy(
             f"The service is busy ({self._in_flight} jobs running or waiting for {self.workers} "
-            f"workers) and cannot take {what} now; retry after {self.retry_after} s.",
-            slug="busy",
-            headers={"Retry-After": str(self.retry_after)},
+            f"workers) and cannot take {what} now",
+            self.retry_after,
         )
 
     def submit(self, fn: Callable[..., T], *args: Any, what: str = "this job") -> Future[T]:

@@ -31,7 +31,14 @@ from visiondrift.errors import (
     StoreError,
 )
 
-__all__ = ["PROBLEMS", "Problem", "ProblemItem", "ServiceProblem", "install_handlers"]
+__all__ = [
+    "PROBLEMS",
+    "Problem",
+    "ProblemItem",
+    "ServiceProblem",
+    "busy",
+    "install_handlers",
+]
 
 logger = logging.getLogger("visiondrift.service")
 
@@ -96,6 +103,18 @@ class ServiceProblem(Exception):
         self.type = TYPE_BASE + slug if slug else "about:blank"
         self.headers = dict(headers or {})
         self.errors = errors
+
+
+def busy(detail: str, retry_after: int) -> ServiceProblem:
+    """The 429 of a full queue: ``detail`` says which, the client retries after ``retry_after``
+    seconds (``Retry-After``)."""
+    return ServiceProblem(
+        429,
+        "Too many requests",
+        f"{detail}; retry after {retry_after} s.",
+        slug="busy",
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 def problem_response(

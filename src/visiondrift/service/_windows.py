@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from visiondrift.service._problems import ServiceProblem
+from visiondrift.service._problems import ServiceProblem, busy
 
 if TYPE_CHECKING:
     from visiondrift.profiles import Profile
@@ -258,13 +258,10 @@ class WindowService:
             self._queue.put_nowait((request, future))
         except queue.Full:
             state.metrics.queue_depth("records", self._queue.qsize())
-            raise ServiceProblem(
-                429,
-                "Too many requests",
+            raise busy(
                 f"The service is writing {self._queue.qsize()} requests of records already "
-                f"(service.record_queue); retry after {config.retry_after} s.",
-                slug="busy",
-                headers={"Retry-After": str(config.retry_after)},
+                "(service.record_queue)",
+                config.retry_after,
             ) from None
         result = await asyncio.wrap_future(future)
         bad: dict[str, int] = {}
