@@ -89,10 +89,24 @@ def _ignore_interrupt() -> None:
     waits for ever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        # Forked with SIGTERM blocked (see start_pool): one sent before now is delivered here,
+        # to the default action, not to the parent's handler the worker was born with.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
 def start_pool(n_workers: int) -> mp.pool.Pool:
     # fork starts workers in milliseconds; elsewhere fall back to the platform default.
     methods = mp.get_all_start_methods()
     context = mp.get_context("fork" if "fork" in methods else None)
-    return context.Pool(processes=n_workers, initializer=_ignore_interrupt)
+    if not hasattr(signal, "pthread_sigmask"):
+        return context.Pool(processes=n_workers, initializer=_ignore_interrupt)
+    # SIGTERM stays blocked while the workers are forked: a worker inherits the parent's
+    # handler, and a SIGTERM arriving before its initializer ran would be "handled" by it and
+    # leave the worker alive (Pool.terminate's join then waits for ever). The parent gets a
+    # SIGTERM sent meanwhile once the pool exists.
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        return context.Pool(processes=n_workers, initializer=_ignore_interrupt)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
