@@ -138,6 +138,14 @@ class Server:
             time.sleep(0.05)
         self.url = f"http://127.0.0.1:{port_file.read_text()}"
 
+    def cpu(self) -> float | None:
+        """The server process's CPU seconds so far (user + system; ``None`` off Linux)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         import signal
 
@@ -159,6 +167,7 @@ class Load:
     seconds: float = 0.0
     acked: int = 0  # records acknowledged during the measured seconds
     acked_total: int = 0  # records acknowledged, warm-up included
+    cpu: float | None = None  # the server's CPU seconds during the measured seconds
     latencies: list[float] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
 
@@ -185,7 +194,7 @@ def _probabilities(classes: int, n: int, seed: int) -> list[str]:
 
 
 async def _drive(
-    url: str, token: str | None, args: argparse.Namespace, tag: str, probs: list[str]
+    server: Server, token: str | None, args: argparse.Namespace, tag: str, probs: list[str]
 ) -> Load:
     load = Load()
     headers = {"Content-Type": "application/json"}
@@ -228,8 +237,16 @@ async def _drive(
             elif sent >= measure_from:
                 load.latencies.append(done - sent)
 
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30.0) as client:
-        await asyncio.gather(*(worker(k, client) for k in range(args.concurrency)))
+    async def cpu() -> None:
+        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+        first = server.cpu()
+        await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+        last = server.cpu()
+        if first is not None and last is not None:
+            load.cpu = last - first
+
+    async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30.0) as client:
+        await asyncio.gather(cpu(), *(worker(k, client) for k in range(args.concurrency)))
     load.seconds = args.seconds
     return load
 
@@ -306,10 +323,14 @@ def _stored_records(work: Path) -> int:
 
 def _row(name: str, load: Load) -> str:
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(load.statuses.items()))
+    cpu = ""
+    if load.cpu is not None and load.acked:
+        cpu = f"  server CPU {load.cpu / load.seconds:4.0%}, {load.cpu / load.acked * 1e5:5.2f} ms"
+        cpu += f" per {100:,} records"
     return (
         f"{name:<8} {load.rate:>10,.0f} rec/s  p50 {load.quantile(0.5) * 1000:6.1f} ms  "
-        f"p99 {load.quantile(0.99) * 1000:6.1f} ms  requests {sum(load.statuses.values())} "
-        f"({statuses})"
+        f"p99 {load.quantile(0.99) * 1000:6.1f} ms{cpu}  requests "
+        f"{sum(load.statuses.values())} ({statuses})"
     )
 
 
@@ -341,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         bare_server = Server("bare", work)
         try:
-            bare = asyncio.run(_drive(bare_server.url, None, args, "b", probs))
+            bare = asyncio.run(_drive(bare_server, None, args, "b", probs))
         finally:
             bare_server.stop()
         print(_row("bare", bare))
@@ -352,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         service_server = Server("service", work)
         try:
             how = _upload(service_server.url, token, baseline, work)
-            service = asyncio.run(_drive(service_server.url, token, args, "s", probs))
+            service = asyncio.run(_drive(service_server, token, args, "s", probs))
             stored_running = _stored_records(work)
         finally:
             service_server.stop()

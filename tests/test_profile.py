@@ -175,3 +175,37 @@ def test_no_readable_image_is_a_clear_error(corpus_dir: Path, tmp_path: Path) ->
         visiondrift.profile(corpus_dir / "bad")
     with pytest.raises(NoReadableImagesError, match="No image files found"):
         visiondrift.profile(tmp_path)
+
+
+def test_add_predictions_is_add_prediction_for_each_row() -> None:
+    """The bulk path gives the very profile of one call per prediction, across reservoir
+    flushes (25 rows, a reservoir of 10), with and without labels, and refuses bad shapes."""
+    import numpy as np
+
+    from visiondrift.errors import ConfigError
+    from visiondrift.profiles import ProfileBuilder, ProfileConfig
+
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.ones(4), size=25)
+    keys = [f"k{i}" for i in range(25)]
+    labels = [None if i % 3 else f"c{i % 2}" for i in range(25)]
+    one = ProfileBuilder(ProfileConfig(reservoir_size=10), dataset="d")
+    for key, row, label in zip(keys, probs, labels, strict=True):
+        one.add_prediction(key, row, label=label)
+    bulk = ProfileBuilder(ProfileConfig(reservoir_size=10), dataset="d")
+    bulk.add_predictions(keys[:7], probs[:7], labels[:7])
+    bulk.add_predictions(keys[7:], probs[7:], labels[7:])
+    a, b = one.build().to_dict(), bulk.build().to_dict()
+    for d in (a, b):
+        d.pop("created_at", None)
+    assert a == b
+    assert b["n_images"] == 25
+    unlabelled = ProfileBuilder(ProfileConfig(reservoir_size=10))
+    unlabelled.add_predictions(keys, probs)
+    assert unlabelled.build().labels.counts == {}
+    with pytest.raises(ConfigError, match="one row of probabilities per key"):
+        bulk.add_predictions(keys[:3], probs[:2])
+    with pytest.raises(ConfigError, match="one label per key"):
+        bulk.add_predictions(keys[:2], probs[:2], ["a"])
+    with pytest.raises(ConfigError, match="3 probabilities where the model has 4"):
+        bulk.add_predictions(keys[:2], probs[:2, :3])

@@ -20,8 +20,9 @@ from visiondrift.store import HistoryStore, head_revision
 
 FIXTURE = Path(__file__).parent / "fixtures" / "history_v0001.sqlite"
 #: The latest revision (0002 added vd_bad_counts, 0003 widened metric texts on PostgreSQL,
-#: 0004 added vd_runs.slow_drift).
-HEAD = "0006"
+#: 0004 added vd_runs.slow_drift, 0005 the alert tables, 0006 the service's tables, 0007 dropped
+#: an index of vd_records).
+HEAD = "0007"
 
 
 def _tables_and_revision(path: Path) -> tuple[set[str], str]:

@@ -266,3 +266,49 @@ def test_a_window_never_ends_before_it_starts(store: HistoryStore) -> None:
     assert by_hand is not None
     assert by_hand.end is not None
     assert by_hand.end >= by_hand.opened_at
+
+
+def test_a_window_of_predictions_is_profiled_from_its_rows_as_from_its_records(
+    store: HistoryStore,
+) -> None:
+    """The closer's fast path (``prediction_rows`` + ``prediction_profile``) builds exactly the
+    profile the per-record path (``records`` + ``window_profile``) builds: reservoir, model
+    summary, labels and bad records alike, across several reservoir flushes and read chunks."""
+    from _records_helpers import CLASSES, probabilities
+    from visiondrift.profiles import ProfileBuilder, ProfileConfig
+    from visiondrift.service._closer import prediction_profile, window_profile
+
+    builder = ProfileBuilder(ProfileConfig(reservoir_size=200))
+    builder.set_model(CLASSES, {"format": "predictions (jsonl)"})
+    for i, p in enumerate(probabilities(300, seed=4)):
+        builder.add_prediction(f"base/{i}", np.asarray(p), label=CLASSES[i % 3])
+    baseline = builder.build()
+    rows = []
+    for i, p in enumerate(probabilities(730, seed=5, shift=0.5)):
+        if i % 97 == 3:
+            rows.append(NewRecord(record_id=f"x{i}", bad_reason="decode_error", detail="broken"))
+        else:
+            label = CLASSES[i % 3] if i % 4 else None
+            rows.append(
+                NewRecord(record_id=f"r{i}" if i % 5 else None, label=label, probs=encode_probs(p))
+            )
+    store.windows.append("shop", BASE, rows, count_limit=None, seconds_limit=None, now=T0)
+    window = store.windows.open_window("shop")
+    assert window is not None
+    assert window.n_records == 730
+    assert window.n_bad == 8
+
+    slow = window_profile(
+        baseline, store.windows.records(window.window_id, chunk=100), dataset="shop"
+    )
+    chunks = list(store.windows.prediction_rows(window.window_id, chunk=250))
+    assert [len(c) for c in chunks] == [250, 250, 230]
+    fast = prediction_profile(baseline, chunks, dataset="shop")
+    assert baseline.config.reservoir_size == 200  # the reservoir was flushed on the way
+    one, two = slow.to_dict(), fast.to_dict()
+    for d in (one, two):
+        d.pop("created_at", None)
+    assert one == two
+    assert fast.n_files == 730
+    assert fast.n_images == 722
+    assert fast.bad_counts == {"decode_error": 8}

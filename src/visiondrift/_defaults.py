@@ -149,6 +149,7 @@ class _DefaultsService:
     port: int = 8080
     workers: int = 1
     pool_workers: int = 2
+    close_processes: int = 1
     queue_size: int = 16
     record_queue: int = 2000
     retry_after: int = 1

@@ -686,6 +686,14 @@ class ServiceSettings(_Section):
         description="Threads per process for the CPU-heavy work: decoding, the model, "
         "comparing, rendering reports.",
     )
+    close_processes: int = Field(
+        1,
+        ge=0,
+        le=64,
+        description="Processes per server process that close windows (build, compare and "
+        "record their verdicts) at a lower CPU priority, off the process that takes requests; "
+        "0: close them in the pool's threads.",
+    )
     queue_size: int = Field(
         16,
         ge=1,

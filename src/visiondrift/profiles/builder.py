@@ -281,8 +281,67 @@ class ProfileBuilder:
         self._names.append(key if name is None else name)
         self._row_labels.append(label)
         self._probs.append(probs)
-        if len(self._probs) >= self.config.reservoir_size:
+        if len(self._keys) >= self.config.reservoir_size:
             self._flush()
+
+    def add_predictions(
+        self,
+        keys: Sequence[str],
+        probabilities: NDArray[np.floating[Any]],
+        labels: Sequence[str | None] | None = None,
+    ) -> None:
+        """Add many predictions at once: what :meth:`add_prediction` does for each row of
+        ``probabilities`` (one per key; ``labels`` one per key, or ``None``), in one go. The
+        profile is the same as with one call per prediction, in the same order.
+
+        Parameters
+        ----------
+        keys
+            What identifies each record (also its name in reports).
+        probabilities
+            An ``(n, classes)`` array (validated by the caller: finite, rows summing to 1).
+        labels
+            Each record's true class, or ``None`` when no record has one.
+        """
+        probs = np.asarray(probabilities, dtype=np.float64)
+        n = len(keys)
+        if probs.ndim != 2 or probs.shape[0] != n:
+            raise ConfigError(
+                f"add_predictions needs one row of probabilities per key ({n}); got an array "
+                f"of shape {probs.shape}."
+            )
+        if labels is not None and len(labels) != n:
+            raise ConfigError(f"add_predictions needs one label per key ({n}); got {len(labels)}.")
+        if n == 0:
+            return
+        self._start("predictions")
+        if self._model is None:
+            self.set_model([str(i) for i in range(probs.shape[1])], {})
+        assert self._model is not None
+        if probs.shape[1] != len(self._model.class_names):
+            raise ConfigError(
+                f"The predictions have {probs.shape[1]} probabilities where the model has "
+                f"{len(self._model.class_names)} classes."
+            )
+        self._n_files += n
+        self._n_images += n
+        rows_labels: Sequence[str | None] = [None] * n if labels is None else labels
+        for label in rows_labels:
+            if label is not None:
+                self._labels[label] = self._labels.get(label, 0) + 1
+        seed = self.config.seed
+        size = self.config.reservoir_size
+        start = 0
+        while start < n:
+            take = min(n - start, max(1, size - len(self._keys)))
+            part = keys[start : start + take]
+            self._keys.extend(item_key(seed, key) for key in part)
+            self._names.extend(part)
+            self._row_labels.extend(rows_labels[start : start + take])
+            self._probs.append(probs[start : start + take])
+            start += take
+            if len(self._keys) >= size:
+                self._flush()
 
     def _count(self, format: str, mode: str, label: str | None) -> None:
         self._n_files += 1

@@ -156,10 +156,16 @@ def create_app(settings: Settings | None = None, *, store: HistoryStore | None =
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = _start(settings, store)
+        try:
+            await service.windows.start(service)
+        except BaseException:
+            _stop(service, own_store=store is None)
+            raise
         app.state.vd = service
         try:
             yield
         finally:
+            await service.windows.aclose()
             _stop(service, own_store=store is None)
             app.state.vd = None
 
@@ -204,6 +210,7 @@ def _finish_document(app: FastAPI, *, open_metrics: bool) -> None:
     from fastapi.openapi.utils import get_openapi
 
     from visiondrift.service._problems import PROBLEM_TYPE, PROBLEMS
+    from visiondrift.service._records import records_body_schema
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -213,6 +220,10 @@ def _finish_document(app: FastAPI, *, open_metrics: bool) -> None:
                 description=app.description,
                 routes=app.routes,
             )
+            # Schemas of bodies the routes read themselves (documented with openapi_extra).
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in records_body_schema()[1].items():
+                schemas.setdefault(name, schema)
             for item in document.get("paths", {}).values():
                 for operation in item.values():
                     if isinstance(operation, dict) and "requestBody" in operation:
@@ -240,6 +251,7 @@ def _finish_document(app: FastAPI, *, open_metrics: bool) -> None:
 
 def _start(settings: Settings, store: HistoryStore | None) -> ServiceState:
     from visiondrift.errors import ConfigError
+    from visiondrift.service._close_process import Closers
     from visiondrift.service._events import EventHub
     from visiondrift.service._metrics import ServiceMetrics
     from visiondrift.service._pool import Pool
@@ -264,6 +276,7 @@ def _start(settings: Settings, store: HistoryStore | None) -> ServiceState:
         store=store,
         pool=Pool(config.pool_workers, config.queue_size, retry_after=config.retry_after),
         windows=WindowService(),
+        closers=Closers(settings, store),
         events=EventHub(),
         metrics=ServiceMetrics(settings, store),
         keys=KeyCache(store),
@@ -271,7 +284,6 @@ def _start(settings: Settings, store: HistoryStore | None) -> ServiceState:
         data_dir=data_dir,
     )
     _abandon_interrupted_jobs(service)
-    service.windows.start(service)
     if config.auth and service.store.keys.count_active() == 0:
         logger.warning(
             "No API key exists: every /v1 route will answer 401. Create one with "
@@ -294,8 +306,9 @@ def _abandon_interrupted_jobs(service: ServiceState) -> None:
 
 
 def _stop(service: ServiceState, *, own_store: bool) -> None:
-    service.windows.stop()
+    service.windows.stop()  # stopped already, unless starting it failed
     service.pool.close(wait=True)
+    service.closers.stop()
     service.metrics.close()
     if own_store:
         service.store.close()

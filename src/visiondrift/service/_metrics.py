@@ -252,6 +252,11 @@ class ServiceMetrics:
             self.images(dataset, result.report.current.n_images)
         self.collector.invalidate()
 
+    def window_recorded(self, dataset: str) -> None:
+        """A window of ``dataset`` was compared and recorded (by this process's closers)."""
+        self._runs.labels(self._dataset(dataset), "window").inc()
+        self.collector.invalidate()
+
     def queue_depth(self, queue: str, depth: int) -> None:
         """How many jobs wait in ``queue`` (``pool``, ``records``)."""
         self._queue.labels(queue if queue in _QUEUES else OTHER).set(max(0, depth))

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,7 +23,7 @@ from visiondrift.service._auth import require
 from visiondrift.service._events import event_id, parse_event_id, window_event
 from visiondrift.service._params import DatasetName
 from visiondrift.service._problems import PROBLEMS
-from visiondrift.service._records import RecordBatch, RecordsBody
+from visiondrift.service._records import RecordBatch, parse_records_body, records_body_schema
 from visiondrift.service._state import ServiceState, state
 from visiondrift.store._windows import Window
 
@@ -141,10 +141,18 @@ _ERRORS: dict[int | str, dict[str, Any]] = {k: PROBLEMS[k] for k in (401, 403, 4
         413: PROBLEMS[413],
         429: PROBLEMS[429],
     },
+    # The body is read by pydantic's JSON parser in one pass (parse_records_body), not by
+    # FastAPI (json.loads, then validation): documented here.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": records_body_schema()[0]}},
+        }
+    },
 )
 async def post_records(
     dataset: Dataset,
-    payload: Annotated[RecordsBody, Body()],
+    request: Request,
     service: ServiceState = Depends(state),  # noqa: B008
     _key: object = Depends(require("write")),
 ) -> RecordsAccepted:
@@ -158,6 +166,7 @@ async def post_records(
     record listed in `errors` by index and field); nothing is written. An image that does not
     decode is stored as an unusable record (counted by reason in the window's verdict).
     """
+    payload = parse_records_body(await request.body(), request.headers.get("content-type"))
     batch = isinstance(payload, RecordBatch)
     records = payload.records if isinstance(payload, RecordBatch) else [payload]
     ack = await service.windows.append(dataset, records, "records" if batch else "")

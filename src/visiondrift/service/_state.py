@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from fastapi import Request
 
 if TYPE_CHECKING:
+    from visiondrift.service._close_process import Closers
     from visiondrift.service._events import EventHub
     from visiondrift.service._metrics import ServiceMetrics
     from visiondrift.service._pool import Pool
@@ -74,6 +75,8 @@ class ServiceState:
         The bounded pool for CPU-heavy work.
     windows
         The record writer and the window closer.
+    closers
+        Where windows are closed (processes of their own).
     events
         Wake-ups for the event streams.
     metrics
@@ -90,6 +93,7 @@ class ServiceState:
     store: HistoryStore
     pool: Pool
     windows: WindowService
+    closers: Closers
     events: EventHub
     metrics: ServiceMetrics
     keys: KeyCache

@@ -1,12 +1,13 @@
 """The record writer and the window closer of one server process.
 
 **Writing.** A request's records are checked against the dataset's active baseline on the event
-loop (images are decoded and measured in the pool first), then handed to the one writer thread
-of the process through a bounded queue (``service.record_queue`` requests; when it is full the
-request is refused with 429 and ``Retry-After``, memory never grows). The writer takes every
-request waiting and writes them all in ONE transaction (group commit: under load a commit
-carries many requests), and each request is answered only after that commit. A service killed
-at any moment has every acknowledged record in the store.
+loop (images are decoded and measured in the pool first), then sent to the process's record
+writer (:class:`~visiondrift.service._writer.RecordWriter`, a process of its own; at most
+``service.record_queue`` requests wait for it, one more is refused with 429 and
+``Retry-After``: memory never grows). The writer writes every request that has arrived in ONE
+transaction (group commit: under load a commit carries many requests), and each request is
+answered only after that commit. A service killed at any moment has every acknowledged record
+in the store.
 
 **Closing.** A closer thread, every half second (or at once when a write filled a window):
 makes the windows past their deadline ``closing``, claims closing windows (its own, or those
@@ -19,7 +20,6 @@ records of windows closed more than ``service.keep_records`` seconds ago.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import queue
 import threading
@@ -36,13 +36,12 @@ if TYPE_CHECKING:
     from visiondrift.service._closer import Closed
     from visiondrift.service._records import ActiveBaseline, RecordIn
     from visiondrift.service._state import ServiceState
-    from visiondrift.store._windows import AppendRequest, AppendResult, Window
+    from visiondrift.service._writer import RecordWriter
+    from visiondrift.store._windows import AppendResult, Window
 
 __all__ = ["AppendAck", "WindowService"]
 
 logger = logging.getLogger("visiondrift.service")
-
-_STOP = object()
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ class WindowService:
         Seconds a dataset's active baseline is cached by this process (a new baseline reaches
         the windows within this time).
     max_group
-        The most requests written in one transaction.
+        The most requests the writer writes in one transaction.
     """
 
     lease: float = 60.0
@@ -81,8 +80,7 @@ class WindowService:
 
     def __init__(self) -> None:
         self._state: ServiceState | None = None
-        self._queue: queue.Queue[Any] = queue.Queue()
-        self._writer: threading.Thread | None = None
+        self._writer: RecordWriter | None = None
         self._closer: threading.Thread | None = None
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -94,50 +92,51 @@ class WindowService:
         self._last_renew = 0.0
 
     # ------------------------------------------------------------ life
-    def start(self, state: ServiceState) -> None:
-        """Start the writer thread and the closer (call from the event loop's thread)."""
+    async def start(self, state: ServiceState) -> None:
+        """Start the record writer and the closer (on the event loop)."""
+        from visiondrift.service._writer import RecordWriter
+
         self._state = state
-        self._queue = queue.Queue(maxsize=state.settings.service.record_queue)
-        with contextlib.suppress(RuntimeError):  # no loop: a test building the state by hand
-            state.events.bind(asyncio.get_running_loop())
+        state.events.bind(asyncio.get_running_loop())
         self._stopping.clear()
-        self._writer = threading.Thread(
-            target=self._write_loop, name="visiondrift-writer", daemon=True
+        self._writer = RecordWriter(
+            state.store, limit=state.settings.service.record_queue, max_group=self.max_group
         )
+        await self._writer.start()
         self._closer = threading.Thread(
             target=self._close_loop, name="visiondrift-closer", daemon=True
         )
-        self._writer.start()
         self._closer.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Write every request already queued, stop the closer (closes running in the pool
-        finish with the pool), and stop."""
-        if self._writer is not None and self._writer.is_alive():
-            with contextlib.suppress(queue.Full):
-                self._queue.put(_STOP, timeout=timeout)
-            self._writer.join(timeout)
-        self._fail_waiting()
+    async def aclose(self, timeout: float = 30.0) -> None:
+        """Let the writer write every request sent to it, stop it and the closer (closes
+        running in the pool finish with the pool)."""
+        if self._writer is not None:
+            await self._writer.stop(timeout)
         self._stopping.set()
         self._wake.set()
         if self._closer is not None:
-            self._closer.join(timeout)
+            await asyncio.to_thread(self._closer.join, timeout)
 
-    def _fail_waiting(self) -> None:
-        """Answer 503 to requests still queued when the writer is gone (none are written)."""
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if item is not _STOP and item[1].set_running_or_notify_cancel():
-                item[1].set_exception(_stopped())
+    def stop(self, timeout: float = 30.0) -> None:
+        """:meth:`aclose` from another thread than the event loop's (on the loop's own thread,
+        or when the loop is gone, only the closer is told to stop)."""
+        loop = None if self._writer is None else self._writer.loop
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if loop is None or loop.is_closed() or here is loop or self._stopping.is_set():
+            self._stopping.set()
+            self._wake.set()
+            return
+        asyncio.run_coroutine_threadsafe(self.aclose(timeout), loop).result(timeout + 10)
 
     def alive(self) -> bool:
         """Whether the writer (and the closer) run."""
         return (
             self._writer is not None
-            and self._writer.is_alive()
+            and self._writer.alive()
             and self._closer is not None
             and self._closer.is_alive()
         )
@@ -251,19 +250,23 @@ class WindowService:
         request = AppendRequest(
             dataset, base.stored.baseline_id, rows, window.count, window.seconds
         )
-        future: Future[AppendResult] = Future()
-        if self._writer is None or not self._writer.is_alive():
+        from visiondrift.service._writer import WriterStopped
+
+        writer = self._writer
+        if writer is None:
             raise _stopped()
         try:
-            self._queue.put_nowait((request, future))
+            result = await writer.append(request)
+        except WriterStopped:
+            raise _stopped() from None
         except queue.Full:
-            state.metrics.queue_depth("records", self._queue.qsize())
+            state.metrics.queue_depth("records", writer.depth())
             raise busy(
-                f"The service is writing {self._queue.qsize()} requests of records already "
+                f"The service is writing {writer.depth()} requests of records already "
                 "(service.record_queue)",
                 config.retry_after,
             ) from None
-        result = await asyncio.wrap_future(future)
+        state.metrics.queue_depth("records", writer.depth())
         bad: dict[str, int] = {}
         for row in rows:
             if row.bad_reason is not None:
@@ -274,46 +277,6 @@ class WindowService:
         if result.closing:
             self._wake.set()
         return AppendAck(result, images, bad)
-
-    def _write_loop(self) -> None:
-        try:
-            self._write_groups()
-        finally:
-            self._fail_waiting()
-
-    def _write_groups(self) -> None:
-        state = self._service()
-        windows = state.store.windows
-        stop = False
-        while not stop:
-            item = self._queue.get()
-            if item is _STOP:
-                break
-            group: list[tuple[AppendRequest, Future[AppendResult]]] = [item]
-            while len(group) < self.max_group:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is _STOP:
-                    stop = True
-                    break
-                group.append(more)
-            live = [(r, f) for r, f in group if f.set_running_or_notify_cancel()]
-            if not live:
-                continue
-            try:
-                results = windows.append_many([r for r, _ in live])
-            except BaseException as err:  # every request of the group fails (503 for a store)
-                for _, f in live:
-                    f.set_exception(err)
-                if not isinstance(err, Exception):
-                    raise
-                continue
-            for (_, f), result in zip(live, results, strict=True):
-                f.set_result(result)
-            with contextlib.suppress(Exception):  # a metric never stops the writer
-                state.metrics.queue_depth("records", self._queue.qsize())
 
     # ------------------------------------------------------------ closing
     def close_now(self, dataset: str) -> Window | None:
@@ -374,30 +337,10 @@ class WindowService:
         self._wake.set()
 
     def _close(self, window: Window) -> Closed:
-        from visiondrift.errors import StoreError
-        from visiondrift.service._closer import Closed, close_window
-
         state = self._service()
-        try:
-            baseline = self.profile(window.baseline_id)
-        except KeyError:
-            reason = f"its baseline {window.baseline_id} was deleted before it closed"
-            state.store.windows.failed(window.window_id, reason, owner=state.owner)
-            state.events.notify()
-            return Closed(window.window_id, "failed", reason=reason)
-        try:
-            closed = close_window(window, baseline, state.settings, state.store, state.owner)
-        except StoreError:  # the store is down: the window is closed again later
-            state.store.windows.release(window.window_id, state.owner)
-            raise
-        except Exception as err:  # not to be retried for ever: the window fails, logged
-            logger.exception("Closing window %s failed", window.window_id)
-            reason = f"the service failed while closing it ({type(err).__name__}); see its log"
-            state.store.windows.failed(window.window_id, reason, owner=state.owner)
-            state.events.notify()
-            return Closed(window.window_id, "failed", reason=reason)
-        if closed.result is not None:
-            state.metrics.run_recorded(closed.result, kind="window")
+        closed = state.closers.close(window, state.owner, self.profile)
+        if closed.ran:
+            state.metrics.window_recorded(window.dataset)
         if closed.outcome != "retry":
             state.events.notify()
         return closed

@@ -285,7 +285,6 @@ RECORDS = Table(
     Column("meta", Text, nullable=True),
     PrimaryKeyConstraint("window_id", "seq", name="pk_vd_records"),
     Index("ix_vd_records_dataset_record_id", "dataset", "record_id"),
-    Index("ix_vd_records_received_at", "received_at"),
 )
 
 JOBS = Table(

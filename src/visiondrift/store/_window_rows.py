@@ -32,6 +32,7 @@ __all__ = [
     "decode_probs",
     "encode_measured",
     "encode_probs",
+    "encode_probs_rows",
     "record_of",
     "window_of",
 ]
@@ -186,6 +187,17 @@ def encode_probs(probabilities: Sequence[float]) -> bytes:
     if sys.byteorder != "little":
         values.byteswap()
     return values.tobytes()
+
+
+def encode_probs_rows(rows: Sequence[Sequence[float]]) -> list[bytes]:
+    """Several records' probabilities, as many each, as :func:`encode_probs` stores them (one
+    conversion for all)."""
+    import numpy as np
+
+    matrix = np.asarray(rows, dtype="<f4")
+    blob = matrix.tobytes()
+    step = matrix.shape[1] * 4
+    return [blob[i : i + step] for i in range(0, len(blob), step)]
 
 
 def decode_probs(blob: bytes) -> NDArray[np.float32]:

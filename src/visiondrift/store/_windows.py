@@ -47,6 +47,7 @@ from visiondrift.store._window_rows import (
     decode_probs,
     encode_measured,
     encode_probs,
+    encode_probs_rows,
     record_of,
     window_of,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "LabelResult",
     "Measured",
     "NewRecord",
+    "PredictionRow",
     "StoredRecord",
     "Window",
     "WindowStatus",
@@ -70,10 +72,15 @@ __all__ = [
     "decode_probs",
     "encode_measured",
     "encode_probs",
+    "encode_probs_rows",
 ]
 
 #: Records read per query when a window's records are iterated.
 CHUNK = 2000
+
+#: A record as a profile of predictions needs it: seq, record id, label, probabilities (as
+#: stored), the reason it is unusable and its detail.
+PredictionRow = tuple[int, str | None, str | None, bytes | None, str | None, str | None]
 
 
 def _window_values(w: Window) -> dict[str, Any]:
@@ -655,6 +662,37 @@ class Windows:
             if len(rows) < chunk:
                 return
             start = rows[-1].seq + 1
+
+    def prediction_rows(
+        self, window_id: str, *, chunk: int = 10 * CHUNK
+    ) -> Iterator[builtins.list[PredictionRow]]:
+        """The records of ``window_id`` as plain rows for a profile of predictions, in the
+        order they arrived, ``chunk`` rows per list: ``(seq, record_id, label, probs,
+        bad_reason, detail)`` with ``probs`` as stored (see :func:`encode_probs`). A window of
+        100,000 records is read several times faster than through :meth:`records`."""
+        from sqlalchemy import select
+
+        from visiondrift.store._schema import RECORDS
+
+        c = RECORDS.c
+        start = 0
+        while True:
+            query = (
+                select(c.seq, c.record_id, c.label, c.probs, c.bad_reason, c.detail)
+                .where(c.window_id == window_id, c.seq >= start)
+                .order_by(c.seq)
+                .limit(chunk)
+            )
+
+            def work(conn: Connection, q: Any = query) -> builtins.list[PredictionRow]:
+                return [tuple(r) for r in conn.execute(q)]
+
+            rows = self.store._read(f"reading the records of window {window_id}", work)
+            if rows:
+                yield rows
+            if len(rows) < chunk:
+                return
+            start = rows[-1][0] + 1
 
     def count_records(self, dataset: str | None = None, *, window_id: str | None = None) -> int:
         """How many records are stored (of ``dataset``, of ``window_id``)."""

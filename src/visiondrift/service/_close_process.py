@@ -1,0 +1,143 @@
+"""Windows are closed in processes of their own, off the process that takes requests.
+
+Closing a window (reading its records, building its profile, comparing it with the baseline,
+recording the run and sending its alerts) is CPU-bound Python: in the server process it held
+the interpreter lock a third of the time under load and doubled the requests' latency. Each
+server process starts ``service.close_processes`` closing processes (spawned, so that no lock
+of the server's threads is inherited; at the first close, not at start-up) that open the store
+themselves and run at a lower CPU priority (niceness +:data:`NICENESS`): when the machine is
+short of CPU, records keep being taken and verdicts come later, never the other way round.
+
+The window's claim stays with the server process (its closer renews it while the closing
+process works), so a closing process that dies is like a closer that dies: the claim is given
+back and the window closed again. With ``close_processes = 0`` windows are closed in the
+pool's threads of the server process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any
+
+from visiondrift.service._closer import Closed, close_claimed
+
+if TYPE_CHECKING:
+    from visiondrift.profiles import Profile
+    from visiondrift.settings import Settings
+    from visiondrift.store import HistoryStore
+    from visiondrift.store._windows import Window
+
+__all__ = ["NICENESS", "Closers"]
+
+logger = logging.getLogger("visiondrift.service")
+
+#: How much lower a closing process's CPU priority is than the server's (``nice``).
+NICENESS = 10
+
+
+class Closers:
+    """Where the windows of one server process are closed.
+
+    Parameters
+    ----------
+    settings
+        The settings tree (``service.close_processes`` processes; 0: in the calling thread).
+    store
+        The server's store; a closing process opens the same one.
+    """
+
+    def __init__(self, settings: Settings, store: HistoryStore) -> None:
+        self.settings = settings
+        self.store = store
+        self.processes = settings.service.close_processes
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+        self._stopped = False
+
+    def close(self, window: Window, owner: str, profile_of: Any) -> Closed:
+        """Close ``window`` (claimed by ``owner``) and wait for the outcome; blocking (called
+        from a pool thread). ``profile_of`` gives a baseline's profile in this process."""
+        if self.processes == 0:
+            return close_claimed(window, self.settings, self.store, owner, profile_of)
+        try:
+            executor = self._started()
+            return executor.submit(_close_in_child, window, owner).result()
+        except BrokenProcessPool:
+            # The closing process died (killed, out of memory): the window is closed again.
+            with self._lock:
+                if self._executor is executor:
+                    self._executor = None
+                    executor.shutdown(wait=False, cancel_futures=True)
+            logger.warning(
+                "The process closing window %s died; it is closed again.", window.window_id
+            )
+            with contextlib.suppress(Exception):
+                self.store.windows.release(window.window_id, owner)
+            return Closed(window.window_id, "retry", reason="the process closing it died")
+
+    def _started(self) -> ProcessPoolExecutor:
+        import multiprocessing
+
+        with self._lock:
+            if self._stopped:
+                raise BrokenProcessPool("the service is stopping")
+            if self._executor is None:
+                self._executor = ProcessPoolExecutor(
+                    self.processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_child,
+                    initargs=(
+                        self.settings,
+                        self.store._url.render_as_string(hide_password=False),
+                        self.store.pg_schema,
+                        self.store.timeout,
+                    ),
+                )
+            return self._executor
+
+    def stop(self) -> None:
+        """Let the running closes finish and stop the processes."""
+        with self._lock:
+            self._stopped = True
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+# ----------------------------------------------------------------------------- in the child
+
+_child: dict[str, Any] = {}
+
+
+def _start_child(settings: Settings, url: str, pg_schema: str | None, timeout: float) -> None:
+    """A closing process's start: Ctrl-C is the server's to handle (it stops the closes), the
+    priority is lowered, the store opened (not migrated: the server did)."""
+    from visiondrift.store import HistoryStore
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
+    _child["settings"] = settings
+    _child["store"] = HistoryStore(url, pg_schema=pg_schema, timeout=timeout, migrate=False)
+    _child["profiles"] = {}
+
+
+def _profile(baseline_id: str) -> Profile:
+    profiles: dict[str, Profile] = _child["profiles"]
+    found = profiles.get(baseline_id)
+    if found is None:
+        found = _child["store"].baselines.profile(baseline_id)
+        if len(profiles) >= 64:
+            profiles.clear()
+        profiles[baseline_id] = found
+    return found
+
+
+def _close_in_child(window: Window, owner: str) -> Closed:
+    return close_claimed(window, _child["settings"], _child["store"], owner, _profile)
