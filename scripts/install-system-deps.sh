@@ -2,15 +2,17 @@
 # System packages the test suite uses, from Debian:
 # - chromium, for the HTML dashboard's browser tests;
 # - prometheus, for the Grafana dashboard's test (a real Prometheus scrapes a running service and
-#   answers every PromQL query of the dashboard).
+#   answers every PromQL query of the dashboard);
+# - wrk, the load generator of the service's benchmark (benchmarks/service_load.py).
 # Without root (or apt-get) the tests that need them skip; under CI a missing package is an error.
 set -euo pipefail
 
 # command name -> Debian package
-declare -A wanted=([chromium]=chromium [prometheus]=prometheus)
+declare -A wanted=([chromium]=chromium [prometheus]=prometheus [wrk]=wrk)
 declare -A why=(
     [chromium]="the browser tests"
     [prometheus]="the Grafana dashboard's Prometheus test"
+    [wrk]="the wrk client of the service's load benchmark (its httpx client stays)"
 )
 
 missing=()

@@ -134,7 +134,12 @@ class _TooLarge(Exception):
     pass
 
 
-def create_app(settings: Settings | None = None, *, store: HistoryStore | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: HistoryStore | None = None,
+    own_process: bool = False,
+) -> FastAPI:
     """The service as an ASGI application.
 
     Parameters
@@ -143,6 +148,10 @@ def create_app(settings: Settings | None = None, *, store: HistoryStore | None =
         The settings tree (``[service]``, ``[store]``, ``[alerts]``...); default: the defaults.
     store
         The history store; default: the one ``[store]`` names (it must be enabled).
+    own_process
+        The process is the service's own (``visiondrift serve``): once started, the garbage
+        collector is set for a server (:func:`visiondrift.service._gc.settle`). Off when the
+        application is mounted in another program's process.
 
     Returns
     -------
@@ -155,6 +164,8 @@ def create_app(settings: Settings | None = None, *, store: HistoryStore | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from visiondrift.service._gc import settle as settle_collector
+
         service = _start(settings, store)
         try:
             await service.windows.start(service)
@@ -162,6 +173,8 @@ def create_app(settings: Settings | None = None, *, store: HistoryStore | None =
             _stop(service, own_store=store is None)
             raise
         app.state.vd = service
+        if own_process:
+            settle_collector()
         try:
             yield
         finally:

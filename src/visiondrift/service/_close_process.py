@@ -118,6 +118,7 @@ _child: dict[str, Any] = {}
 def _start_child(settings: Settings, url: str, pg_schema: str | None, timeout: float) -> None:
     """A closing process's start: Ctrl-C is the server's to handle (it stops the closes), the
     priority is lowered, the store opened (not migrated: the server did)."""
+    from visiondrift.service._gc import settle as settle_collector
     from visiondrift.store import HistoryStore
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -126,6 +127,7 @@ def _start_child(settings: Settings, url: str, pg_schema: str | None, timeout: f
     _child["settings"] = settings
     _child["store"] = HistoryStore(url, pg_schema=pg_schema, timeout=timeout, migrate=False)
     _child["profiles"] = {}
+    settle_collector()
 
 
 def _profile(baseline_id: str) -> Profile:

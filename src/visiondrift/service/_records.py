@@ -34,6 +34,9 @@ from pydantic import (
 from visiondrift.service._problems import ProblemItem
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
     from visiondrift.decode import DecodeLimits
     from visiondrift.profiles import Profile
     from visiondrift.store import StoredBaseline
@@ -48,6 +51,7 @@ __all__ = [
     "encode_records",
     "measure_records",
     "parse_records_body",
+    "probability_matrix",
     "records_body_schema",
 ]
 
@@ -97,7 +101,8 @@ class RecordIn(BaseModel):
         min_length=1,
         max_length=100_000,
         description="The model's class probabilities: finite, non-negative, summing to 1 "
-        "(within 0.001), one per class of the dataset's baseline.",
+        "(within 0.001), one per class of the dataset's baseline (checked with the request's "
+        "other records: check_records).",
     )
     image: Base64Image | None = Field(
         None,
@@ -118,22 +123,6 @@ class RecordIn(BaseModel):
         description="A small flat map (device, site...): at most 16 entries, texts of at "
         "most 200 characters.",
     )
-
-    @field_validator("probabilities")
-    @classmethod
-    def _probabilities(cls, value: list[float] | None) -> list[float] | None:
-        if value is None:
-            return None
-        if min(value) < 0.0:  # finite already: min and fsum run in C, once per record
-            i, p = next((i, p) for i, p in enumerate(value) if p < 0.0)
-            raise ValueError(f"probabilities must be finite and non-negative; item {i} is {p!r}")
-        total = math.fsum(value)
-        if abs(total - 1.0) > SUM_TOLERANCE:
-            raise ValueError(
-                f"probabilities must sum to 1 (within {SUM_TOLERANCE:g}); they sum to "
-                f"{total:.6g} (send probabilities, not logits: apply softmax first)"
-            )
-        return value
 
     @field_validator("id", "label")
     @classmethod
@@ -249,16 +238,73 @@ def active_baseline(stored: StoredBaseline, profile: Profile) -> ActiveBaseline:
     return ActiveBaseline(stored, profile, n_classes, images)
 
 
-def check_records(records: Sequence[RecordIn], base: ActiveBaseline, loc: str) -> list[ProblemItem]:
+def probability_matrix(records: Sequence[RecordIn]) -> NDArray[np.float64] | None:
+    """The records' probabilities as one ``(records, classes)`` array, when every record has
+    as many (the usual request); ``None`` otherwise."""
+    import numpy as np
+
+    probs = [r.probabilities for r in records]
+    if not probs or probs[0] is None:
+        return None
+    width = len(probs[0])
+    if any(p is None or len(p) != width for p in probs):
+        return None
+    return np.asarray(probs, dtype=np.float64)
+
+
+def _probability_problems(
+    records: Sequence[RecordIn], matrix: NDArray[np.float64] | None
+) -> dict[int, str]:
+    """Why the probabilities of some records are not a probability vector, by index: a
+    negative value, or a sum off 1 by more than :data:`SUM_TOLERANCE` (finite already: the JSON
+    reader refused NaN and infinities). One pass over the request's array when there is one."""
+    import numpy as np
+
+    if matrix is not None:
+        negative = matrix < 0.0
+        sums = matrix.sum(axis=1)
+        off = np.abs(sums - 1.0) > SUM_TOLERANCE
+        suspects = np.flatnonzero(negative.any(axis=1) | off).tolist()
+    else:
+        suspects = [i for i, r in enumerate(records) if r.probabilities is not None]
+    found: dict[int, str] = {}
+    for i in suspects:
+        values = records[i].probabilities
+        assert values is not None
+        bad = next((k for k, p in enumerate(values) if p < 0.0), None)
+        if bad is not None:
+            found[i] = (
+                f"probabilities must be finite and non-negative; item {bad} is {values[bad]!r}"
+            )
+            continue
+        total = math.fsum(values)
+        if abs(total - 1.0) > SUM_TOLERANCE:
+            found[i] = (
+                f"probabilities must sum to 1 (within {SUM_TOLERANCE:g}); they sum to "
+                f"{total:.6g} (send probabilities, not logits: apply softmax first)"
+            )
+    return found
+
+
+def check_records(
+    records: Sequence[RecordIn],
+    base: ActiveBaseline,
+    loc: str,
+    matrix: NDArray[np.float64] | None = None,
+) -> list[ProblemItem]:
     """Why each record does not fit ``base`` (empty: all fit). ``loc`` is ``records`` for a
-    batch, ``""`` for a single record."""
+    batch, ``""`` for a single record; ``matrix`` is :func:`probability_matrix` of the
+    records, when there is one."""
     errors: list[ProblemItem] = []
     kind = "images" if base.images else "predictions"
+    values = _probability_problems(records, matrix)
 
     def where(i: int, field: str) -> list[str | int]:
         return ["body", loc, i, field] if loc else ["body", field]
 
     for i, r in enumerate(records):
+        if i in values:
+            errors.append(ProblemItem(loc=where(i, "probabilities"), msg=values[i]))
         if base.n_classes is None:
             if r.probabilities is not None:
                 errors.append(
@@ -315,17 +361,20 @@ def _common(r: RecordIn) -> dict[str, Any]:
     }
 
 
-def encode_records(records: Sequence[RecordIn]) -> list[NewRecord]:
-    """Records without images as the store keeps them (cheap: done on the event loop; the
-    probabilities of a request, as many per record, are encoded in one go)."""
-    from visiondrift.store._windows import NewRecord, encode_probs, encode_probs_rows
+def encode_records(
+    records: Sequence[RecordIn], matrix: NDArray[np.float64] | None = None
+) -> list[NewRecord]:
+    """Records without images as the store keeps them (cheap: done on the event loop; with
+    the request's :func:`probability_matrix`, the probabilities are encoded in one go)."""
+    from visiondrift.store._windows import NewRecord, encode_probs, encode_probs_matrix
 
-    probs = [r.probabilities for r in records]
     encoded: Sequence[bytes | None]
-    if all(p is not None for p in probs) and len({len(p) for p in probs if p}) == 1:
-        encoded = encode_probs_rows(probs)  # type: ignore[arg-type]
+    if matrix is not None:
+        encoded = encode_probs_matrix(matrix)
     else:
-        encoded = [None if p is None else encode_probs(p) for p in probs]
+        encoded = [
+            None if r.probabilities is None else encode_probs(r.probabilities) for r in records
+        ]
     meta = _META.encode
     return [
         NewRecord(

@@ -44,7 +44,8 @@ def app_from_environment() -> FastAPI:
 
     raw = os.environ.get(OVERRIDES_ENV, "{}")
     overrides = {key: (value, option) for key, (value, option) in json.loads(raw).items()}
-    return create_app(load_settings(os.environ.get(CONFIG_ENV), cli=overrides).settings)
+    settings = load_settings(os.environ.get(CONFIG_ENV), cli=overrides).settings
+    return create_app(settings, own_process=True)
 
 
 def _quiet_signals() -> None:
@@ -88,7 +89,7 @@ def run_server(
     if config.workers == 1:
         from visiondrift.service._app import create_app
 
-        app = create_app(settings)
+        app = create_app(settings, own_process=True)
         _quiet_signals()
         uvicorn.run(app, **common)
         return

@@ -193,7 +193,12 @@ class WindowService:
         ``service.max_records`` records, 422 when a record does not fit the baseline (every
         one listed, nothing written), 429 when the writer's queue is full.
         """
-        from visiondrift.service._records import check_records, encode_records, measure_records
+        from visiondrift.service._records import (
+            check_records,
+            encode_records,
+            measure_records,
+            probability_matrix,
+        )
         from visiondrift.store._windows import AppendRequest
 
         state = self._service()
@@ -217,7 +222,8 @@ class WindowService:
                 "/v1/baselines/images.",
                 slug="no-baseline",
             )
-        errors = check_records(records, base, loc)
+        matrix = probability_matrix(records)
+        errors = check_records(records, base, loc, matrix)
         if errors:
             from visiondrift.service._problems import ProblemItem
 
@@ -245,7 +251,7 @@ class WindowService:
                 measure_records, records, cfg, limits, what="measuring the posted images"
             )
         else:
-            rows = encode_records(records)
+            rows = encode_records(records, matrix)
         window = config.window_for(dataset)
         request = AppendRequest(
             dataset, base.stored.baseline_id, rows, window.count, window.seconds

@@ -213,7 +213,9 @@ class RecordWriter:
         if self._stopping:
             return
         # The writer died (killed, out of memory...): start another, unless it died young.
-        self._stream = None
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
         await asyncio.to_thread(process.join, 5.0)
         lived = time.monotonic() - self._started_at
         logger.error(
@@ -252,11 +254,13 @@ def _serve(
 ) -> None:
     """The writer process: read frames, write each batch of them in one transaction, answer."""
     from visiondrift.errors import StoreError
+    from visiondrift.service._gc import settle as settle_collector
     from visiondrift.store import HistoryStore
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     store = HistoryStore(url, pg_schema=pg_schema, timeout=timeout, migrate=False)
     windows = store.windows
+    settle_collector()
     buffer = bytearray()
     ended = False
     try:

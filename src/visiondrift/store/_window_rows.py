@@ -32,7 +32,7 @@ __all__ = [
     "decode_probs",
     "encode_measured",
     "encode_probs",
-    "encode_probs_rows",
+    "encode_probs_matrix",
     "record_of",
     "window_of",
 ]
@@ -145,6 +145,24 @@ class AppendRequest:
     count_limit: int | None = None
     seconds_limit: float | None = None
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickled (to the service's writer process) with its rows as plain tuples: a named
+        # tuple is pickled through a Python call per row.
+        rows = [tuple(r) for r in self.rows]
+        limits = (self.count_limit, self.seconds_limit)
+        return (_append_request, (self.dataset, self.baseline_id, rows, *limits))
+
+
+def _append_request(
+    dataset: str,
+    baseline_id: str,
+    rows: list[tuple[Any, ...]],
+    count_limit: int | None,
+    seconds_limit: float | None,
+) -> AppendRequest:
+    make = NewRecord._make
+    return AppendRequest(dataset, baseline_id, [make(r) for r in rows], count_limit, seconds_limit)
+
 
 @dataclass(frozen=True)
 class AppendResult:
@@ -189,13 +207,12 @@ def encode_probs(probabilities: Sequence[float]) -> bytes:
     return values.tobytes()
 
 
-def encode_probs_rows(rows: Sequence[Sequence[float]]) -> list[bytes]:
-    """Several records' probabilities, as many each, as :func:`encode_probs` stores them (one
+def encode_probs_matrix(matrix: NDArray[np.floating[Any]]) -> list[bytes]:
+    """The rows of a ``(records, classes)`` array, each as :func:`encode_probs` stores it (one
     conversion for all)."""
     import numpy as np
 
-    matrix = np.asarray(rows, dtype="<f4")
-    blob = matrix.tobytes()
+    blob = np.asarray(matrix).astype("<f4").tobytes()
     step = matrix.shape[1] * 4
     return [blob[i : i + step] for i in range(0, len(blob), step)]
 
