@@ -99,6 +99,15 @@ def test_sigkill_loses_no_acknowledged_record(
         _kill_and_restart(store, location, schema, tmp_path)
 
 
+def _children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux's /proc)."""
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").glob("*/children")
+        for child in task.read_text().split()
+    ]
+
+
 def _kill_and_restart(
     store: HistoryStore, location: str, schema: str | None, tmp_path: Path
 ) -> None:
@@ -133,8 +142,13 @@ def _kill_and_restart(
             t.start()
         # Mid-stream: some windows closed (or closing), records still pouring in.
         wait_for(lambda: len(acknowledged) >= 2000 and store.windows.list("shop", status="closed"))
+        # Its record writer and closing process (and multiprocessing's resource tracker).
+        children = _children(process.pid)
+        assert len(children) >= 2, children
         os.kill(process.pid, signal.SIGKILL)
         process.wait(30)
+        # None of them outlives the server.
+        wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children))
         for t in threads:
             t.join(30)
         stop.set()

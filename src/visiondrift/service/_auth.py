@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from visiondrift.service._problems import ServiceProblem
-from visiondrift.service._state import ServiceState, state
+from visiondrift.service._state import ServiceState
 from visiondrift.store._keys import ApiKey, Scope, grants
 
 __all__ = ["require"]
@@ -27,8 +27,8 @@ def require(scope: Scope) -> Callable[..., Awaitable[ApiKey | None]]:
     async def check(
         request: Request,
         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008
-        service: ServiceState = Depends(state),  # noqa: B008
     ) -> ApiKey | None:
+        service: ServiceState = request.app.state.vd  # (not a dependency: one fewer to solve)
         if not service.settings.service.auth:
             return None
         if credentials is None or credentials.scheme.lower() != "bearer":

@@ -117,17 +117,32 @@ _child: dict[str, Any] = {}
 
 def _start_child(settings: Settings, url: str, pg_schema: str | None, timeout: float) -> None:
     """A closing process's start: Ctrl-C is the server's to handle (it stops the closes), the
-    priority is lowered, the store opened (not migrated: the server did)."""
+    priority is lowered, the store opened (not migrated: the server did), and the process ends
+    when its server does (a server killed with SIGKILL leaves no closing process behind; a
+    close cut short is rolled back, and its window closed again once its claim runs out)."""
     from visiondrift.service._gc import settle as settle_collector
     from visiondrift.store import HistoryStore
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    server = os.getppid()
+    threading.Thread(
+        target=_end_with, args=(server,), name="visiondrift-server-watch", daemon=True
+    ).start()
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
     _child["settings"] = settings
     _child["store"] = HistoryStore(url, pg_schema=pg_schema, timeout=timeout, migrate=False)
     _child["profiles"] = {}
     settle_collector()
+
+
+def _end_with(server: int, every: float = 1.0) -> None:
+    """End this process once ``server`` (its parent) has ended."""
+    import time
+
+    while os.getppid() == server:
+        time.sleep(every)
+    os._exit(0)
 
 
 def _profile(baseline_id: str) -> Profile:

@@ -47,6 +47,7 @@ __all__ = [
     "RecordBatch",
     "RecordIn",
     "RecordsBody",
+    "check_probabilities",
     "check_records",
     "encode_records",
     "measure_records",
@@ -243,21 +244,20 @@ def probability_matrix(records: Sequence[RecordIn]) -> NDArray[np.float64] | Non
     as many (the usual request); ``None`` otherwise."""
     import numpy as np
 
-    probs = [r.probabilities for r in records]
-    if not probs or probs[0] is None:
+    try:
+        matrix = np.asarray([r.probabilities for r in records], dtype=np.float64)
+    except (TypeError, ValueError):  # a record without probabilities, or rows of two lengths
         return None
-    width = len(probs[0])
-    if any(p is None or len(p) != width for p in probs):
-        return None
-    return np.asarray(probs, dtype=np.float64)
+    return matrix if matrix.ndim == 2 and matrix.shape[1] > 0 else None
 
 
-def _probability_problems(
-    records: Sequence[RecordIn], matrix: NDArray[np.float64] | None
-) -> dict[int, str]:
-    """Why the probabilities of some records are not a probability vector, by index: a
-    negative value, or a sum off 1 by more than :data:`SUM_TOLERANCE` (finite already: the JSON
-    reader refused NaN and infinities). One pass over the request's array when there is one."""
+def check_probabilities(
+    records: Sequence[RecordIn], loc: str, matrix: NDArray[np.float64] | None = None
+) -> list[ProblemItem]:
+    """Why the probabilities of some records are not a probability distribution: a negative
+    value, or a sum off 1 by more than :data:`SUM_TOLERANCE` (finite already: the JSON reader
+    refused NaN and infinities). One pass over the request's :func:`probability_matrix` when
+    there is one. ``loc`` as for :func:`check_records`."""
     import numpy as np
 
     if matrix is not None:
@@ -267,44 +267,45 @@ def _probability_problems(
         suspects = np.flatnonzero(negative.any(axis=1) | off).tolist()
     else:
         suspects = [i for i, r in enumerate(records) if r.probabilities is not None]
-    found: dict[int, str] = {}
+    found: list[ProblemItem] = []
     for i in suspects:
         values = records[i].probabilities
         assert values is not None
+        where: list[str | int] = (
+            ["body", loc, i, "probabilities"] if loc else ["body", "probabilities"]
+        )
         bad = next((k for k, p in enumerate(values) if p < 0.0), None)
         if bad is not None:
-            found[i] = (
-                f"probabilities must be finite and non-negative; item {bad} is {values[bad]!r}"
+            found.append(
+                ProblemItem(
+                    loc=where,
+                    msg="probabilities must be finite and non-negative; item "
+                    f"{bad} is {values[bad]!r}",
+                )
             )
             continue
         total = math.fsum(values)
         if abs(total - 1.0) > SUM_TOLERANCE:
-            found[i] = (
-                f"probabilities must sum to 1 (within {SUM_TOLERANCE:g}); they sum to "
-                f"{total:.6g} (send probabilities, not logits: apply softmax first)"
+            found.append(
+                ProblemItem(
+                    loc=where,
+                    msg=f"probabilities must sum to 1 (within {SUM_TOLERANCE:g}); they sum to "
+                    f"{total:.6g} (send probabilities, not logits: apply softmax first)",
+                )
             )
     return found
 
 
-def check_records(
-    records: Sequence[RecordIn],
-    base: ActiveBaseline,
-    loc: str,
-    matrix: NDArray[np.float64] | None = None,
-) -> list[ProblemItem]:
+def check_records(records: Sequence[RecordIn], base: ActiveBaseline, loc: str) -> list[ProblemItem]:
     """Why each record does not fit ``base`` (empty: all fit). ``loc`` is ``records`` for a
-    batch, ``""`` for a single record; ``matrix`` is :func:`probability_matrix` of the
-    records, when there is one."""
+    batch, ``""`` for a single record."""
     errors: list[ProblemItem] = []
     kind = "images" if base.images else "predictions"
-    values = _probability_problems(records, matrix)
 
     def where(i: int, field: str) -> list[str | int]:
         return ["body", loc, i, field] if loc else ["body", field]
 
     for i, r in enumerate(records):
-        if i in values:
-            errors.append(ProblemItem(loc=where(i, "probabilities"), msg=values[i]))
         if base.n_classes is None:
             if r.probabilities is not None:
                 errors.append(

@@ -1,4 +1,6 @@
-"""The routers of the service, in the order the OpenAPI document lists them."""
+"""The routers of the service, in the order the OpenAPI document lists them and requests are
+matched against them: the records first (the route every model server calls, many times a
+second; each route before it costs a pattern match per request)."""
 
 from __future__ import annotations
 
@@ -19,10 +21,10 @@ def routers() -> list[APIRouter]:
     )
 
     return [
+        _routes_records.router,
         _routes_health.router,
         _routes_baselines.router,
         _routes_runs.router,
-        _routes_records.router,
         _routes_history.router,
         _routes_metrics.router,
     ]

@@ -153,7 +153,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {k: PROBLEMS[k] for k in (401, 403, 4
 async def post_records(
     dataset: Dataset,
     request: Request,
-    service: ServiceState = Depends(state),  # noqa: B008
     _key: object = Depends(require("write")),
 ) -> RecordsAccepted:
     """Write the records into the dataset's open window; 202 once they are in the store.
@@ -166,6 +165,7 @@ async def post_records(
     record listed in `errors` by index and field); nothing is written. An image that does not
     decode is stored as an unusable record (counted by reason in the window's verdict).
     """
+    service: ServiceState = request.app.state.vd  # (not a dependency: the hot route)
     payload = parse_records_body(await request.body(), request.headers.get("content-type"))
     batch = isinstance(payload, RecordBatch)
     records = payload.records if isinstance(payload, RecordBatch) else [payload]

@@ -194,6 +194,7 @@ class WindowService:
         one listed, nothing written), 429 when the writer's queue is full.
         """
         from visiondrift.service._records import (
+            check_probabilities,
             check_records,
             encode_records,
             measure_records,
@@ -211,6 +212,11 @@ class WindowService:
                 f"{config.max_records} per request (service.max_records). Send smaller batches.",
                 slug="too-many-records",
             )
+        # Values first: whether probabilities are a distribution does not depend on a baseline.
+        matrix = probability_matrix(records)
+        problems = check_probabilities(records, loc, matrix)
+        if problems:
+            raise _refused(problems, loc, "are not probability distributions")
         base = await self.baseline(dataset)
         if base is None:
             raise ServiceProblem(
@@ -222,22 +228,11 @@ class WindowService:
                 "/v1/baselines/images.",
                 slug="no-baseline",
             )
-        matrix = probability_matrix(records)
-        errors = check_records(records, base, loc, matrix)
+        errors = check_records(records, base, loc)
         if errors:
-            from visiondrift.service._problems import ProblemItem
-
-            shown = "; ".join(_where(e) + ": " + e.msg for e in errors[:3])
-            more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-            raise ServiceProblem(
-                422,
-                "Request did not validate",
-                f"{len({e.loc[2] if loc else 0 for e in errors})} record(s) do not fit the "
-                f"dataset's baseline; nothing was written: {shown}{more}.",
-                slug="invalid-request",
-                errors=[ProblemItem(loc=e.loc, msg=e.msg) for e in errors],
-            )
-        images = sum(r.image is not None for r in records)
+            raise _refused(errors, loc, "do not fit the dataset's baseline")
+        # A baseline of predictions took no image (check_records): no need to count them.
+        images = sum(r.image is not None for r in records) if base.images else 0
         if images:
             from visiondrift.decode import DecodeLimits
 
@@ -360,6 +355,20 @@ def _stopped() -> ServiceProblem:
         "see its log); nothing of this request was written. Retry on another instance.",
         slug="writer-stopped",
         headers={"Retry-After": "5"},
+    )
+
+
+def _refused(errors: list[Any], loc: str, why: str) -> ServiceProblem:
+    """The 422 of a request whose records ``errors`` lists (nothing of it written)."""
+    shown = "; ".join(_where(e) + ": " + e.msg for e in errors[:3])
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return ServiceProblem(
+        422,
+        "Request did not validate",
+        f"{len({e.loc[2] if loc else 0 for e in errors})} record(s) {why}; nothing was written: "
+        f"{shown}{more}.",
+        slug="invalid-request",
+        errors=errors,
     )
 
 
