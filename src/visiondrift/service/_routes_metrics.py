@@ -29,7 +29,7 @@ async def _metrics_key(
     """No key needed, unless ``service.metrics_auth``: then one of scope read."""
     if not service.settings.service.metrics_auth:
         return None
-    return await _read(request, credentials, service)
+    return await _read(request, credentials)
 
 
 _EXAMPLE = (
