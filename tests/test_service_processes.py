@@ -116,3 +116,26 @@ def test_a_server_process_freezes_its_start_up_and_spaces_collections() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.split() == ["True", "True", "True"]
+
+
+def test_a_window_claimed_while_the_closers_stop_is_given_back(
+    tmp_path: Path, store: HistoryStore
+) -> None:
+    from visiondrift.service._close_process import Closers
+    from visiondrift.store._windows import NewRecord, encode_probs
+
+    settings = service_settings(tmp_path)
+    row = NewRecord(record_id="r0", probs=encode_probs([0.2, 0.3, 0.5]))
+    store.windows.append("shop", "b" * 32, [row], count_limit=None, seconds_limit=None)
+    assert store.windows.close_now("shop") is not None
+    window = store.windows.claim_closing("me:1:x", lease=60)
+    assert window is not None
+    closers = Closers(settings, store)
+    closers.stop()
+    closed = closers.close(window, "me:1:x", lambda _: predictions_baseline())
+    assert closed.outcome == "retry"
+    assert closed.reason == "the service stopped before it was closed"
+    # Given back at once: another closer takes it without waiting for the lease.
+    again = store.windows.claim_closing("other:2:y", lease=60)
+    assert again is not None
+    assert again.window_id == window.window_id

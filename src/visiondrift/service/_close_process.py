@@ -65,28 +65,35 @@ class Closers:
         from a pool thread). ``profile_of`` gives a baseline's profile in this process."""
         if self.processes == 0:
             return close_claimed(window, self.settings, self.store, owner, profile_of)
+        executor = self._started()
         try:
-            executor = self._started()
+            if executor is None:
+                raise RuntimeError("stopping")
             return executor.submit(_close_in_child, window, owner).result()
         except BrokenProcessPool:
             # The closing process died (killed, out of memory): the window is closed again.
             with self._lock:
                 if self._executor is executor:
                     self._executor = None
-                    executor.shutdown(wait=False, cancel_futures=True)
+            assert executor is not None
+            executor.shutdown(wait=False, cancel_futures=True)
             logger.warning(
                 "The process closing window %s died; it is closed again.", window.window_id
             )
-            with contextlib.suppress(Exception):
-                self.store.windows.release(window.window_id, owner)
-            return Closed(window.window_id, "retry", reason="the process closing it died")
+            reason = "the process closing it died"
+        except RuntimeError:  # stopping (BrokenProcessPool is a RuntimeError too: caught above)
+            reason = "the service stopped before it was closed"
+        with contextlib.suppress(Exception):
+            self.store.windows.release(window.window_id, owner)
+        return Closed(window.window_id, "retry", reason=reason)
 
-    def _started(self) -> ProcessPoolExecutor:
+    def _started(self) -> ProcessPoolExecutor | None:
+        """The closing processes (started at the first close); ``None`` once stopped."""
         import multiprocessing
 
         with self._lock:
             if self._stopped:
-                raise BrokenProcessPool("the service is stopping")
+                return None
             if self._executor is None:
                 self._executor = ProcessPoolExecutor(
                     self.processes,
