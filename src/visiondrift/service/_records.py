@@ -102,8 +102,7 @@ class RecordIn(BaseModel):
         min_length=1,
         max_length=100_000,
         description="The model's class probabilities: finite, non-negative, summing to 1 "
-        "(within 0.001), one per class of the dataset's baseline (checked with the request's "
-        "other records: check_records).",
+        "(within 0.001), one per class of the dataset's baseline.",
     )
     image: Base64Image | None = Field(
         None,
