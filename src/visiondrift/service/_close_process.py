@@ -101,9 +101,7 @@ class Closers:
                     initializer=_start_child,
                     initargs=(
                         self.settings,
-                        self.store._url.render_as_string(hide_password=False),
-                        self.store.pg_schema,
-                        self.store.timeout,
+                        self.store.reopen_arguments(),
                     ),
                 )
             return self._executor
@@ -122,7 +120,7 @@ class Closers:
 _child: dict[str, Any] = {}
 
 
-def _start_child(settings: Settings, url: str, pg_schema: str | None, timeout: float) -> None:
+def _start_child(settings: Settings, store_arguments: dict[str, Any]) -> None:
     """A closing process's start: Ctrl-C is the server's to handle (it stops the closes), the
     priority is lowered, the store opened (not migrated: the server did), and the process ends
     when its server does (a server killed with SIGKILL leaves no closing process behind; a
@@ -138,7 +136,7 @@ def _start_child(settings: Settings, url: str, pg_schema: str | None, timeout: f
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
     _child["settings"] = settings
-    _child["store"] = HistoryStore(url, pg_schema=pg_schema, timeout=timeout, migrate=False)
+    _child["store"] = HistoryStore(**store_arguments)
     _child["profiles"] = {}
     settle_collector()
 

@@ -68,11 +68,7 @@ def window_profile(
                 prediction=prediction,
             )
     profile = builder.build()
-    if not images and isinstance(baseline.extra, dict) and "predictions" in baseline.extra:
-        from dataclasses import replace
-
-        profile = replace(profile, extra={"predictions": baseline.extra["predictions"]})
-    return profile
+    return profile if images else _like_baseline(profile, baseline)
 
 
 def prediction_profile(
@@ -105,11 +101,16 @@ def prediction_profile(
         if keys:
             matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(keys), -1)
             builder.add_predictions(keys, matrix, labels)
-    profile = builder.build()
+    return _like_baseline(builder.build(), baseline)
+
+
+def _like_baseline(profile: Profile, baseline: Profile) -> Profile:
+    """A window of predictions described as its baseline's were (``extra["predictions"]``:
+    where the probabilities came from)."""
     if isinstance(baseline.extra, dict) and "predictions" in baseline.extra:
         from dataclasses import replace
 
-        profile = replace(profile, extra={"predictions": baseline.extra["predictions"]})
+        return replace(profile, extra={"predictions": baseline.extra["predictions"]})
     return profile
 
 

@@ -247,14 +247,16 @@ class ServiceMetrics:
         ``visiondrift_window_bad_files``).
         """
         dataset = self._dataset(result.dataset or OTHER)
-        self._runs.labels(dataset, kind).inc()
         if kind == "batch":
             self.images(dataset, result.report.current.n_images)
-        self.collector.invalidate()
+        self._recorded(dataset, kind)
 
     def window_recorded(self, dataset: str) -> None:
         """A window of ``dataset`` was compared and recorded (by this process's closers)."""
-        self._runs.labels(self._dataset(dataset), "window").inc()
+        self._recorded(self._dataset(dataset), "window")
+
+    def _recorded(self, dataset: str, kind: str) -> None:
+        self._runs.labels(dataset, kind).inc()
         self.collector.invalidate()
 
     def queue_depth(self, queue: str, depth: int) -> None:

@@ -110,9 +110,7 @@ class RecordWriter:
             target=_serve,
             args=(
                 theirs,
-                self.store._url.render_as_string(hide_password=False),
-                self.store.pg_schema,
-                self.store.timeout,
+                self.store.reopen_arguments(),
                 self.max_group,
             ),
             name="visiondrift-writer",
@@ -249,16 +247,14 @@ def _failure(kind: str, message: str) -> Exception:
 # ----------------------------------------------------------------------------- the writer
 
 
-def _serve(
-    sock: socket.socket, url: str, pg_schema: str | None, timeout: float, group: int
-) -> None:
+def _serve(sock: socket.socket, store_arguments: dict[str, Any], group: int) -> None:
     """The writer process: read frames, write each batch of them in one transaction, answer."""
     from visiondrift.errors import StoreError
     from visiondrift.service._gc import settle as settle_collector
     from visiondrift.store import HistoryStore
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    store = HistoryStore(url, pg_schema=pg_schema, timeout=timeout, migrate=False)
+    store = HistoryStore(**store_arguments)
     windows = store.windows
     settle_collector()
     buffer = bytearray()

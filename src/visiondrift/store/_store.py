@@ -141,6 +141,16 @@ class HistoryStore:
         """Release the store's connections."""
         self._engine.dispose()
 
+    def reopen_arguments(self) -> dict[str, Any]:
+        """What opens this store again in another process: ``HistoryStore(**arguments)`` (not
+        migrated again; the location with its password, to be passed on, never shown)."""
+        return {
+            "location": self._url.render_as_string(hide_password=False),
+            "pg_schema": self.pg_schema,
+            "timeout": self.timeout,
+            "migrate": False,
+        }
+
     # ------------------------------------------------------------ plumbing
     def _failure(self, err: Exception, doing: str) -> StoreError:
         from sqlalchemy.exc import OperationalError

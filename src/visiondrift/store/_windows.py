@@ -27,7 +27,6 @@ is set when its verdict is recorded. Times are UTC.
 from __future__ import annotations
 
 import builtins
-import functools
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -102,7 +101,7 @@ def _window_values(w: Window) -> dict[str, Any]:
     }
 
 
-#: The columns of ``vd_records``, in the order :func:`_record_insert`'s rows give them.
+#: The columns of ``vd_records``, in the order the rows of an append give them.
 _RECORD_COLUMNS = (
     "window_id",
     "seq",
@@ -119,13 +118,34 @@ _RECORD_COLUMNS = (
 )
 
 
-@functools.cache
-def _append_statements(dialect_name: str) -> _AppendStatements:
-    """The statements of an append, built once per dialect (each carries its compiled form and
-    cache key from then on: building them per transaction was a tenth of the writer's time)."""
-    from sqlalchemy import bindparam, insert, select, update
+class _AppendStatements(NamedTuple):
+    """What an append executes, built once per dialect and driver (each statement carries its
+    compiled form and cache key from then on: building them per transaction was a tenth of the
+    writer's time)."""
 
-    from visiondrift.store._schema import WINDOWS
+    open_windows: Any
+    insert_window: Any
+    update_window: Any
+    #: The driver-level INSERT of a record row, and how this dialect binds a time.
+    insert_records: str
+    bind_time: Callable[[datetime], Any]
+
+
+_STATEMENTS: dict[tuple[str, str, str], _AppendStatements] = {}
+
+
+def _append_statements(dialect: Any) -> _AppendStatements:
+    key = (dialect.name, dialect.driver, dialect.paramstyle)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        found = _STATEMENTS[key] = _build_statements(dialect)
+    return found
+
+
+def _build_statements(dialect: Any) -> _AppendStatements:
+    from sqlalchemy import DateTime, bindparam, insert, select, update
+
+    from visiondrift.store._schema import RECORDS, WINDOWS
 
     c = WINDOWS.c
     open_windows = (
@@ -133,7 +153,7 @@ def _append_statements(dialect_name: str) -> _AppendStatements:
         .where(c.dataset == bindparam("dataset"), c.status == "open")
         .order_by(c.opened_at)
     )
-    if dialect_name == "postgresql":
+    if dialect.name == "postgresql":
         open_windows = open_windows.with_for_update()
     update_window = (
         update(WINDOWS)
@@ -145,41 +165,19 @@ def _append_statements(dialect_name: str) -> _AppendStatements:
             n_bad=bindparam("w_bad"),
         )
     )
-    return _AppendStatements(open_windows, insert(WINDOWS), update_window)
-
-
-class _AppendStatements(NamedTuple):
-    open_windows: Any
-    insert_window: Any
-    update_window: Any
-
-
-_RECORD_INSERTS: dict[tuple[str, str, str], tuple[str, Callable[[datetime], Any]]] = {}
-
-
-def _record_insert(conn: Connection) -> tuple[str, Callable[[datetime], Any]]:
-    """The driver-level INSERT of a record row, and how this dialect binds a time (built once
-    per dialect and driver)."""
-    dialect = conn.dialect
-    key = (dialect.name, dialect.driver, dialect.paramstyle)
-    found = _RECORD_INSERTS.get(key)
-    if found is None:
-        found = _RECORD_INSERTS[key] = _record_insert_for(dialect)
-    return found
-
-
-def _record_insert_for(dialect: Any) -> tuple[str, Callable[[datetime], Any]]:
-    from sqlalchemy import DateTime
-
-    from visiondrift.store._schema import RECORDS
-
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (
+    insert_records = (
         f"INSERT INTO {RECORDS.name} ({', '.join(_RECORD_COLUMNS)}) "
         f"VALUES ({', '.join([mark] * len(_RECORD_COLUMNS))})"
     )
     process = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
-    return sql, (process if process is not None else _same)
+    return _AppendStatements(
+        open_windows,
+        insert(WINDOWS),
+        update_window,
+        insert_records,
+        process if process is not None else _same,
+    )
 
 
 def _same(value: datetime) -> Any:
@@ -251,30 +249,30 @@ class Windows:
         for i, request in enumerate(requests):
             by_dataset.setdefault(request.dataset, []).append(i)
         with self.store._write("writing posted records") as conn:
-            sql, when = _record_insert(conn)
+            statements = _append_statements(conn.dialect)
             rows: builtins.list[tuple[Any, ...]] = []
             # Datasets are locked in name order, so two processes never wait for each other.
             for dataset in sorted(by_dataset):
                 indexes = by_dataset[dataset]
                 done = self._append_dataset(
-                    conn, dataset, [requests[i] for i in indexes], at, rows, when
+                    conn, statements, dataset, [requests[i] for i in indexes], at, rows
                 )
                 results.update(zip(indexes, done, strict=True))
-            _insert_records(conn, sql, rows)
+            _insert_records(conn, statements.insert_records, rows)
         return [results[i] for i in range(len(requests))]
 
     def _append_dataset(
         self,
         conn: Connection,
+        statements: _AppendStatements,
         dataset: str,
         requests: Sequence[AppendRequest],
         at: datetime,
         rows: builtins.list[tuple[Any, ...]],
-        when: Callable[[datetime], Any],
     ) -> builtins.list[AppendResult]:
         """One dataset's requests of a group: its open window read (and locked) once, the
         records cut into windows in memory, each window written once."""
-        statements = _append_statements(conn.dialect.name)
+        when = statements.bind_time
         _lock_dataset(conn, dataset)
         found = [
             window_of(r)
