@@ -51,7 +51,7 @@ def test_keys_are_hashed_at_rest(tmp_path: Path, history: HistoryStore) -> None:
     import sqlite3
 
     key, token = history.keys.create("model-server", ["write"])
-    secret = token.rsplit("_", 1)[1]
+    secret = token.split("_", 2)[2]
     raw = (tmp_path / "history.sqlite").read_bytes()
     assert secret.encode() not in raw
     with sqlite3.connect(tmp_path / "history.sqlite") as db:
