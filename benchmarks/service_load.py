@@ -155,24 +155,28 @@ class Server:
             time.sleep(0.05)
         self.url = f"http://127.0.0.1:{port_file.read_text()}"
 
-    def cpu(self, *, children: bool = False) -> float | None:
-        """The server process's CPU seconds so far (user + system), with ``children`` those of
-        its child processes too (running or ended and waited for); ``None`` off Linux."""
-        pids = [self.process.pid]
-        if children:
-            pids += _children(self.process.pid)
-        total = 0.0
-        for pid in pids:
+    def cpu(self) -> dict[str, float] | None:
+        """CPU seconds so far (user + system) of the server process (``server``), of its child
+        processes at its own priority (``writer``: the record writer, and multiprocessing's
+        resource tracker, which is idle) and of those at a lower one (``closing``: the closing
+        processes); a child's ended children are counted with it. ``None`` off Linux."""
+        own = os.getpriority(os.PRIO_PROCESS, self.process.pid)
+        parts = {"server": 0.0, "writer": 0.0, "closing": 0.0}
+        for pid in [self.process.pid, *_children(self.process.pid)]:
             try:
                 stat = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
             except OSError:
                 if pid == self.process.pid:
                     return None
                 continue  # a child that has just ended
-            total += int(stat[11]) + int(stat[12])
-            if children:
-                total += int(stat[13]) + int(stat[14])  # its own children, waited for
-        return total / os.sysconf("SC_CLK_TCK")
+            ticks = int(stat[11]) + int(stat[12]) + int(stat[13]) + int(stat[14])
+            if pid == self.process.pid:
+                ticks = int(stat[11]) + int(stat[12])  # its children are counted apart
+                part = "server"
+            else:
+                part = "writer" if int(stat[16]) <= own else "closing"
+            parts[part] += ticks / os.sysconf("SC_CLK_TCK")
+        return parts
 
     def stop(self) -> None:
         import signal
@@ -195,8 +199,10 @@ class Load:
     seconds: float = 0.0
     acked: int = 0  # records acknowledged during the measured seconds
     acked_total: int = 0  # records acknowledged, warm-up included
-    cpu: float | None = None  # the server's CPU seconds during the measured seconds
-    cpu_all: float | None = None  # the same, with its child processes'
+    # CPU seconds during the measured seconds: the server's and its child processes' (by
+    # part, as Server.cpu names them); the load generator's (wrk only: a process of its own)
+    cpu: dict[str, float] | None = None
+    client_cpu: float | None = None
     in_flight: int = 0  # records that may be stored unacknowledged (sent when the load stopped)
     latencies: list[float] = field(default_factory=list)
     percentiles: dict[float, float] = field(default_factory=dict)  # from wrk, in seconds
@@ -272,13 +278,9 @@ async def _drive_httpx(
 
     async def cpu() -> None:
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
-        first, first_all = server.cpu(), server.cpu(children=True)
+        first = server.cpu()
         await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
-        last, last_all = server.cpu(), server.cpu(children=True)
-        if first is not None and last is not None:
-            load.cpu = last - first
-        if first_all is not None and last_all is not None:
-            load.cpu_all = last_all - first_all
+        load.cpu = _spent(first, server.cpu())
 
     async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30.0) as client:
         await asyncio.gather(cpu(), *(worker(k, client) for k in range(args.concurrency)))
@@ -318,6 +320,14 @@ def _wrk(
     return {k: float(v) for k, v in (part.split("=") for part in line.split()[1:])}
 
 
+def _spent(
+    first: dict[str, float] | None, last: dict[str, float] | None
+) -> dict[str, float] | None:
+    if first is None or last is None:
+        return None
+    return {k: last[k] - first[k] for k in last}
+
+
 def _drive_wrk(
     server: Server, token: str | None, args: argparse.Namespace, tag: str, probs: list[str]
 ) -> Load:
@@ -327,13 +337,14 @@ def _drive_wrk(
         warm = _wrk(server, token, args, f"{tag}w", args.warmup)
         load.acked_total += int(warm["acked"]) * args.batch
         load.in_flight += args.concurrency * args.batch
-    first, first_all = server.cpu(), server.cpu(children=True)
+    import resource
+
+    first = server.cpu()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     run = _wrk(server, token, args, tag, args.seconds)
-    last, last_all = server.cpu(), server.cpu(children=True)
-    if first is not None and last is not None:
-        load.cpu = last - first
-    if first_all is not None and last_all is not None:
-        load.cpu_all = last_all - first_all
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk's: the servers run on
+    load.cpu = _spent(first, server.cpu())
+    load.client_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     load.seconds = run["seconds"]
     load.acked = int(run["acked"]) * args.batch
     load.acked_total += load.acked
@@ -429,15 +440,32 @@ def _row(name: str, load: Load) -> str:
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(load.statuses.items()))
     cpu = ""
     if load.cpu is not None and load.acked:
-        cpu = f"  server CPU {load.cpu / load.seconds:4.0%} ({load.cpu / load.acked * 1e5:.2f} ms"
+        server, total = load.cpu["server"], sum(load.cpu.values())
+        cpu = f"  server CPU {server / load.seconds:4.0%} ({server / load.acked * 1e5:.2f} ms"
         cpu += " per 100 records)"
-        if load.cpu_all is not None and load.cpu_all - load.cpu > 0.01 * load.seconds:
-            cpu += f", with its processes {load.cpu_all / load.seconds:4.0%}"
-            cpu += f" ({load.cpu_all / load.acked * 1e5:.2f} ms)"
+        if total - server > 0.01 * load.seconds:
+            cpu += f", with its processes {total / load.seconds:4.0%}"
+            cpu += f" ({total / load.acked * 1e5:.2f} ms)"
     return (
         f"{name:<8} {load.rate:>10,.0f} rec/s  p50 {load.quantile(0.5) * 1000:6.1f} ms  "
         f"p99 {load.quantile(0.99) * 1000:6.1f} ms{cpu}  requests "
         f"{sum(load.statuses.values())} ({statuses})"
+    )
+
+
+def _cpu_row(name: str, load: Load) -> str | None:
+    """Where the CPU went, per 100 records: each process, and the load generator's."""
+    if load.cpu is None or not load.acked:
+        return None
+    per = 1e5 / load.acked
+    parts = [f"{k} {v * per:.2f}" for k, v in load.cpu.items() if v > 0.001 * load.seconds]
+    if load.client_cpu is not None:
+        parts.append(f"load generator {load.client_cpu * per:.2f}")
+    spent = sum(load.cpu.values()) + (load.client_cpu or 0.0)
+    busy = spent / load.seconds / (os.cpu_count() or 1)
+    return (
+        f"{name:<8} CPU ms per 100 records: {', '.join(parts)}; the machine's "
+        f"{os.cpu_count()} cores {busy:.0%} busy"
     )
 
 
@@ -498,6 +526,9 @@ def main(argv: list[str] | None = None) -> int:
         stored = _stored_records(work)
         windows, run_seconds = _windows(work)
         print(_row("service", service))
+        for line in (_cpu_row("bare", bare), _cpu_row("service", service)):
+            if line is not None:
+                print(line)
         print(f"baseline uploaded through {how}")
         took = "" if run_seconds is None else f"; a window's run took {run_seconds:.2f} s (median)"
         print(f"windows: {dict(windows)}{took}")

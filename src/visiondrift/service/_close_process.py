@@ -40,6 +40,18 @@ logger = logging.getLogger("visiondrift.service")
 #: How much lower a closing process's CPU priority is than the server's (``nice``).
 NICENESS = 10
 
+#: What a close imports, imported when a closing process starts: the first window's verdict
+#: does not wait for them (scipy.stats alone is a second of CPU), and the collector's freeze
+#: takes them out of its counts.
+_CLOSE_MODULES = (
+    "visiondrift.app._alerts",
+    "visiondrift.app._monitor",
+    "visiondrift.drift",
+    "visiondrift.drift.slow",
+    "visiondrift.profiles",
+    "visiondrift.store._sink",
+)
+
 
 class Closers:
     """Where the windows of one server process are closed.
@@ -125,6 +137,8 @@ def _start_child(settings: Settings, store_arguments: dict[str, Any]) -> None:
     priority is lowered, the store opened (not migrated: the server did), and the process ends
     when its server does (a server killed with SIGKILL leaves no closing process behind; a
     close cut short is rolled back, and its window closed again once its claim runs out)."""
+    import importlib
+
     from visiondrift.service._gc import settle as settle_collector
     from visiondrift.store import HistoryStore
 
@@ -138,6 +152,8 @@ def _start_child(settings: Settings, store_arguments: dict[str, Any]) -> None:
     _child["settings"] = settings
     _child["store"] = HistoryStore(**store_arguments)
     _child["profiles"] = {}
+    for name in _CLOSE_MODULES:
+        importlib.import_module(name)
     settle_collector()
 
 

@@ -27,6 +27,7 @@ is set when its verdict is recorded. Times are UTC.
 from __future__ import annotations
 
 import builtins
+import itertools
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -199,7 +200,7 @@ def _insert_records(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]])
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         part = rows[start : start + _ROWS_PER_INSERT]
         statement = f"{head} VALUES {', '.join([one] * len(part))}"
-        conn.exec_driver_sql(statement, tuple(v for row in part for v in row))
+        conn.exec_driver_sql(statement, tuple(itertools.chain.from_iterable(part)))
 
 
 def _lock_dataset(conn: Connection, dataset: str) -> None:
