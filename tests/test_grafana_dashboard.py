@@ -377,6 +377,12 @@ def test_every_promql_expression_answers_from_a_real_prometheus(
                 "eight scrapes",
                 lambda: bool(prometheus.query('count_over_time(up{job="visiondrift"}[1m]) >= 8')),
             )
+            # The store's figures are read at most every two seconds: a scrape just after the
+            # last posts may still show no open window.
+            _until(
+                "the records waiting in the open windows, in Prometheus",
+                lambda: bool(prometheus.query("sum(visiondrift_window_open_records) == 12")),
+            )
             answered = {}
             for panel, target in targets:
                 expr = _grafana_promql(target["expr"])
