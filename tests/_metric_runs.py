@@ -10,6 +10,7 @@ adds unusable files (the bad-file share).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -106,9 +107,16 @@ def record_alerts(store: HistoryStore, dataset: str, channel: str, statuses: lis
 
 
 def record_window_rows(
-    store: HistoryStore, dataset: str, *, closed: int = 0, failed: int = 0, open_records: int = 0
+    store: HistoryStore,
+    dataset: str,
+    *,
+    closed: int = 0,
+    failed: int = 0,
+    open_records: int = 0,
+    closing: Sequence[datetime] = (),
 ) -> None:
-    """Windows of ``dataset`` as the service's window closer leaves them in vd_windows."""
+    """Windows of ``dataset`` as the service's window closer leaves them in vd_windows
+    (``closing``: the ends of windows waiting for their verdicts)."""
     from sqlalchemy import insert
 
     from visiondrift.store._schema import WINDOWS
@@ -121,8 +129,8 @@ def record_window_rows(
             "baseline_id": "0" * 32,
             "status": status,
             "opened_at": now - timedelta(minutes=5),
-            "deadline": None,
-            "closed_at": None if status == "open" else now,
+            "deadline": end,
+            "closed_at": None if status in ("open", "closing") else now,
             "n_records": n,
             "n_bad": 0,
             "run_id": None,
@@ -130,10 +138,11 @@ def record_window_rows(
             "claimed_until": None,
             "reason": "comparison failed" if status == "failed" else None,
         }
-        for status, n in (
-            *(("closed", 100) for _ in range(closed)),
-            *(("failed", 100) for _ in range(failed)),
-            *((("open", open_records),) if open_records else ()),
+        for status, n, end in (
+            *(("closed", 100, None) for _ in range(closed)),
+            *(("failed", 100, None) for _ in range(failed)),
+            *((("open", open_records, None),) if open_records else ()),
+            *(("closing", 100, end) for end in closing),
         )
     ]
     with store._write("adding windows") as conn:

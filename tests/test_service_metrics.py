@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -297,7 +298,13 @@ def test_docs_list_every_metric_and_only_those(history: HistoryStore) -> None:
     from visiondrift.service._metrics import ServiceMetrics
 
     result = record_windows(history, "skin", shift=0.5, bad=10, seed=110, runs=1)[-1]
-    record_window_rows(history, "skin", closed=1, open_records=3)
+    record_window_rows(
+        history,
+        "skin",
+        closed=1,
+        open_records=3,
+        closing=[datetime.now(UTC) - timedelta(minutes=1)],
+    )
     record_alerts(history, "skin", "ops", ["sent", "pending"])
     metrics = ServiceMetrics(Settings(), history)
     metrics.records("skin", 2, images=1)
@@ -314,6 +321,30 @@ def test_docs_list_every_metric_and_only_those(history: HistoryStore) -> None:
     docs = (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `(visiondrift_\w+)` \|", docs, flags=re.MULTILINE))
     assert exported == documented
+
+
+def test_windows_waiting_for_their_verdicts_and_how_far_behind(history: HistoryStore) -> None:
+    """The verdict backlog per dataset: how many windows are closing, and when the oldest of
+    them ended (a window closed and recorded, or still open, is not in it)."""
+    from _metric_runs import record_window_rows
+    from visiondrift.service._metrics import ServiceMetrics
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    ends = [now - timedelta(minutes=3), now - timedelta(seconds=20), now]
+    record_window_rows(history, "skin", closed=2, open_records=5, closing=ends)
+    record_window_rows(history, "xray", closed=1, open_records=2)
+    metrics = ServiceMetrics(Settings(), history)
+    found = samples(metrics.render()[0].decode())
+    assert value(found, "visiondrift_windows_closing", dataset="skin") == 3
+    oldest = "visiondrift_windows_closing_oldest_end_timestamp_seconds"
+    assert value(found, oldest, dataset="skin") == pytest.approx(ends[0].timestamp(), abs=1e-3)
+    # No backlog, no series: a dataset whose verdicts are all in is not reported as behind.
+    assert not [
+        k
+        for k in found
+        if k[0].startswith("visiondrift_windows_closing") and dict(k[1]).get("dataset") == "xray"
+    ]
+    assert value(found, "visiondrift_windows_closed_total", dataset="skin", status="closed") == 2
 
 
 def test_serve_with_two_workers_sums_their_counters(

@@ -72,6 +72,8 @@ class StoreFigures:
     windows: dict[tuple[str, str], int] = field(default_factory=dict)
     #: dataset -> records in its open window(s)
     open_records: dict[str, int] = field(default_factory=dict)
+    #: dataset -> (windows waiting for their verdict, the end of the oldest of them)
+    closing: dict[str, tuple[int, datetime | None]] = field(default_factory=dict)
     #: (channel, status) -> alerts
     alerts: dict[tuple[str, str], int] = field(default_factory=dict)
     #: channel -> delivery attempts
@@ -155,13 +157,15 @@ def _read_all(conn: Connection) -> StoreFigures:
                 severity,
                 (float(low), float(medium), float(high)),
             )
+    c = WINDOWS.c
     windows = conn.execute(
-        select(WINDOWS.c.dataset, WINDOWS.c.status, func.count(), func.sum(WINDOWS.c.n_records))
-        .group_by(WINDOWS.c.dataset, WINDOWS.c.status)
-        .order_by(WINDOWS.c.dataset)
+        # A closing window's deadline is its end (when its count or its time was reached).
+        select(c.dataset, c.status, func.count(), func.sum(c.n_records), func.min(c.deadline))
+        .group_by(c.dataset, c.status)
+        .order_by(c.dataset)
     ).all()
     datasets: set[str] = set(figures.verdicts)
-    for dataset, status, count, n_records in windows:
+    for dataset, status, count, n_records, first_end in windows:
         if dataset not in datasets:
             if len(datasets) >= MAX_DATASETS:
                 continue
@@ -170,6 +174,8 @@ def _read_all(conn: Connection) -> StoreFigures:
             figures.windows[(dataset, status)] = int(count)
         elif status == "open":
             figures.open_records[dataset] = int(n_records or 0)
+        elif status == "closing":
+            figures.closing[dataset] = (int(count), utc(first_end))
     alerts = conn.execute(
         select(ALERTS.c.channel, ALERTS.c.status, func.count(), func.sum(ALERTS.c.attempts))
         .group_by(ALERTS.c.channel, ALERTS.c.status)
@@ -291,6 +297,23 @@ def families(figures: StoreFigures) -> Iterator[Metric]:
     for dataset, count in sorted(figures.open_records.items()):
         open_records.add_metric([dataset], count)
     yield open_records
+    closing = GaugeMetricFamily(
+        "visiondrift_windows_closing",
+        "Windows of records waiting for their verdict (count or time reached, not yet "
+        "compared and recorded).",
+        labels=["dataset"],
+    )
+    oldest = GaugeMetricFamily(
+        "visiondrift_windows_closing_oldest_end_timestamp_seconds",
+        "When the oldest window still waiting for its verdict ended: time() minus it is how "
+        "far the verdicts are behind.",
+        labels=["dataset"],
+    )
+    for dataset, (count, first_end) in sorted(figures.closing.items()):
+        closing.add_metric([dataset], count)
+        if first_end is not None:
+            oldest.add_metric([dataset], first_end.timestamp())
+    yield from (closing, oldest)
     yield from _alert_families(figures)
 
 
