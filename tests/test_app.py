@@ -180,6 +180,46 @@ def test_a_registered_sink_reaches_the_cli_without_touching_it(
         unregister_sink_factory("x")
 
 
+def test_an_installed_package_adds_a_sink_through_its_entry_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A package installed with an entry point in ``visiondrift.sinks`` (a real dist-info on
+    the path, read by importlib.metadata) turns its sink on from the settings; the lookup is
+    made once per process (the service builds the sinks for every window it closes) and made
+    again after ``installed_sink_factories.cache_clear()``."""
+    from visiondrift.app._sinks import installed_sink_factories
+
+    (tmp_path / "vd_test_plugin.py").write_text(
+        "from visiondrift.app import CallbackSink\n"
+        "def factory(settings):\n"
+        "    if not settings.get('plugin_on'):\n"
+        "        return None\n"
+        "    return CallbackSink('plugin', lambda result: None)\n",
+        encoding="utf-8",
+    )
+    info = tmp_path / "vd_test_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: vd-test-plugin\nVersion: 1.0\n", encoding="utf-8"
+    )
+    (info / "entry_points.txt").write_text(
+        "[visiondrift.sinks]\nvd-test-plugin = vd_test_plugin:factory\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    installed_sink_factories.cache_clear()
+    try:
+        assert "plugin" not in [s.name for s in build_sinks({})]
+        assert [s.name for s in build_sinks({"plugin_on": True})][-1] == "plugin"
+        # Uninstalled while the process runs: the process keeps what it looked up...
+        (info / "entry_points.txt").unlink()
+        assert [s.name for s in build_sinks({"plugin_on": True})][-1] == "plugin"
+        # ...until it looks again.
+        installed_sink_factories.cache_clear()
+        assert "plugin" not in [s.name for s in build_sinks({"plugin_on": True})]
+    finally:
+        installed_sink_factories.cache_clear()
+
+
 def test_fail_on_uses_reaches(tmp_path: Path, photo_dir: Path, changed_dir: Path) -> None:
     base = tmp_path / "base.json"
     assert run_cli(["baseline", str(photo_dir), "-o", str(base), "--labels", "none"]) == 0
