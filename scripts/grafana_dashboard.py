@@ -339,6 +339,20 @@ def traffic_panels() -> list[cogbuilder.Builder[model.Panel]]:
         .min(0)
         .span(8)
         .height(7),
+        timeseries.Panel()
+        .title("Verdicts waiting")
+        .description(
+            "Windows whose count or time was reached and whose verdict is not recorded yet. "
+            "A line that keeps rising: windows close faster than their verdicts are built "
+            "(larger windows, or more closing processes)."
+        )
+        .datasource(PROM)
+        .with_target(
+            prom(f"max by (dataset) (visiondrift_windows_closing{{{DATASET}}})", "{{dataset}}")
+        )
+        .min(0)
+        .span(8)
+        .height(7),
     ]
 
 

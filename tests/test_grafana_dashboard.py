@@ -236,6 +236,7 @@ PLAUSIBLE: dict[tuple[str, str], Callable[[float], bool]] = {
     ("Unusable files by reason", "A"): lambda v: v > 0,
     ("Windows closed", "A"): lambda v: v >= 0,
     ("Records in the open window", "A"): lambda v: v >= 0,
+    ("Verdicts waiting", "A"): lambda v: v >= 0,
     ("Alert deliveries", "A"): lambda v: v >= 0,
     ("Alert deliveries", "B"): lambda v: v >= 0,
     ("Alert delivery failures", "A"): lambda v: v >= 0,
@@ -413,6 +414,7 @@ def test_every_promql_expression_answers_from_a_real_prometheus(
     assert set(by_dataset(("sharpness: effect size", "A"))) == {"skin"}
     assert set(by_dataset(("bad_files: effect size", "A"))) == {"skin"}
     assert by_dataset(("Records in the open window", "A")) == {"skin": 7.0, "xray": 5.0}
+    assert by_dataset(("Verdicts waiting", "A")) == {"skin": 0.0, "xray": 0.0}
     closed = {
         (s["metric"]["dataset"], s["metric"]["status"]): float(s["value"][1])
         for s in answered[("Windows closed", "A")]

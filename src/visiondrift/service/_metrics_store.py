@@ -72,7 +72,8 @@ class StoreFigures:
     windows: dict[tuple[str, str], int] = field(default_factory=dict)
     #: dataset -> records in its open window(s)
     open_records: dict[str, int] = field(default_factory=dict)
-    #: dataset -> (windows waiting for their verdict, the end of the oldest of them)
+    #: dataset -> (windows waiting for their verdict, the end of the oldest of them): every
+    #: dataset with windows, (0, None) when none waits
     closing: dict[str, tuple[int, datetime | None]] = field(default_factory=dict)
     #: (channel, status) -> alerts
     alerts: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -170,6 +171,7 @@ def _read_all(conn: Connection) -> StoreFigures:
             if len(datasets) >= MAX_DATASETS:
                 continue
             datasets.add(dataset)
+        figures.closing.setdefault(dataset, (0, None))
         if status in ("closed", "failed"):
             figures.windows[(dataset, status)] = int(count)
         elif status == "open":
@@ -300,7 +302,7 @@ def families(figures: StoreFigures) -> Iterator[Metric]:
     closing = GaugeMetricFamily(
         "visiondrift_windows_closing",
         "Windows of records waiting for their verdict (count or time reached, not yet "
-        "compared and recorded).",
+        "compared and recorded); 0 when none waits.",
         labels=["dataset"],
     )
     oldest = GaugeMetricFamily(
