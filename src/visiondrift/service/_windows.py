@@ -269,9 +269,10 @@ class WindowService:
             ) from None
         state.metrics.queue_depth("records", writer.depth())
         bad: dict[str, int] = {}
-        for row in rows:
-            if row.bad_reason is not None:
-                bad[row.bad_reason] = bad.get(row.bad_reason, 0) + 1
+        if result.bad:  # the writer counted them (only images can be unusable): by reason
+            for row in rows:
+                if row.bad_reason is not None:
+                    bad[row.bad_reason] = bad.get(row.bad_reason, 0) + 1
         state.metrics.records(dataset, result.accepted, images=images)
         for reason, n in bad.items():
             state.metrics.bad(dataset, reason, n)
