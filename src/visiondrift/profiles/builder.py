@@ -36,6 +36,7 @@ from visiondrift.profiles.model_summary import ModelSummary, model_column_values
 from visiondrift.profiles.provenance import Window
 from visiondrift.profiles.sketches import CategoryCounts, Moments, Reservoir
 from visiondrift.sources import ImageItem, SourceInfo, item_key
+from visiondrift.sources._base import item_keys
 
 if TYPE_CHECKING:
     from visiondrift.decode._image import DecodedImage
@@ -335,7 +336,7 @@ class ProfileBuilder:
         while start < n:
             take = min(n - start, max(1, size - len(self._keys)))
             part = keys[start : start + take]
-            self._keys.extend(item_key(seed, key) for key in part)
+            self._keys.extend(item_keys(seed, part))
             self._names.extend(part)
             self._row_labels.extend(rows_labels[start : start + take])
             self._probs.append(probs[start : start + take])

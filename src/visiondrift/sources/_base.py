@@ -6,9 +6,10 @@ name its sources without importing anything that reads images.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
@@ -102,12 +103,26 @@ def redact_error(err: BaseException) -> BaseException:
 
 def item_key(seed: int, path: str) -> int:
     """A seeded 64-bit hash of a path: the sampling priority of an image (smaller is kept)."""
-    digest = hashlib.blake2b(
-        path.encode("utf-8", "surrogateescape"),
-        digest_size=8,
-        key=seed.to_bytes(8, "little", signed=True),
-    )
+    digest = _keyed(seed).copy()  # a third cheaper than keying a new hash (a closed window
+    digest.update(path.encode("utf-8", "surrogateescape"))  # hashes every record's key)
     return int.from_bytes(digest.digest(), "little")
+
+
+def item_keys(seed: int, paths: Iterable[str]) -> list[int]:
+    """:func:`item_key` of each path (one loop: a closed window hashes 100,000 record keys)."""
+    copy = _keyed(seed).copy
+    keys = []
+    for path in paths:
+        digest = copy()
+        digest.update(path.encode("utf-8", "surrogateescape"))
+        keys.append(int.from_bytes(digest.digest(), "little"))
+    return keys
+
+
+@functools.lru_cache(maxsize=8)
+def _keyed(seed: int) -> hashlib.blake2b:
+    """A BLAKE2b-64 keyed with ``seed``, nothing hashed yet (copied for each key)."""
+    return hashlib.blake2b(digest_size=8, key=seed.to_bytes(8, "little", signed=True))
 
 
 @dataclass(frozen=True, slots=True)
