@@ -1,27 +1,26 @@
-"""What writing the service's records costs, against the floor of its layout and one other layout.
+"""What writing the service's records costs, against the floor of its layout and the layout before.
 
 Usage::
 
     python benchmarks/record_storage.py [--requests 2000] [--batch 100] [--classes 10]
 
-The service's record writer (a process of its own) spends more CPU per record than its server
-process does reading and checking the request (``benchmarks/service_load.py`` prints both). This
-script measures, in one process, on fresh SQLite files (WAL, ``synchronous`` FULL, as the store
-opens them), --requests requests of --batch probability records each with a unique id, committed
-in groups of 1, 2 and 4 requests (the writer's group commit; under load it commits 1 to 3):
+The service's record writer (a process of its own) spends CPU on every request
+(``benchmarks/service_load.py`` prints it per process). This script measures, in one process,
+on fresh SQLite files (WAL, ``synchronous`` FULL, as the store opens them), --requests requests
+of --batch probability records each with a unique id, committed in groups of 1, 2 and 4
+requests (the writer's group commit; under load it commits 1 to 3):
 
-a. the store: ``store.windows.append_many`` (the writer's call), rows as the service sends them;
-b. the floor of the store's layout: the same rows, built in Python and inserted into the same
-   ``vd_records`` table (its key and its index of record ids) with the sqlite3 module and no
-   SQLAlchemy: one multi-row INSERT per request, nothing else per transaction;
-c. another layout, one row per request: the request's ids as one JSON text and its
-   probabilities as one float32 matrix, plus an id table (dataset, record id -> row, position;
-   without rowid) so that a label posted later still finds its record;
-d. (c) without the id table (records posted without ids).
+a. the store: ``store.windows.append_many`` (the writer's call) with the requests as the
+   service sends them (one :class:`RecordBlock` each: a row per request in
+   ``vd_record_blocks``, a row per record id in ``vd_record_ids``);
+b. the floor of that layout: the same rows built in Python and inserted into the same two
+   tables with the sqlite3 module and no SQLAlchemy, nothing else per transaction;
+c. the layout before (revision 0007): a row per record in ``vd_records`` (its key and its
+   index of record ids), inserted like (b);
+d. (b) without the id rows (records posted without ids).
 
 It prints the CPU time per request of each (``time.process_time``: the fsync'd COMMIT counts
-for its CPU only) and each against (a). Nothing of (c) or (d) is in the store: they are the
-figures for deciding whether a change of layout is worth its migration.
+for its CPU only) and each against (a).
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ GROUPS = (1, 2, 4)
 def _store_side(work: Path, blobs: Sequence[Sequence[bytes]], group: int) -> float:
     from visiondrift.profiles.builder import ProfileBuilder
     from visiondrift.store import HistoryStore
-    from visiondrift.store._windows import AppendRequest, NewRecord
+    from visiondrift.store._windows import AppendRequest, RecordBlock
 
     classes = len(np.frombuffer(blobs[0][0], dtype="<f4"))
     rng = np.random.default_rng(1)
@@ -59,10 +58,9 @@ def _store_side(work: Path, blobs: Sequence[Sequence[bytes]], group: int) -> flo
             AppendRequest(
                 DATASET,
                 baseline_id,
-                [
-                    NewRecord(f"r{n}-{i}", None, None, b, None, None, None, None)
-                    for i, b in enumerate(row)
-                ],
+                RecordBlock(
+                    b"".join(row), classes, ids=tuple(f"r{n}-{i}" for i in range(len(row)))
+                ),
                 1_000_000,
                 None,
             )
@@ -141,33 +139,34 @@ def _records_layout(work: Path, blobs: Sequence[Sequence[bytes]], group: int) ->
 
 
 def _request_layout(
-    work: Path, matrices: Sequence[bytes], batch: int, group: int, ids: bool
+    work: Path, matrices: Sequence[bytes], batch: int, classes: int, group: int, ids: bool
 ) -> float:
-    schema = [
-        "CREATE TABLE batches (window_id TEXT NOT NULL, first_seq INTEGER NOT NULL, "
-        "n INTEGER NOT NULL, dataset TEXT NOT NULL, received_at TEXT NOT NULL, ids TEXT, "
-        "probs BLOB NOT NULL, PRIMARY KEY (window_id, first_seq))",
-        "CREATE TABLE record_ids (dataset TEXT NOT NULL, record_id TEXT NOT NULL, "
-        "window_id TEXT NOT NULL, seq INTEGER NOT NULL, "
-        "PRIMARY KEY (dataset, record_id, window_id, seq)) WITHOUT ROWID",
-    ]
-    conn = _connect(work / f"batches-{ids}-{group}.sqlite", schema)
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.schema import CreateTable
+
+    from visiondrift.store._schema import RECORD_BLOCKS, RECORD_IDS
+
+    dialect = sqlite.dialect()
+    schema = [str(CreateTable(t).compile(dialect=dialect)) for t in (RECORD_BLOCKS, RECORD_IDS)]
+    conn = _connect(work / f"blocks-{ids}-{group}.sqlite", schema)
     received = "2026-11-30 12:00:00.000000"
     window = "0" * 32
-    marks = ", ".join(["(?, ?, ?, ?)"] * batch)
+    block = ", ".join(["?"] * len(RECORD_BLOCKS.columns))
+    marks = ", ".join(["(?, ?, ?, ?, ?)"] * batch)
 
     def write(c: sqlite3.Connection, r: int) -> None:
         names = [f"r{r}-{i}" for i in range(batch)] if ids else None
         first = r * batch
-        c.execute(
-            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (window, first, batch, DATASET, received, json.dumps(names), matrices[r]),
-        )
+        text = None if names is None else json.dumps(names, separators=(",", ":"))
+        values = (window, first, batch, DATASET, received, classes, matrices[r], text)
+        c.execute(f"INSERT INTO {RECORD_BLOCKS.name} VALUES ({block})", (*values, None, None, None))
         if names is not None:
             c.execute(
-                f"INSERT INTO record_ids VALUES {marks}",
+                f"INSERT INTO {RECORD_IDS.name} VALUES {marks}",
                 tuple(
-                    v for i, name in enumerate(names) for v in (DATASET, name, window, first + i)
+                    itertools.chain.from_iterable(
+                        (DATASET, name, window, first, i) for i, name in enumerate(names)
+                    )
                 ),
             )
 
@@ -193,19 +192,19 @@ def main(argv: list[str] | None = None) -> int:
         "classes, unique ids); SQLite, WAL, synchronous FULL; CPU ms per request"
     )
     print(
-        f"{'group':>5}  {'a. store':>9}  {'b. floor':>9}  {'c. per request + ids':>21}  "
-        f"{'d. per request':>15}"
+        f"{'group':>5}  {'a. store':>9}  {'b. floor':>14}  {'c. row per record':>17}  "
+        f"{'d. floor, no ids':>16}"
     )
     per = 1000 / args.requests
     with tempfile.TemporaryDirectory(prefix="vd-records-") as tmp:
         work = Path(tmp)
         for group in GROUPS:
             a = _store_side(work, blobs, group) * per
-            b = _records_layout(work, blobs, group) * per
-            c = _request_layout(work, matrices, args.batch, group, ids=True) * per
-            d = _request_layout(work, matrices, args.batch, group, ids=False) * per
+            b = _request_layout(work, matrices, args.batch, args.classes, group, ids=True) * per
+            c = _records_layout(work, blobs, group) * per
+            d = _request_layout(work, matrices, args.batch, args.classes, group, ids=False) * per
             cells = [f"{a:9.2f}"] + [f"{x:6.2f} ({x / a:4.2f})" for x in (b, c, d)]
-            print(f"{group:>5}  {cells[0]}  {cells[1]:>9}  {cells[2]:>21}  {cells[3]:>15}")
+            print(f"{group:>5}  {cells[0]}  {cells[1]:>14}  {cells[2]:>17}  {cells[3]:>16}")
     return 0
 
 

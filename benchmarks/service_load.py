@@ -28,8 +28,9 @@ takes little of the machine's two cores from the servers) or, with ``--client ht
 wrk is not installed, from an httpx async client in this process. Prints the records
 acknowledged per second, the p50 and p99 of the request latency, the CPU the server used (and,
 for the service, its writer and closing processes with it) per 100 records, and for the service
-the records in the store (``vd_records``) against the records acknowledged (2xx). With httpx
-every request is answered before the count, so they must be equal; wrk stops with up to
+the records in the store (``store.windows.count_records``) against the records acknowledged
+(2xx). With httpx every request is answered before the count, so they must be equal; wrk stops
+with up to
 --concurrency requests in flight, whose records may be stored unacknowledged, so the store must
 hold every acknowledged record and at most that many more.
 
@@ -424,13 +425,10 @@ def _windows(work: Path) -> tuple[Counter[str], float | None]:
 
 
 def _stored_records(work: Path) -> int:
-    import sqlite3
+    from visiondrift.store import HistoryStore
 
-    with sqlite3.connect(work / "store.sqlite") as conn:
-        (count,) = conn.execute(
-            "SELECT count(*) FROM vd_records WHERE dataset = ?", (DATASET,)
-        ).fetchone()
-    return int(count)
+    with HistoryStore(str(work / "store.sqlite")) as store:
+        return store.windows.count_records(DATASET)
 
 
 # ----------------------------------------------------------------------------- main

@@ -27,7 +27,7 @@ from visiondrift.profiles import Profile
 from visiondrift.store import ANY_DATASET, HistoryStore, head_revision
 
 #: The latest schema revision.
-HEAD = "0007"
+HEAD = "0008"
 
 #: EXIF text written into every batch image: none of it may reach the store.
 EXIF_TEXT = {

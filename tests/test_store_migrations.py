@@ -7,10 +7,12 @@ stored reports, which revision 0002 reads back into ``vd_bad_counts``.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,8 +23,8 @@ from visiondrift.store import HistoryStore, head_revision
 FIXTURE = Path(__file__).parent / "fixtures" / "history_v0001.sqlite"
 #: The latest revision (0002 added vd_bad_counts, 0003 widened metric texts on PostgreSQL,
 #: 0004 added vd_runs.slow_drift, 0005 the alert tables, 0006 the service's tables, 0007 dropped
-#: an index of vd_records).
-HEAD = "0007"
+#: an index of vd_records, 0008 added the record blocks and their ids).
+HEAD = "0008"
 
 
 def _tables_and_revision(path: Path) -> tuple[set[str], str]:
@@ -143,3 +145,69 @@ def test_a_postgresql_store_at_0002_takes_whole_texts_after_upgrade(
         )
         assert store.record_report(report, run_id=run.run_id) == run.run_id
         assert {r.test for r in store.metrics(run.run_id)} == {m.test for m in report.metrics}
+
+
+def _record_tuple(r: Any) -> tuple[Any, ...]:
+    probs = None if r.probs is None else r.probs.tolist()
+    return (r.seq, r.record_id, r.label, r.ts, probs, r.meta, r.bad_reason)
+
+
+def test_downgrading_0008_writes_every_block_back_as_rows(tmp_path: Path) -> None:
+    """Revision 0008 keeps probability records a request per row; its downgrade writes each
+    block's records back into ``vd_records`` (id, label, time, probabilities, metadata; joined
+    labels included), next to the records that were rows all along, and drops the tables."""
+    from datetime import UTC, datetime
+
+    import numpy as np
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from visiondrift.store._migrate import _config
+    from visiondrift.store._windows import NewRecord, RecordBlock, decode_probs
+
+    probs = np.random.default_rng(3).dirichlet(np.ones(3), 5).astype("<f4")
+    when = datetime(2026, 11, 30, 8, 30, 15, 250_000, tzinfo=UTC)
+    block = RecordBlock(
+        probs.tobytes(),
+        3,
+        ids=("a", None, "c", "d", "e"),
+        labels=("cat", None, None, None, "dog"),
+        ts=(when, None, None, None, None),
+        meta=('{"site":"ward 7","n":3}', None, None, None, None),
+    )
+    bad = [NewRecord(record_id="x", bad_reason="decode_error", detail="truncated")]
+    path = tmp_path / "history.sqlite"
+    with HistoryStore(str(path)) as store:
+        store.migrate()
+        first = store.windows.append("shop", "b" * 32, block, count_limit=None, seconds_limit=None)
+        store.windows.append("shop", "b" * 32, bad, count_limit=None, seconds_limit=None)
+        assert store.windows.join_labels("shop", {"d": "bird"}).joined == 1
+        window = first.windows[0]
+        before = [_record_tuple(r) for r in store.windows.records(window)]
+    assert [r[0] for r in before] == [0, 1, 2, 3, 4, 5]
+    assert [r[2] for r in before] == ["cat", None, None, "bird", "dog", None]
+    assert before[0][3] == when
+    assert before[0][5] == {"site": "ward 7", "n": 3}
+
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as conn, conn.begin():
+        config = _config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0007")
+    engine.dispose()
+    tables, revision = _tables_and_revision(path)
+    assert revision == "0007"
+    assert not {"vd_record_blocks", "vd_record_ids"} & tables
+    with sqlite3.connect(path) as db:
+        rows = db.execute(
+            "SELECT seq, record_id, label, ts, probs, meta, bad_reason FROM vd_records "
+            "WHERE window_id = ? ORDER BY seq",
+            (window,),
+        ).fetchall()
+    after = [
+        (seq, rid, label, ts, None if blob is None else decode_probs(blob).tolist(), meta, why)
+        for seq, rid, label, ts, blob, meta, why in rows
+    ]
+    after = [(*a[:5], None if a[5] is None else json.loads(a[5]), a[6]) for a in after]
+    assert [a[:3] + a[4:] for a in after] == [b[:3] + b[4:] for b in before]
+    assert datetime.fromisoformat(after[0][3]).replace(tzinfo=UTC) == when

@@ -12,6 +12,7 @@ from visiondrift.store import HistoryStore
 from visiondrift.store._windows import (
     AppendRequest,
     NewRecord,
+    PredictionBlock,
     decode_measured,
     decode_probs,
     encode_measured,
@@ -271,9 +272,11 @@ def test_a_window_never_ends_before_it_starts(store: HistoryStore) -> None:
 def test_a_window_of_predictions_is_profiled_from_its_rows_as_from_its_records(
     store: HistoryStore,
 ) -> None:
-    """The closer's fast path (``prediction_rows`` + ``prediction_profile``) builds exactly the
+    """The closer's fast path (``prediction_parts`` + ``prediction_profile``) builds exactly the
     profile the per-record path (``records`` + ``window_profile``) builds: reservoir, model
-    summary, labels and bad records alike, across several reservoir flushes and read chunks."""
+    summary, labels and bad records alike, across several reservoir flushes and read chunks,
+    with records kept as blocks (requests of probabilities only) and as rows (requests with an
+    unusable record) in one window."""
     from _records_helpers import CLASSES, probabilities
     from visiondrift.profiles import ProfileBuilder, ProfileConfig
     from visiondrift.service._closer import prediction_profile, window_profile
@@ -292,7 +295,9 @@ def test_a_window_of_predictions_is_profiled_from_its_rows_as_from_its_records(
             rows.append(
                 NewRecord(record_id=f"r{i}" if i % 5 else None, label=label, probs=encode_probs(p))
             )
-    store.windows.append("shop", BASE, rows, count_limit=None, seconds_limit=None, now=T0)
+    for start in range(0, len(rows), 50):
+        part = rows[start : start + 50]
+        store.windows.append("shop", BASE, part, count_limit=None, seconds_limit=None, now=T0)
     window = store.windows.open_window("shop")
     assert window is not None
     assert window.n_records == 730
@@ -301,9 +306,17 @@ def test_a_window_of_predictions_is_profiled_from_its_rows_as_from_its_records(
     slow = window_profile(
         baseline, store.windows.records(window.window_id, chunk=100), dataset="shop"
     )
-    chunks = list(store.windows.prediction_rows(window.window_id, chunk=250))
-    assert [len(c) for c in chunks] == [250, 250, 230]
-    fast = prediction_profile(baseline, chunks, dataset="shop")
+    parts = list(store.windows.prediction_parts(window.window_id, chunk=30))
+    blocks = [p for p in parts if isinstance(p, PredictionBlock)]
+    runs = [p for p in parts if not isinstance(p, PredictionBlock)]
+    # 8 requests held an unusable record (kept as rows, given 30 at most at a time), 7 did not.
+    assert [len(b.ids) for b in blocks] == [50] * 6 + [30]
+    assert sum(len(r) for r in runs) == 400
+    assert max(len(r) for r in runs) == 30
+    assert [p[0] if isinstance(p, PredictionBlock) else p[0][0] for p in parts] == sorted(
+        p[0] if isinstance(p, PredictionBlock) else p[0][0] for p in parts
+    )
+    fast = prediction_profile(baseline, parts, dataset="shop")
     assert baseline.config.reservoir_size == 200  # the reservoir was flushed on the way
     one, two = slow.to_dict(), fast.to_dict()
     for d in (one, two):

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from visiondrift.profiles import Profile
     from visiondrift.settings import Settings
     from visiondrift.store import HistoryStore
-    from visiondrift.store._windows import PredictionRow, StoredRecord, Window
+    from visiondrift.store._windows import PredictionBlock, PredictionRow, StoredRecord, Window
 
 __all__ = ["Closed", "close_claimed", "close_window", "prediction_profile", "window_profile"]
 
@@ -72,24 +72,37 @@ def window_profile(
 
 
 def prediction_profile(
-    baseline: Profile, chunks: Iterable[Sequence[PredictionRow]], *, dataset: str | None
+    baseline: Profile,
+    parts: Iterable[Sequence[PredictionRow] | PredictionBlock],
+    *,
+    dataset: str | None,
 ) -> Profile:
-    """The profile of a window of probability records (a baseline of predictions), built a
-    chunk of rows at a time (:meth:`ProfileBuilder.add_predictions`): the same profile as
-    :func:`window_profile` gives for these records, several times faster."""
+    """The profile of a window of probability records (a baseline of predictions), built from
+    :meth:`~visiondrift.store.Windows.prediction_parts` a chunk at a time
+    (:meth:`ProfileBuilder.add_predictions`): the same profile as :func:`window_profile`
+    gives for these records, several times faster (a block's matrix is used as stored)."""
     import numpy as np
 
     from visiondrift.decode import BadFile
     from visiondrift.profiles import ProfileBuilder
+    from visiondrift.store._windows import PredictionBlock
 
     builder = ProfileBuilder(baseline.config, dataset=dataset)
     if baseline.model is not None:
         builder.set_model(baseline.model.class_names, baseline.model.description)
-    for rows in chunks:
-        keys: list[str] = []
+    for part in parts:
+        if isinstance(part, PredictionBlock):
+            seq = part.seq
+            keys = [
+                f"{seq + i}:{rid}" if rid else f"record-{seq + i}" for i, rid in enumerate(part.ids)
+            ]
+            matrix = np.frombuffer(part.probs, dtype="<f4").reshape(len(keys), part.classes)
+            builder.add_predictions(keys, matrix, part.labels)
+            continue
+        keys = []
         labels: list[str | None] = []
         blobs: list[bytes] = []
-        for seq, record_id, label, probs, bad_reason, detail in rows:
+        for seq, record_id, label, probs, bad_reason, detail in part:
             name = f"{seq}:{record_id}" if record_id else f"record-{seq}"
             if bad_reason is not None:
                 builder.add_bad(BadFile(name, bad_reason, detail or ""))  # type: ignore[arg-type]
@@ -150,8 +163,8 @@ def close_window(
         if baseline.formats.counts:  # a baseline of images: records with measurements
             profile = window_profile(baseline, store.windows.records(wid), dataset=window.dataset)
         else:
-            rows = store.windows.prediction_rows(wid)
-            profile = prediction_profile(baseline, rows, dataset=window.dataset)
+            parts = store.windows.prediction_parts(wid)
+            profile = prediction_profile(baseline, parts, dataset=window.dataset)
         monitor = monitor_from_settings(baseline, settings, store)
         result = monitor.run(
             profile,

@@ -40,13 +40,14 @@ if TYPE_CHECKING:
     from visiondrift.decode import DecodeLimits
     from visiondrift.profiles import Profile
     from visiondrift.store import StoredBaseline
-    from visiondrift.store._windows import NewRecord
+    from visiondrift.store._windows import NewRecord, RecordBlock
 
 __all__ = [
     "ActiveBaseline",
     "RecordBatch",
     "RecordIn",
     "RecordsBody",
+    "block_of_records",
     "check_probabilities",
     "check_records",
     "encode_records",
@@ -389,6 +390,26 @@ def encode_records(
         )
         for r, blob in zip(records, encoded, strict=True)
     ]
+
+
+def block_of_records(records: Sequence[RecordIn], matrix: NDArray[np.float64]) -> RecordBlock:
+    """Records of probabilities (no images) as the one block the store keeps of them: the
+    request's :func:`probability_matrix` converted to float32 in one go (cheap: done on the
+    event loop)."""
+    from visiondrift.store._windows import RecordBlock
+
+    def field(values: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        return values if any(v is not None for v in values) else None
+
+    meta = _META.encode
+    return RecordBlock(
+        matrix.astype("<f4").tobytes(),
+        int(matrix.shape[1]),
+        field(tuple(r.id for r in records)),
+        field(tuple(r.label for r in records)),
+        field(tuple(r.timestamp for r in records)),  # UTC already (validated)
+        field(tuple(None if not r.metadata else meta(r.metadata) for r in records)),
+    )
 
 
 def measure_records(

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from visiondrift.service._records import ActiveBaseline, RecordIn
     from visiondrift.service._state import ServiceState
     from visiondrift.service._writer import RecordWriter
-    from visiondrift.store._windows import AppendResult, Window
+    from visiondrift.store._windows import AppendResult, NewRecord, Window
 
 __all__ = ["AppendAck", "WindowService"]
 
@@ -194,13 +194,14 @@ class WindowService:
         one listed, nothing written), 429 when the writer's queue is full.
         """
         from visiondrift.service._records import (
+            block_of_records,
             check_probabilities,
             check_records,
             encode_records,
             measure_records,
             probability_matrix,
         )
-        from visiondrift.store._windows import AppendRequest
+        from visiondrift.store._windows import AppendRequest, RecordBlock
 
         state = self._service()
         config = state.settings.service
@@ -233,6 +234,7 @@ class WindowService:
             raise _refused(errors, loc, "do not fit the dataset's baseline")
         # A baseline of predictions took no image (check_records): no need to count them.
         images = sum(r.image is not None for r in records) if base.images else 0
+        rows: list[NewRecord] | RecordBlock
         if images:
             from visiondrift.decode import DecodeLimits
 
@@ -245,6 +247,8 @@ class WindowService:
             rows = await state.pool.run(
                 measure_records, records, cfg, limits, what="measuring the posted images"
             )
+        elif matrix is not None:
+            rows = block_of_records(records, matrix)
         else:
             rows = encode_records(records, matrix)
         window = config.window_for(dataset)
@@ -269,7 +273,7 @@ class WindowService:
             ) from None
         state.metrics.queue_depth("records", writer.depth())
         bad: dict[str, int] = {}
-        if result.bad:  # the writer counted them (only images can be unusable): by reason
+        if result.bad and not isinstance(rows, RecordBlock):  # (only images can be unusable)
             for row in rows:
                 if row.bad_reason is not None:
                     bad[row.bad_reason] = bad.get(row.bad_reason, 0) + 1

@@ -19,9 +19,15 @@ Long and time-indexed, so SQL and Grafana can read them directly::
                     profile (zlib-compressed JSON); one active baseline per dataset
     vd_windows      one row per window of records the service opened: dataset, baseline, status
                     (open, closing, closed, failed), when it closes, how many records, its run
-    vd_records      one row per record posted to the service, written before it is acknowledged:
-                    its probabilities (float32), the measurements of its image (no pixels), its
-                    label (joined later by record id), metadata; kept ``service.keep_records``
+    vd_records      one row per record with an image (or unusable) posted to the service, written
+                    before it is acknowledged: its probabilities (float32), the measurements of
+                    its image (no pixels), its label (joined later by record id), metadata
+    vd_record_blocks one row per request of probability records, written before it is
+                    acknowledged: the records' probabilities as one float32 matrix, and their
+                    ids, labels, timestamps and metadata as JSON arrays
+    vd_record_ids   one row per record id of a block: where the record is (window, block, place),
+                    so that a label posted later finds it. Records of every kind are kept
+                    ``service.keep_records``
     vd_jobs         one row per batch run or baseline the service was asked to build: queued,
                     running, done or failed, and why
 
@@ -60,6 +66,8 @@ __all__ = [
     "METADATA",
     "METRICS",
     "RECORDS",
+    "RECORD_BLOCKS",
+    "RECORD_IDS",
     "RUNS",
     "WINDOWS",
 ]
@@ -285,6 +293,42 @@ RECORDS = Table(
     Column("meta", Text, nullable=True),
     PrimaryKeyConstraint("window_id", "seq", name="pk_vd_records"),
     Index("ix_vd_records_dataset_record_id", "dataset", "record_id"),
+)
+
+RECORD_BLOCKS = Table(
+    "vd_record_blocks",
+    METADATA,
+    Column("window_id", String(32), nullable=False),
+    # The seq of its first record in the window (seqs are shared with vd_records).
+    Column("seq", Integer, nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("dataset", String(200), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("classes", Integer, nullable=False),
+    # (n, classes) float32 probabilities, little-endian, row after row
+    Column("probs", LargeBinary, nullable=False),
+    # JSON arrays of n items (NULL: no record has one); ts as ISO 8601 texts, meta as objects
+    Column("ids", Text, nullable=True),
+    Column("labels", Text, nullable=True),
+    Column("ts", Text, nullable=True),
+    Column("meta", Text, nullable=True),
+    PrimaryKeyConstraint("window_id", "seq", name="pk_vd_record_blocks"),
+)
+
+RECORD_IDS = Table(
+    "vd_record_ids",
+    METADATA,
+    Column("dataset", String(200), nullable=False),
+    Column("record_id", String(200), nullable=False),
+    Column("window_id", String(32), nullable=False),
+    # The block's seq and the record's place in it (the record's seq is their sum).
+    Column("seq", Integer, nullable=False),
+    Column("pos", Integer, nullable=False),
+    PrimaryKeyConstraint(
+        "dataset", "record_id", "window_id", "seq", "pos", name="pk_vd_record_ids"
+    ),
+    # The key is the table: SQLite keeps no second B-tree of rowids for it.
+    sqlite_with_rowid=False,
 )
 
 JOBS = Table(

@@ -25,6 +25,7 @@ __all__ = [
     "LabelResult",
     "Measured",
     "NewRecord",
+    "RecordBlock",
     "StoredRecord",
     "Window",
     "WindowStatus",
@@ -102,6 +103,79 @@ class NewRecord(NamedTuple):
     meta: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RecordBlock:
+    """Probability records of one request, written as ONE row of ``vd_record_blocks`` (and a
+    row per record id in ``vd_record_ids``, so that a label posted later finds its record).
+
+    A row per record cost the record writer three to four times the CPU of a row per request
+    (``benchmarks/record_storage.py``); records with images, and unusable records, stay a row
+    each in ``vd_records``.
+
+    Attributes
+    ----------
+    probs
+        The ``(records, classes)`` probabilities, float32, little-endian, row after row.
+    classes
+        Probabilities per record.
+    ids, labels, ts, meta
+        Per record (``None`` for the whole field when no record has one): its id, its label,
+        its timestamp (UTC), its metadata as JSON text.
+    """
+
+    probs: bytes
+    classes: int
+    ids: tuple[str | None, ...] | None = None
+    labels: tuple[str | None, ...] | None = None
+    ts: tuple[datetime | None, ...] | None = None
+    meta: tuple[str | None, ...] | None = None
+
+    def __len__(self) -> int:
+        return len(self.probs) // (4 * self.classes)
+
+    def __getitem__(self, part: slice) -> RecordBlock:
+        start, stop, step = part.indices(len(self))
+        if step != 1:
+            raise ValueError("a block of records is cut into runs of records only")
+        width = 4 * self.classes
+
+        def cut(values: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+            return None if values is None else values[start:stop]
+
+        return RecordBlock(
+            self.probs[start * width : stop * width],
+            self.classes,
+            cut(self.ids),
+            cut(self.labels),
+            cut(self.ts),
+            cut(self.meta),
+        )
+
+    @classmethod
+    def of_rows(cls, rows: Sequence[NewRecord]) -> RecordBlock | None:
+        """``rows`` as one block, when each is a usable record of probabilities only, all of
+        as many classes; ``None`` otherwise."""
+        if not rows or any(
+            r.probs is None or r.measured is not None or r.bad_reason is not None for r in rows
+        ):
+            return None
+        width = len(rows[0].probs or b"")
+        if width == 0 or width % 4 or any(len(r.probs or b"") != width for r in rows):
+            return None
+
+        def field(values: tuple[Any, ...]) -> tuple[Any, ...] | None:
+            return values if any(v is not None for v in values) else None
+
+        return cls(
+            b"".join(r.probs or b"" for r in rows),
+            width // 4,
+            field(tuple(r.record_id for r in rows)),
+            field(tuple(r.label for r in rows)),
+            field(tuple(r.ts for r in rows)),
+            field(tuple(r.meta for r in rows)),
+        )
+
+
 @dataclass(frozen=True)
 class Measured:
     """What was measured of a record's image: histograms, property values, format and mode."""
@@ -137,18 +211,19 @@ class StoredRecord:
 
 @dataclass(frozen=True)
 class AppendRequest:
-    """Records for one dataset's windows (one request to the service)."""
+    """Records for one dataset's windows (one request to the service): a row each, or one
+    :class:`RecordBlock` of probability records."""
 
     dataset: str
     baseline_id: str
-    rows: Sequence[NewRecord]
+    rows: Sequence[NewRecord] | RecordBlock
     count_limit: int | None = None
     seconds_limit: float | None = None
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # Pickled (to the service's writer process) with its rows as plain tuples: a named
         # tuple is pickled through a Python call per row.
-        rows = [tuple(r) for r in self.rows]
+        rows = self.rows if isinstance(self.rows, RecordBlock) else [tuple(r) for r in self.rows]
         limits = (self.count_limit, self.seconds_limit)
         return (_append_request, (self.dataset, self.baseline_id, rows, *limits))
 
@@ -156,10 +231,12 @@ class AppendRequest:
 def _append_request(
     dataset: str,
     baseline_id: str,
-    rows: list[tuple[Any, ...]],
+    rows: list[tuple[Any, ...]] | RecordBlock,
     count_limit: int | None,
     seconds_limit: float | None,
 ) -> AppendRequest:
+    if isinstance(rows, RecordBlock):
+        return AppendRequest(dataset, baseline_id, rows, count_limit, seconds_limit)
     make = NewRecord._make
     return AppendRequest(dataset, baseline_id, [make(r) for r in rows], count_limit, seconds_limit)
 

@@ -27,7 +27,9 @@ is set when its verdict is recorded. Times are UTC.
 from __future__ import annotations
 
 import builtins
+import heapq
 import itertools
+import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -41,6 +43,7 @@ from visiondrift.store._window_rows import (
     LabelResult,
     Measured,
     NewRecord,
+    RecordBlock,
     StoredRecord,
     Window,
     WindowStatus,
@@ -64,7 +67,9 @@ __all__ = [
     "LabelResult",
     "Measured",
     "NewRecord",
+    "PredictionBlock",
     "PredictionRow",
+    "RecordBlock",
     "StoredRecord",
     "Window",
     "WindowStatus",
@@ -82,6 +87,18 @@ CHUNK = 2000
 #: A record as a profile of predictions needs it: seq, record id, label, probabilities (as
 #: stored), the reason it is unusable and its detail.
 PredictionRow = tuple[int, str | None, str | None, bytes | None, str | None, str | None]
+
+
+class PredictionBlock(NamedTuple):
+    """A block of records as a profile of predictions needs it: the seq of its first record,
+    each record's id and label (``labels``: ``None`` when none has one), and the ``(records,
+    classes)`` float32 probabilities (little-endian, row after row)."""
+
+    seq: int
+    ids: builtins.list[str | None]
+    labels: builtins.list[str | None] | None
+    probs: bytes
+    classes: int
 
 
 def _window_values(w: Window) -> dict[str, Any]:
@@ -127,8 +144,11 @@ class _AppendStatements(NamedTuple):
     open_windows: Any
     insert_window: Any
     update_window: Any
-    #: The driver-level INSERT of a record row, and how this dialect binds a time.
+    #: The driver-level INSERTs of a record row, a block row and an id row, and how this
+    #: dialect binds a time.
     insert_records: str
+    insert_blocks: str
+    insert_ids: str
     bind_time: Callable[[datetime], Any]
 
 
@@ -146,7 +166,7 @@ def _append_statements(dialect: Any) -> _AppendStatements:
 def _build_statements(dialect: Any) -> _AppendStatements:
     from sqlalchemy import DateTime, bindparam, insert, select, update
 
-    from visiondrift.store._schema import RECORDS, WINDOWS
+    from visiondrift.store._schema import RECORD_BLOCKS, RECORD_IDS, RECORDS, WINDOWS
 
     c = WINDOWS.c
     open_windows = (
@@ -167,16 +187,23 @@ def _build_statements(dialect: Any) -> _AppendStatements:
         )
     )
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    insert_records = (
-        f"INSERT INTO {RECORDS.name} ({', '.join(_RECORD_COLUMNS)}) "
-        f"VALUES ({', '.join([mark] * len(_RECORD_COLUMNS))})"
-    )
+
+    def insert_into(table: Any) -> str:
+        names = [col.name for col in table.columns]
+        return (
+            f"INSERT INTO {table.name} ({', '.join(names)}) "
+            f"VALUES ({', '.join([mark] * len(names))})"
+        )
+
+    assert tuple(col.name for col in RECORDS.columns) == _RECORD_COLUMNS
     process = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
     return _AppendStatements(
         open_windows,
         insert(WINDOWS),
         update_window,
-        insert_records,
+        insert_into(RECORDS),
+        insert_into(RECORD_BLOCKS),
+        insert_into(RECORD_IDS),
         process if process is not None else _same,
     )
 
@@ -185,12 +212,12 @@ def _same(value: datetime) -> Any:
     return value
 
 
-#: Records per INSERT statement (12 parameters each; SQLite allows 32,766 per statement).
+#: Rows per INSERT statement (at most 12 parameters each; SQLite allows 32,766 per statement).
 _ROWS_PER_INSERT = 500
 
 
-def _insert_records(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert record rows with multi-row ``INSERT ... VALUES (...), (...)`` statements.
+def _insert_rows(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert rows with multi-row ``INSERT ... VALUES (...), (...)`` statements.
 
     At the driver level: SQLAlchemy's per-row parameter processing was two thirds of the
     writer's time, and the driver's own ``executemany`` steps (and gives up and takes back the
@@ -201,6 +228,60 @@ def _insert_records(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]])
         part = rows[start : start + _ROWS_PER_INSERT]
         statement = f"{head} VALUES {', '.join([one] * len(part))}"
         conn.exec_driver_sql(statement, tuple(itertools.chain.from_iterable(part)))
+
+
+class _Rows(NamedTuple):
+    """The rows one append writes: record rows, block rows, id rows."""
+
+    records: builtins.list[tuple[Any, ...]]
+    blocks: builtins.list[tuple[Any, ...]]
+    ids: builtins.list[tuple[Any, ...]]
+
+    def add_block(
+        self,
+        block: RecordBlock,
+        window_id: str,
+        seq: int,
+        dataset: str,
+        received: Any,
+    ) -> None:
+        dumps = _JSON.encode
+        ts = None
+        if block.ts is not None:
+            ts = dumps([None if t is None else t.isoformat() for t in block.ts])
+        meta = None
+        if block.meta is not None:
+            meta = "[" + ",".join("null" if m is None else m for m in block.meta) + "]"
+        self.blocks.append(
+            (
+                window_id,
+                seq,
+                len(block),
+                dataset,
+                received,
+                block.classes,
+                block.probs,
+                None if block.ids is None else dumps(block.ids),
+                None if block.labels is None else dumps(block.labels),
+                ts,
+                meta,
+            )
+        )
+        if block.ids is not None:
+            self.ids.extend(
+                (dataset, rid, window_id, seq, pos)
+                for pos, rid in enumerate(block.ids)
+                if rid is not None
+            )
+
+
+def _bad_records(rows: Sequence[NewRecord] | RecordBlock) -> int:
+    if isinstance(rows, RecordBlock):
+        return 0
+    return sum(r.bad_reason is not None for r in rows)
+
+
+_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 def _lock_dataset(conn: Connection, dataset: str) -> None:
@@ -228,15 +309,18 @@ class Windows:
         self,
         dataset: str,
         baseline_id: str,
-        rows: Sequence[NewRecord],
+        rows: Sequence[NewRecord] | RecordBlock,
         *,
         count_limit: int | None,
         seconds_limit: float | None,
         now: datetime | None = None,
     ) -> AppendResult:
         """Write ``rows`` into ``dataset``'s open window(s), opening and closing windows as the
-        limits say (one transaction)."""
-        request = AppendRequest(dataset, baseline_id, rows, count_limit, seconds_limit)
+        limits say (one transaction). Rows of probabilities only are kept as one block."""
+        block = None if isinstance(rows, RecordBlock) else RecordBlock.of_rows(rows)
+        request = AppendRequest(
+            dataset, baseline_id, rows if block is None else block, count_limit, seconds_limit
+        )
         return self.append_many([request], now=now)[0]
 
     def append_many(
@@ -251,15 +335,17 @@ class Windows:
             by_dataset.setdefault(request.dataset, []).append(i)
         with self.store._write("writing posted records") as conn:
             statements = _append_statements(conn.dialect)
-            rows: builtins.list[tuple[Any, ...]] = []
+            out = _Rows([], [], [])
             # Datasets are locked in name order, so two processes never wait for each other.
             for dataset in sorted(by_dataset):
                 indexes = by_dataset[dataset]
                 done = self._append_dataset(
-                    conn, statements, dataset, [requests[i] for i in indexes], at, rows
+                    conn, statements, dataset, [requests[i] for i in indexes], at, out
                 )
                 results.update(zip(indexes, done, strict=True))
-            _insert_records(conn, statements.insert_records, rows)
+            _insert_rows(conn, statements.insert_records, out.records)
+            _insert_rows(conn, statements.insert_blocks, out.blocks)
+            _insert_rows(conn, statements.insert_ids, out.ids)
         return [results[i] for i in range(len(requests))]
 
     def _append_dataset(
@@ -269,7 +355,7 @@ class Windows:
         dataset: str,
         requests: Sequence[AppendRequest],
         at: datetime,
-        rows: builtins.list[tuple[Any, ...]],
+        out: _Rows,
     ) -> builtins.list[AppendResult]:
         """One dataset's requests of a group: its open window read (and locked) once, the
         records cut into windows in memory, each window written once."""
@@ -332,27 +418,30 @@ class Windows:
                 room = n - i if limit is None else max(0, limit - current.n_records)
                 take = request.rows[i : i + room]
                 wid, seq = current.window_id, current.n_records
-                rows.extend(
-                    (
-                        wid,
-                        seq + k,
-                        dataset,
-                        r.record_id,
-                        received,
-                        None if r.ts is None else when(r.ts),
-                        r.label,
-                        r.probs,
-                        r.measured,
-                        r.bad_reason,
-                        r.detail,
-                        r.meta,
+                if isinstance(take, RecordBlock):
+                    bad = 0
+                    out.add_block(take, wid, seq, dataset, received)
+                else:
+                    bad = sum(r.bad_reason is not None for r in take)
+                    out.records.extend(
+                        (
+                            wid,
+                            seq + k,
+                            dataset,
+                            r.record_id,
+                            received,
+                            None if r.ts is None else when(r.ts),
+                            r.label,
+                            r.probs,
+                            r.measured,
+                            r.bad_reason,
+                            r.detail,
+                            r.meta,
+                        )
+                        for k, r in enumerate(take)
                     )
-                    for k, r in enumerate(take)
-                )
                 current = replace(
-                    current,
-                    n_records=current.n_records + len(take),
-                    n_bad=current.n_bad + sum(r.bad_reason is not None for r in take),
+                    current, n_records=current.n_records + len(take), n_bad=current.n_bad + bad
                 )
                 i += len(take)
                 if limit is not None and current.n_records >= limit:
@@ -365,7 +454,7 @@ class Windows:
             results.append(
                 AppendResult(
                     accepted=n,
-                    bad=sum(r.bad_reason is not None for r in request.rows),
+                    bad=_bad_records(request.rows),
                     window=touched[-1] if touched else current,
                     windows=tuple(dict.fromkeys(w.window_id for w in touched)),
                     closing=tuple(closing),
@@ -575,36 +664,22 @@ class Windows:
     def join_labels(
         self, dataset: str, labels: Mapping[str, str], *, chunk: int = 500
     ) -> LabelResult:
-        """Set the label of ``dataset``'s records with these record ids (one transaction)."""
-        from sqlalchemy import bindparam, select, update
-
-        from visiondrift.store._schema import RECORDS, WINDOWS
-
+        """Set the label of ``dataset``'s records with these record ids (one transaction): in
+        their rows, and in their blocks."""
         ids = list(labels)
         joined = late = 0
         found: set[str] = set()
         with self.store._write(f"joining labels to the records of {dataset}") as conn:
             for start in range(0, len(ids), chunk):
                 part = ids[start : start + chunk]
-                rows = conn.execute(
-                    select(RECORDS.c.record_id, WINDOWS.c.status)
-                    .select_from(RECORDS.join(WINDOWS, WINDOWS.c.window_id == RECORDS.c.window_id))
-                    .where(RECORDS.c.dataset == dataset, RECORDS.c.record_id.in_(part))
-                ).all()
                 status: dict[str, str] = {}
-                for record_id, window_status in rows:
+                for record_id, window_status in itertools.chain(
+                    _label_rows(conn, dataset, part, labels),
+                    _label_blocks(conn, dataset, part, labels),
+                ):
                     # One id in an open and a closed window: it counts as joined.
                     if status.get(record_id) != "open":
                         status[record_id] = window_status
-                if not status:
-                    continue
-                conn.execute(
-                    update(RECORDS)
-                    .where(RECORDS.c.dataset == dataset)
-                    .where(RECORDS.c.record_id == bindparam("rid"))
-                    .values(label=bindparam("new_label")),
-                    [{"rid": rid, "new_label": labels[rid][:200]} for rid in status],
-                )
                 found.update(status)
                 joined += sum(s == "open" for s in status.values())
                 late += sum(s != "open" for s in status.values())
@@ -689,90 +764,289 @@ class Windows:
         return found[0] if found else None
 
     def records(self, window_id: str, *, chunk: int = CHUNK) -> Iterator[StoredRecord]:
-        """The records of ``window_id`` in the order they arrived, read ``chunk`` at a time."""
+        """The records of ``window_id`` in the order they arrived (rows and blocks alike),
+        read ``chunk`` at a time."""
         from sqlalchemy import select
 
         from visiondrift.store._schema import RECORDS
 
-        start = 0
-        while True:
-            query = (
-                select(RECORDS)
-                .where(RECORDS.c.window_id == window_id, RECORDS.c.seq >= start)
-                .order_by(RECORDS.c.seq)
-                .limit(chunk)
-            )
+        def rows() -> Iterator[StoredRecord]:
+            start = 0
+            while True:
+                query = (
+                    select(RECORDS)
+                    .where(RECORDS.c.window_id == window_id, RECORDS.c.seq >= start)
+                    .order_by(RECORDS.c.seq)
+                    .limit(chunk)
+                )
 
-            def work(conn: Connection, q: Any = query) -> builtins.list[StoredRecord]:
-                return [record_of(r) for r in conn.execute(q).mappings()]
+                def work(conn: Connection, q: Any = query) -> builtins.list[StoredRecord]:
+                    return [record_of(r) for r in conn.execute(q).mappings()]
 
-            rows = self.store._read(f"reading the records of window {window_id}", work)
-            yield from rows
-            if len(rows) < chunk:
-                return
-            start = rows[-1].seq + 1
+                found = self.store._read(f"reading the records of window {window_id}", work)
+                yield from found
+                if len(found) < chunk:
+                    return
+                start = found[-1].seq + 1
 
-    def prediction_rows(
+        blocks = (r for block in self._blocks(window_id, chunk) for r in block.records())
+        return heapq.merge(rows(), blocks, key=_seq_of)
+
+    def prediction_parts(
         self, window_id: str, *, chunk: int = 10 * CHUNK
-    ) -> Iterator[builtins.list[PredictionRow]]:
-        """The records of ``window_id`` as plain rows for a profile of predictions, in the
-        order they arrived, ``chunk`` rows per list: ``(seq, record_id, label, probs,
-        bad_reason, detail)`` with ``probs`` as stored (see :func:`encode_probs`). A window of
-        100,000 records is read several times faster than through :meth:`records`."""
+    ) -> Iterator[builtins.list[PredictionRow] | PredictionBlock]:
+        """The records of ``window_id`` as a profile of predictions needs them, in the order
+        they arrived: each block as it is stored (a :class:`PredictionBlock`: its matrix is
+        not cut into records), the records kept a row each as lists of at most ``chunk``
+        plain rows, ``(seq, record_id, label, probs, bad_reason, detail)`` with ``probs`` as
+        stored (see :func:`encode_probs`). A window of 100,000 records is read several times
+        faster than through :meth:`records`."""
         from sqlalchemy import select
 
         from visiondrift.store._schema import RECORDS
 
         c = RECORDS.c
+
+        def rows() -> Iterator[PredictionRow]:
+            start = 0
+            while True:
+                query = (
+                    select(c.seq, c.record_id, c.label, c.probs, c.bad_reason, c.detail)
+                    .where(c.window_id == window_id, c.seq >= start)
+                    .order_by(c.seq)
+                    .limit(chunk)
+                )
+
+                def work(conn: Connection, q: Any = query) -> builtins.list[PredictionRow]:
+                    found: Any = conn.execute(q).all()  # rows unpack like tuples
+                    return builtins.list(found)
+
+                found = self.store._read(f"reading the records of window {window_id}", work)
+                yield from found
+                if len(found) < chunk:
+                    return
+                start = found[-1][0] + 1
+
+        streams: builtins.list[Iterator[PredictionRow | PredictionBlock]] = [
+            rows(),
+            (block.for_predictions() for block in self._blocks(window_id, chunk)),
+        ]
+        run: builtins.list[PredictionRow] = []
+        for part in heapq.merge(*streams, key=_first):
+            if isinstance(part, PredictionBlock):
+                if run:
+                    yield run
+                    run = []
+                yield part
+            else:
+                run.append(part)
+                if len(run) >= chunk:
+                    yield run
+                    run = []
+        if run:
+            yield run
+
+    def _blocks(self, window_id: str, records: int) -> Iterator[_Block]:
+        """The blocks of ``window_id`` in order, read about ``records`` records at a time."""
+        from sqlalchemy import select
+
+        from visiondrift.store._schema import RECORD_BLOCKS
+
+        c = RECORD_BLOCKS.c
         start = 0
         while True:
+            # How many blocks make ``records`` records is not known before: a few at a time.
+            limit = max(1, min(64, records // 100))
             query = (
-                select(c.seq, c.record_id, c.label, c.probs, c.bad_reason, c.detail)
+                select(c.seq, c.n, c.dataset, c.received_at, c.classes, c.probs)
+                .add_columns(c.ids, c.labels, c.ts, c.meta)
                 .where(c.window_id == window_id, c.seq >= start)
                 .order_by(c.seq)
-                .limit(chunk)
+                .limit(limit)
             )
 
-            def work(conn: Connection, q: Any = query) -> builtins.list[PredictionRow]:
-                found: Any = conn.execute(q).all()  # rows unpack like tuples
-                return builtins.list(found)
+            def work(conn: Connection, q: Any = query) -> builtins.list[_Block]:
+                return [_Block(window_id, *r) for r in conn.execute(q)]
 
-            rows = self.store._read(f"reading the records of window {window_id}", work)
-            if rows:
-                yield rows
-            if len(rows) < chunk:
+            found = self.store._read(f"reading the records of window {window_id}", work)
+            yield from found
+            if len(found) < limit:
                 return
-            start = rows[-1][0] + 1
+            start = found[-1].seq + 1
 
     def count_records(self, dataset: str | None = None, *, window_id: str | None = None) -> int:
         """How many records are stored (of ``dataset``, of ``window_id``)."""
         from sqlalchemy import func, select
 
-        from visiondrift.store._schema import RECORDS
+        from visiondrift.store._schema import RECORD_BLOCKS, RECORDS
 
-        query = select(func.count()).select_from(RECORDS)
-        if dataset is not None:
-            query = query.where(RECORDS.c.dataset == dataset)
-        if window_id is not None:
-            query = query.where(RECORDS.c.window_id == window_id)
+        def where(query: Any, table: Any) -> Any:
+            if dataset is not None:
+                query = query.where(table.c.dataset == dataset)
+            if window_id is not None:
+                query = query.where(table.c.window_id == window_id)
+            return query
+
+        rows = where(select(func.count()).select_from(RECORDS), RECORDS)
+        blocks = where(select(func.coalesce(func.sum(RECORD_BLOCKS.c.n), 0)), RECORD_BLOCKS)
 
         def work(conn: Connection) -> int:
-            return int(conn.execute(query).scalar_one())
+            return int(conn.execute(rows).scalar_one()) + int(conn.execute(blocks).scalar_one())
 
         return self.store._read("counting records", work)
 
     def prune(self, older_than: datetime) -> int:
         """Delete the records of windows closed (or failed) before ``older_than``; the windows'
         rows stay. Returns how many records were deleted."""
-        from sqlalchemy import delete, select
+        from sqlalchemy import delete, func, select
 
-        from visiondrift.store._schema import RECORDS, WINDOWS
+        from visiondrift.store._schema import RECORD_BLOCKS, RECORD_IDS, RECORDS, WINDOWS
 
         old = select(WINDOWS.c.window_id).where(
             WINDOWS.c.status.in_(("closed", "failed")), WINDOWS.c.closed_at < now_utc(older_than)
         )
+        blocks = RECORD_BLOCKS.c
         with self.store._write("deleting the records of old windows") as conn:
-            return int(conn.execute(delete(RECORDS).where(RECORDS.c.window_id.in_(old))).rowcount)
+            n = int(conn.execute(delete(RECORDS).where(RECORDS.c.window_id.in_(old))).rowcount)
+            n += int(
+                conn.execute(
+                    select(func.coalesce(func.sum(blocks.n), 0)).where(blocks.window_id.in_(old))
+                ).scalar_one()
+            )
+            conn.execute(delete(RECORD_IDS).where(RECORD_IDS.c.window_id.in_(old)))
+            conn.execute(delete(RECORD_BLOCKS).where(blocks.window_id.in_(old)))
+            return n
+
+
+def _label_rows(
+    conn: Connection, dataset: str, ids: Sequence[str], labels: Mapping[str, str]
+) -> builtins.list[tuple[str, str]]:
+    """Label the record rows (``vd_records``) with these ids; returns ``(id, window status)``
+    of each row found."""
+    from sqlalchemy import bindparam, select, update
+
+    from visiondrift.store._schema import RECORDS, WINDOWS
+
+    found = conn.execute(
+        select(RECORDS.c.record_id, WINDOWS.c.status)
+        .select_from(RECORDS.join(WINDOWS, WINDOWS.c.window_id == RECORDS.c.window_id))
+        .where(RECORDS.c.dataset == dataset, RECORDS.c.record_id.in_(ids))
+    ).all()
+    if found:
+        conn.execute(
+            update(RECORDS)
+            .where(RECORDS.c.dataset == dataset)
+            .where(RECORDS.c.record_id == bindparam("rid"))
+            .values(label=bindparam("new_label")),
+            [{"rid": rid, "new_label": labels[rid][:200]} for rid in {r[0] for r in found}],
+        )
+    return [(r[0], r[1]) for r in found]
+
+
+def _label_blocks(
+    conn: Connection, dataset: str, ids: Sequence[str], labels: Mapping[str, str]
+) -> builtins.list[tuple[str, str]]:
+    """Label the records of blocks (``vd_record_blocks``, found through ``vd_record_ids``)
+    with these ids: each block's labels read, changed and written once. Returns ``(id, window
+    status)`` of each record found."""
+    from sqlalchemy import bindparam, select, tuple_, update
+
+    from visiondrift.store._schema import RECORD_BLOCKS, RECORD_IDS, WINDOWS
+
+    c = RECORD_IDS.c
+    found = conn.execute(
+        select(c.record_id, c.window_id, c.seq, c.pos, WINDOWS.c.status)
+        .select_from(RECORD_IDS.join(WINDOWS, WINDOWS.c.window_id == c.window_id))
+        .where(c.dataset == dataset, c.record_id.in_(ids))
+    ).all()
+    places: dict[tuple[str, int], builtins.list[tuple[int, str]]] = {}
+    for record_id, window_id, seq, pos, _ in found:
+        places.setdefault((window_id, seq), []).append((pos, labels[record_id][:200]))
+    if not places:
+        return []
+    b = RECORD_BLOCKS.c
+    blocks = conn.execute(
+        select(b.window_id, b.seq, b.n, b.labels).where(
+            tuple_(b.window_id, b.seq).in_(builtins.list(places))
+        )
+    ).all()
+    changed = []
+    for window_id, seq, n, text in blocks:
+        values = [None] * n if text is None else json.loads(text)
+        for pos, label in places[(window_id, seq)]:
+            values[pos] = label
+        changed.append({"w_id": window_id, "b_seq": seq, "new_labels": _JSON.encode(values)})
+    conn.execute(
+        update(RECORD_BLOCKS)
+        .where(b.window_id == bindparam("w_id"), b.seq == bindparam("b_seq"))
+        .values(labels=bindparam("new_labels")),
+        changed,
+    )
+    return [(r[0], r[4]) for r in found]
+
+
+class _Block(NamedTuple):
+    """A row of ``vd_record_blocks`` as read."""
+
+    window_id: str
+    seq: int
+    n: int
+    dataset: str
+    received_at: Any
+    classes: int
+    probs: bytes
+    ids: str | None
+    labels: str | None
+    ts: str | None
+    meta: str | None
+
+    def _items(self, text: str | None) -> builtins.list[Any]:
+        return [None] * self.n if text is None else json.loads(text)
+
+    def for_predictions(self) -> PredictionBlock:
+        return PredictionBlock(
+            self.seq,
+            self._items(self.ids),
+            None if self.labels is None else json.loads(self.labels),
+            bytes(self.probs),
+            self.classes,
+        )
+
+    def _columns(self) -> Iterator[tuple[str | None, str | None, bytes]]:
+        width = 4 * self.classes
+        blob = bytes(self.probs)
+        probs = (blob[i : i + width] for i in range(0, len(blob), width))
+        return zip(self._items(self.ids), self._items(self.labels), probs, strict=True)
+
+    def records(self) -> Iterator[StoredRecord]:
+        from visiondrift.store._rows import utc
+
+        received = utc(self.received_at)
+        assert received is not None
+        items = zip(self._columns(), self._items(self.ts), self._items(self.meta), strict=True)
+        for i, ((rid, label, probs), ts, meta) in enumerate(items):
+            yield StoredRecord(
+                window_id=self.window_id,
+                seq=self.seq + i,
+                dataset=self.dataset,
+                record_id=rid,
+                received_at=received,
+                ts=None if ts is None else datetime.fromisoformat(ts),
+                label=label,
+                probs=decode_probs(probs),
+                measured=None,
+                bad_reason=None,
+                detail=None,
+                meta=meta,
+            )
+
+
+def _seq_of(record: StoredRecord) -> int:
+    return record.seq
+
+
+def _first(part: PredictionRow | PredictionBlock) -> int:
+    return part[0]
 
 
 def _takes_records(w: Window, request: AppendRequest, at: datetime) -> bool:
