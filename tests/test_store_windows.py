@@ -168,6 +168,9 @@ def test_prune_deletes_records_of_old_closed_windows(store: HistoryStore) -> Non
     assert w.prune(T0 + timedelta(seconds=1)) == 3
     assert w.count_records("shop") == 1
     assert w.get(first.windows[0]) is not None
+    # The records were a block: its ids went with it (a label finds nothing), not the others'.
+    found = w.join_labels("shop", {"r0": "cat", "r3": "dog"})
+    assert (found.joined, found.unknown) == (1, 1)
 
 
 def test_group_commit_is_all_or_nothing(store: HistoryStore) -> None:

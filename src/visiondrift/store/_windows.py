@@ -144,6 +144,9 @@ class _AppendStatements(NamedTuple):
     open_windows: Any
     insert_window: Any
     update_window: Any
+    #: The same for a window whose status and end stay (most appends): an UPDATE that sets
+    #: the indexed columns rewrites their index entries, even to the same values.
+    update_counts: Any
     #: The driver-level INSERTs of a record row, a block row and an id row, and how this
     #: dialect binds a time.
     insert_records: str
@@ -186,6 +189,11 @@ def _build_statements(dialect: Any) -> _AppendStatements:
             n_bad=bindparam("w_bad"),
         )
     )
+    update_counts = (
+        update(WINDOWS)
+        .where(c.window_id == bindparam("w_id"), c.status == "open")
+        .values(n_records=bindparam("w_records"), n_bad=bindparam("w_bad"))
+    )
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
 
     def insert_into(table: Any) -> str:
@@ -201,6 +209,7 @@ def _build_statements(dialect: Any) -> _AppendStatements:
         open_windows,
         insert(WINDOWS),
         update_window,
+        update_counts,
         insert_into(RECORDS),
         insert_into(RECORD_BLOCKS),
         insert_into(RECORD_IDS),
@@ -461,21 +470,24 @@ class Windows:
                 )
             )
         created = [_window_values(w) for w in final.values() if w.window_id in new]
-        changed = [
-            {
-                "w_id": w.window_id,
-                "w_status": w.status,
-                "w_deadline": w.deadline,
-                "w_records": w.n_records,
-                "w_bad": w.n_bad,
-            }
-            for w in final.values()
-            if w.window_id not in new
-        ]
+        was = {w.window_id: w for w in found}
+        changed: builtins.list[dict[str, Any]] = []
+        counted: builtins.list[dict[str, Any]] = []
+        for w in final.values():
+            if w.window_id in new:
+                continue
+            values = {"w_id": w.window_id, "w_records": w.n_records, "w_bad": w.n_bad}
+            old = was[w.window_id]
+            if w.status == old.status and w.deadline == old.deadline:
+                counted.append(values)
+            else:
+                changed.append({**values, "w_status": w.status, "w_deadline": w.deadline})
         if created:
             conn.execute(statements.insert_window, created)
         if changed:
             conn.execute(statements.update_window, changed)
+        if counted:
+            conn.execute(statements.update_counts, counted)
         return results
 
     # ------------------------------------------------------------ closing
