@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 from array import array
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -335,7 +335,7 @@ def decode_measured(blob: bytes) -> Measured:
 
 
 # ---------------------------------------------------------------- rows
-def window_of(row: RowMapping) -> Window:
+def window_of(row: Mapping[Any, Any]) -> Window:
     opened = utc(row["opened_at"])
     assert opened is not None
     return Window(

@@ -141,12 +141,16 @@ class _AppendStatements(NamedTuple):
     compiled form and cache key from then on: building them per transaction was a tenth of the
     writer's time)."""
 
-    open_windows: Any
+    #: The open windows of a dataset (locked on PostgreSQL): driver-level SQL, its columns,
+    #: and how each is read (``None``: as the driver gives it).
+    open_windows: str
+    window_columns: tuple[str, ...]
+    window_readers: tuple[Callable[[Any], Any] | None, ...]
     insert_window: Any
     update_window: Any
     #: The same for a window whose status and end stay (most appends): an UPDATE that sets
     #: the indexed columns rewrites their index entries, even to the same values.
-    update_counts: Any
+    update_counts: str
     #: The driver-level INSERTs of a record row, a block row and an id row, and how this
     #: dialect binds a time.
     insert_records: str
@@ -167,18 +171,24 @@ def _append_statements(dialect: Any) -> _AppendStatements:
 
 
 def _build_statements(dialect: Any) -> _AppendStatements:
-    from sqlalchemy import DateTime, bindparam, insert, select, update
+    from sqlalchemy import DateTime, bindparam, insert, update
 
     from visiondrift.store._schema import RECORD_BLOCKS, RECORD_IDS, RECORDS, WINDOWS
 
     c = WINDOWS.c
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    # The two statements of every append, at the driver level (SQLAlchemy's statement
+    # machinery was a fifth of the writer's time); a time read back as this dialect reads it.
+    names = [col.name for col in WINDOWS.columns]
     open_windows = (
-        select(WINDOWS)
-        .where(c.dataset == bindparam("dataset"), c.status == "open")
-        .order_by(c.opened_at)
+        f"SELECT {', '.join(names)} FROM {WINDOWS.name} WHERE dataset = {mark} "
+        "AND status = 'open' ORDER BY opened_at"
     )
     if dialect.name == "postgresql":
-        open_windows = open_windows.with_for_update()
+        open_windows += " FOR UPDATE"
+    read_time = DateTime(timezone=True).dialect_impl(dialect).result_processor(dialect, None)
+    times = {col.name for col in WINDOWS.columns if isinstance(col.type, DateTime)}
+    readers = tuple(read_time if name in times else None for name in names)
     update_window = (
         update(WINDOWS)
         .where(c.window_id == bindparam("w_id"), c.status == "open")
@@ -190,11 +200,9 @@ def _build_statements(dialect: Any) -> _AppendStatements:
         )
     )
     update_counts = (
-        update(WINDOWS)
-        .where(c.window_id == bindparam("w_id"), c.status == "open")
-        .values(n_records=bindparam("w_records"), n_bad=bindparam("w_bad"))
+        f"UPDATE {WINDOWS.name} SET n_records = {mark}, n_bad = {mark} "
+        f"WHERE window_id = {mark} AND status = 'open'"
     )
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
 
     def insert_into(table: Any) -> str:
         names = [col.name for col in table.columns]
@@ -207,6 +215,8 @@ def _build_statements(dialect: Any) -> _AppendStatements:
     process = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
     return _AppendStatements(
         open_windows,
+        tuple(names),
+        readers,
         insert(WINDOWS),
         update_window,
         update_counts,
@@ -370,9 +380,15 @@ class Windows:
         records cut into windows in memory, each window written once."""
         when = statements.bind_time
         _lock_dataset(conn, dataset)
+        names, readers = statements.window_columns, statements.window_readers
         found = [
-            window_of(r)
-            for r in conn.execute(statements.open_windows, {"dataset": dataset}).mappings()
+            window_of(
+                {
+                    name: value if read is None else read(value)
+                    for name, read, value in zip(names, readers, row, strict=True)
+                }
+            )
+            for row in conn.exec_driver_sql(statements.open_windows, (dataset,))
         ]
         # Another process (or host) may have opened the window a moment "later" by its clock
         # than this transaction's time, taken before it waited for the lock: a window never
@@ -472,22 +488,29 @@ class Windows:
         created = [_window_values(w) for w in final.values() if w.window_id in new]
         was = {w.window_id: w for w in found}
         changed: builtins.list[dict[str, Any]] = []
-        counted: builtins.list[dict[str, Any]] = []
+        counted: builtins.list[tuple[int, int, str]] = []
         for w in final.values():
             if w.window_id in new:
                 continue
-            values = {"w_id": w.window_id, "w_records": w.n_records, "w_bad": w.n_bad}
             old = was[w.window_id]
             if w.status == old.status and w.deadline == old.deadline:
-                counted.append(values)
+                counted.append((w.n_records, w.n_bad, w.window_id))
             else:
-                changed.append({**values, "w_status": w.status, "w_deadline": w.deadline})
+                changed.append(
+                    {
+                        "w_id": w.window_id,
+                        "w_records": w.n_records,
+                        "w_bad": w.n_bad,
+                        "w_status": w.status,
+                        "w_deadline": w.deadline,
+                    }
+                )
         if created:
             conn.execute(statements.insert_window, created)
         if changed:
             conn.execute(statements.update_window, changed)
         if counted:
-            conn.execute(statements.update_counts, counted)
+            conn.exec_driver_sql(statements.update_counts, counted)
         return results
 
     # ------------------------------------------------------------ closing
