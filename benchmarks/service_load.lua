@@ -1,12 +1,14 @@
 -- The load of benchmarks/service_load.py for wrk: each request posts a batch of probability
 -- records with ids unique to the run; the 2xx answers are counted per thread.
 --
--- wrk -s service_load.lua URL -- BATCH PATH TOKEN PROBS_FILE TAG
+-- wrk -s service_load.lua URL -- BATCH PATH TOKEN PROBS_FILE TAG IDS
 --   BATCH       records per request
 --   PATH        the records route
 --   TOKEN       an API key ("" for none)
 --   PROBS_FILE  probability vectors as JSON arrays, one per line
 --   TAG         a prefix that keeps the ids of two runs apart
+--   IDS         "sequential" (thread-request-index: each request's ids sort together) or
+--               "random" (93 random bits in hex, as UUIDs would be)
 -- Prints one line: RESULT requests=... acked=... other=... seconds=... p50=... p99=... (ms).
 
 local threads = {}
@@ -19,7 +21,7 @@ function setup(thread)
 end
 
 local probs = {}
-local batch, path, token, tag
+local batch, path, token, tag, random_ids
 
 function init(args)
   batch = tonumber(args[1])
@@ -29,6 +31,8 @@ function init(args)
   for line in file:lines() do probs[#probs + 1] = line end
   file:close()
   tag = args[5]
+  random_ids = args[6] == "random"
+  math.randomseed(os.time() + tid * 7919)
   sent, acked, other = 0, 0, 0
 end
 
@@ -36,7 +40,14 @@ function request()
   sent = sent + 1
   local parts = {}
   for i = 1, batch do
-    parts[i] = '{"id":"' .. tag .. tid .. "-" .. sent .. "-" .. i .. '","probabilities":'
+    local id
+    if random_ids then
+      id = tag .. string.format("%08x%08x%08x", math.random(0, 0x7fffffff),
+        math.random(0, 0x7fffffff), math.random(0, 0x7fffffff))
+    else
+      id = tag .. tid .. "-" .. sent .. "-" .. i
+    end
+    parts[i] = '{"id":"' .. id .. '","probabilities":'
       .. probs[((sent * batch + i) % #probs) + 1] .. "}"
   end
   local headers = {["Content-Type"] = "application/json"}

@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/service_load.py [--seconds 60] [--batch 100] [--concurrency 4]
                                       [--classes 10] [--warmup 3] [--window-count 100000]
-                                      [--client wrk|httpx]
+                                      [--client wrk|httpx] [--ids sequential|random]
 
 Two servers, one after the other, each a subprocess running uvicorn on 127.0.0.1 with the same
 settings (one process, default loop and HTTP implementation, no access log):
@@ -22,7 +22,9 @@ b. the service: ``visiondrift.service.create_app`` as ``visiondrift serve`` runs
    ``visiondrift.client.Client.upload_baseline``.
 
 Each gets --warmup seconds, then --seconds of load: --concurrency connections, each posting
-batches of --batch probability records (ids unique to the run) back to back (a closed loop).
+batches of --batch probability records (ids unique to the run: ``thread-request-index`` by
+default, so a request's ids sort together; ``--ids random``: random hex, as UUIDs are) back to
+back (a closed loop).
 The load comes from wrk (Debian's ``wrk``, with ``service_load.lua``: a C load generator that
 takes little of the machine's two cores from the servers) or, with ``--client httpx`` or when
 wrk is not installed, from an httpx async client in this process. Prints the records
@@ -53,6 +55,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -255,9 +258,14 @@ async def _drive_httpx(
             if now >= stop_at:
                 return
             first = n * args.batch
+            ids = (
+                [f"{tag}{uuid.uuid4().hex}" for _ in range(args.batch)]
+                if args.ids == "random"
+                else [f"{tag}{k}-{n}-{i}" for i in range(args.batch)]
+            )
             parts = [
-                f'{{"id":"{tag}{k}-{n}-{i}","probabilities":{probs[(first + i) % len(probs)]}}}'
-                for i in range(args.batch)
+                f'{{"id":"{rid}","probabilities":{probs[(first + i) % len(probs)]}}}'
+                for i, rid in enumerate(ids)
             ]
             n += 1
             body = ('{"records":[' + ",".join(parts) + "]}").encode()
@@ -313,6 +321,7 @@ def _wrk(
         token or "",
         str(work / "probabilities.txt"),
         tag,
+        args.ids,
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
@@ -475,6 +484,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight")
     parser.add_argument("--classes", type=int, default=10)
     parser.add_argument(
+        "--ids",
+        choices=["sequential", "random"],
+        default="sequential",
+        help="record ids: thread-request-index (each request's ids sort together; default) or "
+        "random, as UUIDs are (each id lands on its own page of the store's index of ids)",
+    )
+    parser.add_argument(
         "--window-count",
         type=int,
         default=100_000,
@@ -499,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{args.seconds:g} s per side after {args.warmup:g} s of warm-up; batches of {args.batch} "
         f"records of {args.classes} classes; {args.concurrency} requests in flight "
-        f"({args.client}); "
+        f"({args.client}); {args.ids} ids; "
         f"windows of {windows_text} records"
     )
     with tempfile.TemporaryDirectory(prefix="vd-load-") as tmp:
