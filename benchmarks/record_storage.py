@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/record_storage.py [--requests 2000] [--batch 100] [--classes 10]
+                                        [--ids sequential|time|random]
 
 The service's record writer (a process of its own) spends CPU on every request
 (``benchmarks/service_load.py`` prints it per process). This script measures, in one process,
@@ -32,6 +33,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -41,7 +43,9 @@ DATASET = "load"
 GROUPS = (1, 2, 4)
 
 
-def _store_side(work: Path, blobs: Sequence[Sequence[bytes]], group: int) -> float:
+def _store_side(
+    work: Path, blobs: Sequence[Sequence[bytes]], names: Sequence[Sequence[str]], group: int
+) -> float:
     from visiondrift.profiles.builder import ProfileBuilder
     from visiondrift.store import HistoryStore
     from visiondrift.store._windows import AppendRequest, RecordBlock
@@ -58,9 +62,7 @@ def _store_side(work: Path, blobs: Sequence[Sequence[bytes]], group: int) -> flo
             AppendRequest(
                 DATASET,
                 baseline_id,
-                RecordBlock(
-                    b"".join(row), classes, ids=tuple(f"r{n}-{i}" for i in range(len(row)))
-                ),
+                RecordBlock(b"".join(row), classes, ids=tuple(names[n])),
                 1_000_000,
                 None,
             )
@@ -93,7 +95,9 @@ def _timed(
     return time.process_time() - started
 
 
-def _records_layout(work: Path, blobs: Sequence[Sequence[bytes]], group: int) -> float:
+def _records_layout(
+    work: Path, blobs: Sequence[Sequence[bytes]], names: Sequence[Sequence[str]], group: int
+) -> float:
     from sqlalchemy.dialects import sqlite
     from sqlalchemy.schema import CreateIndex, CreateTable
 
@@ -114,7 +118,7 @@ def _records_layout(work: Path, blobs: Sequence[Sequence[bytes]], group: int) ->
                 window,
                 r * len(row) + i,
                 DATASET,
-                f"r{r}-{i}",
+                names[r][i],
                 received,
                 None,
                 None,
@@ -139,7 +143,12 @@ def _records_layout(work: Path, blobs: Sequence[Sequence[bytes]], group: int) ->
 
 
 def _request_layout(
-    work: Path, matrices: Sequence[bytes], batch: int, classes: int, group: int, ids: bool
+    work: Path,
+    matrices: Sequence[bytes],
+    names_of: Sequence[Sequence[str]],
+    classes: int,
+    group: int,
+    ids: bool,
 ) -> float:
     from sqlalchemy.dialects import sqlite
     from sqlalchemy.schema import CreateTable
@@ -151,11 +160,12 @@ def _request_layout(
     conn = _connect(work / f"blocks-{ids}-{group}.sqlite", schema)
     received = "2026-11-30 12:00:00.000000"
     window = "0" * 32
+    batch = len(names_of[0])
     block = ", ".join(["?"] * len(RECORD_BLOCKS.columns))
     marks = ", ".join(["(?, ?, ?, ?, ?)"] * batch)
 
     def write(c: sqlite3.Connection, r: int) -> None:
-        names = [f"r{r}-{i}" for i in range(batch)] if ids else None
+        names = names_of[r] if ids else None
         first = r * batch
         text = None if names is None else json.dumps(names, separators=(",", ":"))
         values = (window, first, batch, DATASET, received, classes, matrices[r], text)
@@ -176,12 +186,28 @@ def _request_layout(
         conn.close()
 
 
+def _name(kind: str, request: int, index: int) -> str:
+    if kind == "random":
+        return uuid.uuid4().hex
+    if kind == "time":
+        return f"{time.time_ns():016x}{uuid.uuid4().hex[:12]}"
+    return f"r{request}-{index}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=100, help="records per request")
     parser.add_argument("--classes", type=int, default=10)
+    parser.add_argument(
+        "--ids",
+        choices=["sequential", "time", "random"],
+        default="sequential",
+        help="record ids: request-index (default), time-ordered (16 hex digits of the time, then "
+        "random: as a UUIDv7 or a ULID sorts) or random (as a UUIDv4)",
+    )
     args = parser.parse_args(argv)
+    names = [[_name(args.ids, r, i) for i in range(args.batch)] for r in range(args.requests)]
 
     rng = np.random.default_rng(0)
     probs = rng.dirichlet(np.ones(args.classes), (args.requests, args.batch)).astype("<f4")
@@ -189,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     matrices = [request.tobytes() for request in probs]
     print(
         f"{args.requests:,} requests of {args.batch} probability records ({args.classes} "
-        "classes, unique ids); SQLite, WAL, synchronous FULL; CPU ms per request"
+        f"classes, unique {args.ids} ids); SQLite, WAL, synchronous FULL; CPU ms per request"
     )
     print(
         f"{'group':>5}  {'a. store':>9}  {'b. floor':>14}  {'c. row per record':>17}  "
@@ -199,10 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="vd-records-") as tmp:
         work = Path(tmp)
         for group in GROUPS:
-            a = _store_side(work, blobs, group) * per
-            b = _request_layout(work, matrices, args.batch, args.classes, group, ids=True) * per
-            c = _records_layout(work, blobs, group) * per
-            d = _request_layout(work, matrices, args.batch, args.classes, group, ids=False) * per
+            a = _store_side(work, blobs, names, group) * per
+            b = _request_layout(work, matrices, names, args.classes, group, ids=True) * per
+            c = _records_layout(work, blobs, names, group) * per
+            d = _request_layout(work, matrices, names, args.classes, group, ids=False) * per
             cells = [f"{a:9.2f}"] + [f"{x:6.2f} ({x / a:4.2f})" for x in (b, c, d)]
             print(f"{group:>5}  {cells[0]}  {cells[1]:>14}  {cells[2]:>17}  {cells[3]:>16}")
     return 0
