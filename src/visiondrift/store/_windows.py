@@ -31,7 +31,7 @@ import heapq
 import itertools
 import json
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -801,31 +801,11 @@ class Windows:
     def records(self, window_id: str, *, chunk: int = CHUNK) -> Iterator[StoredRecord]:
         """The records of ``window_id`` in the order they arrived (rows and blocks alike),
         read ``chunk`` at a time."""
-        from sqlalchemy import select
-
         from visiondrift.store._schema import RECORDS
 
-        def rows() -> Iterator[StoredRecord]:
-            start = 0
-            while True:
-                query = (
-                    select(RECORDS)
-                    .where(RECORDS.c.window_id == window_id, RECORDS.c.seq >= start)
-                    .order_by(RECORDS.c.seq)
-                    .limit(chunk)
-                )
-
-                def work(conn: Connection, q: Any = query) -> builtins.list[StoredRecord]:
-                    return [record_of(r) for r in conn.execute(q).mappings()]
-
-                found = self.store._read(f"reading the records of window {window_id}", work)
-                yield from found
-                if len(found) < chunk:
-                    return
-                start = found[-1].seq + 1
-
+        rows = self._by_seq(window_id, RECORDS, RECORDS.columns, chunk)
         blocks = (r for block in self._blocks(window_id, chunk) for r in block.records())
-        return heapq.merge(rows(), blocks, key=_seq_of)
+        return heapq.merge((record_of(r._mapping) for r in rows), blocks, key=_seq_of)
 
     def prediction_parts(
         self, window_id: str, *, chunk: int = 10 * CHUNK
@@ -836,34 +816,12 @@ class Windows:
         plain rows, ``(seq, record_id, label, probs, bad_reason, detail)`` with ``probs`` as
         stored (see :func:`encode_probs`). A window of 100,000 records is read several times
         faster than through :meth:`records`."""
-        from sqlalchemy import select
-
         from visiondrift.store._schema import RECORDS
 
         c = RECORDS.c
-
-        def rows() -> Iterator[PredictionRow]:
-            start = 0
-            while True:
-                query = (
-                    select(c.seq, c.record_id, c.label, c.probs, c.bad_reason, c.detail)
-                    .where(c.window_id == window_id, c.seq >= start)
-                    .order_by(c.seq)
-                    .limit(chunk)
-                )
-
-                def work(conn: Connection, q: Any = query) -> builtins.list[PredictionRow]:
-                    found: Any = conn.execute(q).all()  # rows unpack like tuples
-                    return builtins.list(found)
-
-                found = self.store._read(f"reading the records of window {window_id}", work)
-                yield from found
-                if len(found) < chunk:
-                    return
-                start = found[-1][0] + 1
-
+        columns = (c.seq, c.record_id, c.label, c.probs, c.bad_reason, c.detail)
         streams: builtins.list[Iterator[PredictionRow | PredictionBlock]] = [
-            rows(),
+            (tuple(r) for r in self._by_seq(window_id, RECORDS, columns, chunk)),
             (block.for_predictions() for block in self._blocks(window_id, chunk)),
         ]
         run: builtins.list[PredictionRow] = []
@@ -882,26 +840,33 @@ class Windows:
             yield run
 
     def _blocks(self, window_id: str, records: int) -> Iterator[_Block]:
-        """The blocks of ``window_id`` in order, read about ``records`` records at a time."""
-        from sqlalchemy import select
-
+        """The blocks of ``window_id`` in order, read about ``records`` records at a time (how
+        many blocks make that many is not known before: a few at a time)."""
         from visiondrift.store._schema import RECORD_BLOCKS
 
-        c = RECORD_BLOCKS.c
+        columns = [RECORD_BLOCKS.c[name] for name in _Block._fields[1:]]  # all but window_id
+        limit = max(1, min(64, records // 100))
+        for row in self._by_seq(window_id, RECORD_BLOCKS, columns, limit):
+            yield _Block(window_id, *row)
+
+    def _by_seq(
+        self, window_id: str, table: Any, columns: Iterable[Any], limit: int
+    ) -> Iterator[Any]:
+        """The rows of ``table`` (``vd_records``, ``vd_record_blocks``) of ``window_id`` in
+        ``seq`` order, ``columns`` of them (``seq`` among them), ``limit`` per query."""
+        from sqlalchemy import select
+
         start = 0
         while True:
-            # How many blocks make ``records`` records is not known before: a few at a time.
-            limit = max(1, min(64, records // 100))
             query = (
-                select(c.seq, c.n, c.dataset, c.received_at, c.classes, c.probs)
-                .add_columns(c.ids, c.labels, c.ts, c.meta)
-                .where(c.window_id == window_id, c.seq >= start)
-                .order_by(c.seq)
+                select(*columns)
+                .where(table.c.window_id == window_id, table.c.seq >= start)
+                .order_by(table.c.seq)
                 .limit(limit)
             )
 
-            def work(conn: Connection, q: Any = query) -> builtins.list[_Block]:
-                return [_Block(window_id, *r) for r in conn.execute(q)]
+            def work(conn: Connection, q: Any = query) -> builtins.list[Any]:
+                return builtins.list(conn.execute(q).all())
 
             found = self.store._read(f"reading the records of window {window_id}", work)
             yield from found
