@@ -398,17 +398,14 @@ def block_of_records(records: Sequence[RecordIn], matrix: NDArray[np.float64]) -
     event loop)."""
     from visiondrift.store._windows import RecordBlock
 
-    def field(values: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        return values if any(v is not None for v in values) else None
-
     meta = _META.encode
-    return RecordBlock(
+    return RecordBlock.of_columns(
         matrix.astype("<f4").tobytes(),
         int(matrix.shape[1]),
-        field(tuple(r.id for r in records)),
-        field(tuple(r.label for r in records)),
-        field(tuple(r.timestamp for r in records)),  # UTC already (validated)
-        field(tuple(None if not r.metadata else meta(r.metadata) for r in records)),
+        [r.id for r in records],
+        [r.label for r in records],
+        [r.timestamp for r in records],  # UTC already (validated)
+        [None if not r.metadata else meta(r.metadata) for r in records],
     )
 
 

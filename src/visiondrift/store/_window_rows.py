@@ -162,18 +162,31 @@ class RecordBlock:
         width = len(rows[0].probs or b"")
         if width == 0 or width % 4 or any(len(r.probs or b"") != width for r in rows):
             return None
-
-        def field(values: tuple[Any, ...]) -> tuple[Any, ...] | None:
-            return values if any(v is not None for v in values) else None
-
-        return cls(
+        return cls.of_columns(
             b"".join(r.probs or b"" for r in rows),
             width // 4,
-            field(tuple(r.record_id for r in rows)),
-            field(tuple(r.label for r in rows)),
-            field(tuple(r.ts for r in rows)),
-            field(tuple(r.meta for r in rows)),
+            [r.record_id for r in rows],
+            [r.label for r in rows],
+            [r.ts for r in rows],
+            [r.meta for r in rows],
         )
+
+    @classmethod
+    def of_columns(
+        cls,
+        probs: bytes,
+        classes: int,
+        ids: Sequence[str | None],
+        labels: Sequence[str | None],
+        ts: Sequence[datetime | None],
+        meta: Sequence[str | None],
+    ) -> RecordBlock:
+        """A block of these records' values, each field ``None`` when no record has one."""
+
+        def field(values: Sequence[Any]) -> tuple[Any, ...] | None:
+            return None if values.count(None) == len(values) else tuple(values)
+
+        return cls(probs, classes, field(ids), field(labels), field(ts), field(meta))
 
 
 @dataclass(frozen=True)
