@@ -29,14 +29,22 @@ from __future__ import annotations
 import builtins
 import heapq
 import itertools
-import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from visiondrift.store._rows import now_utc
+from visiondrift.store._window_blocks import (
+    PredictionBlock,
+    PredictionRow,
+    StoredBlock,
+    first_seq,
+    label_blocks,
+    label_rows,
+    seq_of,
+)
 from visiondrift.store._window_rows import (
     AppendRequest,
     AppendResult,
@@ -54,6 +62,15 @@ from visiondrift.store._window_rows import (
     encode_probs_matrix,
     record_of,
     window_of,
+)
+from visiondrift.store._window_sql import (
+    AppendStatements,
+    Rows,
+    append_statements,
+    bad_records,
+    insert_rows,
+    lock_dataset,
+    window_values,
 )
 
 if TYPE_CHECKING:
@@ -83,235 +100,6 @@ __all__ = [
 
 #: Records read per query when a window's records are iterated.
 CHUNK = 2000
-
-#: A record as a profile of predictions needs it: seq, record id, label, probabilities (as
-#: stored), the reason it is unusable and its detail.
-PredictionRow = tuple[int, str | None, str | None, bytes | None, str | None, str | None]
-
-
-class PredictionBlock(NamedTuple):
-    """A block of records as a profile of predictions needs it: the seq of its first record,
-    each record's id and label (``labels``: ``None`` when none has one), and the ``(records,
-    classes)`` float32 probabilities (little-endian, row after row)."""
-
-    seq: int
-    ids: builtins.list[str | None]
-    labels: builtins.list[str | None] | None
-    probs: bytes
-    classes: int
-
-
-def _window_values(w: Window) -> dict[str, Any]:
-    return {
-        "window_id": w.window_id,
-        "dataset": w.dataset,
-        "baseline_id": w.baseline_id,
-        "status": w.status,
-        "opened_at": w.opened_at,
-        "deadline": w.deadline,
-        "closed_at": w.closed_at,
-        "n_records": w.n_records,
-        "n_bad": w.n_bad,
-        "run_id": w.run_id,
-        "reason": w.reason,
-        "claimed_by": w.claimed_by,
-        "claimed_until": w.claimed_until,
-    }
-
-
-#: The columns of ``vd_records``, in the order the rows of an append give them.
-_RECORD_COLUMNS = (
-    "window_id",
-    "seq",
-    "dataset",
-    "record_id",
-    "received_at",
-    "ts",
-    "label",
-    "probs",
-    "measured",
-    "bad_reason",
-    "detail",
-    "meta",
-)
-
-
-class _AppendStatements(NamedTuple):
-    """What an append executes, built once per dialect and driver (each statement carries its
-    compiled form and cache key from then on: building them per transaction was a tenth of the
-    writer's time)."""
-
-    #: The open windows of a dataset (locked on PostgreSQL): driver-level SQL, its columns,
-    #: and how each is read (``None``: as the driver gives it).
-    open_windows: str
-    window_columns: tuple[str, ...]
-    window_readers: tuple[Callable[[Any], Any] | None, ...]
-    insert_window: Any
-    update_window: Any
-    #: The same for a window whose status and end stay (most appends): an UPDATE that sets
-    #: the indexed columns rewrites their index entries, even to the same values.
-    update_counts: str
-    #: The driver-level INSERTs of a record row, a block row and an id row, and how this
-    #: dialect binds a time.
-    insert_records: str
-    insert_blocks: str
-    insert_ids: str
-    bind_time: Callable[[datetime], Any]
-
-
-_STATEMENTS: dict[tuple[str, str, str], _AppendStatements] = {}
-
-
-def _append_statements(dialect: Any) -> _AppendStatements:
-    key = (dialect.name, dialect.driver, dialect.paramstyle)
-    found = _STATEMENTS.get(key)
-    if found is None:
-        found = _STATEMENTS[key] = _build_statements(dialect)
-    return found
-
-
-def _build_statements(dialect: Any) -> _AppendStatements:
-    from sqlalchemy import DateTime, bindparam, insert, update
-
-    from visiondrift.store._schema import RECORD_BLOCKS, RECORD_IDS, RECORDS, WINDOWS
-
-    c = WINDOWS.c
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    # The two statements of every append, at the driver level (SQLAlchemy's statement
-    # machinery was a fifth of the writer's time); a time read back as this dialect reads it.
-    names = [col.name for col in WINDOWS.columns]
-    open_windows = (
-        f"SELECT {', '.join(names)} FROM {WINDOWS.name} WHERE dataset = {mark} "
-        "AND status = 'open' ORDER BY opened_at"
-    )
-    if dialect.name == "postgresql":
-        open_windows += " FOR UPDATE"
-    read_time = DateTime(timezone=True).dialect_impl(dialect).result_processor(dialect, None)
-    times = {col.name for col in WINDOWS.columns if isinstance(col.type, DateTime)}
-    readers = tuple(read_time if name in times else None for name in names)
-    update_window = (
-        update(WINDOWS)
-        .where(c.window_id == bindparam("w_id"), c.status == "open")
-        .values(
-            status=bindparam("w_status"),
-            deadline=bindparam("w_deadline"),
-            n_records=bindparam("w_records"),
-            n_bad=bindparam("w_bad"),
-        )
-    )
-    update_counts = (
-        f"UPDATE {WINDOWS.name} SET n_records = {mark}, n_bad = {mark} "
-        f"WHERE window_id = {mark} AND status = 'open'"
-    )
-
-    def insert_into(table: Any) -> str:
-        names = [col.name for col in table.columns]
-        return (
-            f"INSERT INTO {table.name} ({', '.join(names)}) "
-            f"VALUES ({', '.join([mark] * len(names))})"
-        )
-
-    assert tuple(col.name for col in RECORDS.columns) == _RECORD_COLUMNS
-    process = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
-    return _AppendStatements(
-        open_windows,
-        tuple(names),
-        readers,
-        insert(WINDOWS),
-        update_window,
-        update_counts,
-        insert_into(RECORDS),
-        insert_into(RECORD_BLOCKS),
-        insert_into(RECORD_IDS),
-        process if process is not None else _same,
-    )
-
-
-def _same(value: datetime) -> Any:
-    return value
-
-
-#: Rows per INSERT statement (at most 12 parameters each; SQLite allows 32,766 per statement).
-_ROWS_PER_INSERT = 500
-
-
-def _insert_rows(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert rows with multi-row ``INSERT ... VALUES (...), (...)`` statements.
-
-    At the driver level: SQLAlchemy's per-row parameter processing was two thirds of the
-    writer's time, and the driver's own ``executemany`` steps (and gives up and takes back the
-    interpreter lock) once per row; one statement per 500 rows does both once.
-    """
-    head, _, one = sql.partition(" VALUES ")
-    for start in range(0, len(rows), _ROWS_PER_INSERT):
-        part = rows[start : start + _ROWS_PER_INSERT]
-        statement = f"{head} VALUES {', '.join([one] * len(part))}"
-        conn.exec_driver_sql(statement, tuple(itertools.chain.from_iterable(part)))
-
-
-class _Rows(NamedTuple):
-    """The rows one append writes: record rows, block rows, id rows."""
-
-    records: builtins.list[tuple[Any, ...]]
-    blocks: builtins.list[tuple[Any, ...]]
-    ids: builtins.list[tuple[Any, ...]]
-
-    def add_block(
-        self,
-        block: RecordBlock,
-        window_id: str,
-        seq: int,
-        dataset: str,
-        received: Any,
-    ) -> None:
-        dumps = _JSON.encode
-        ts = None
-        if block.ts is not None:
-            ts = dumps([None if t is None else t.isoformat() for t in block.ts])
-        meta = None
-        if block.meta is not None:
-            meta = "[" + ",".join("null" if m is None else m for m in block.meta) + "]"
-        self.blocks.append(
-            (
-                window_id,
-                seq,
-                len(block),
-                dataset,
-                received,
-                block.classes,
-                block.probs,
-                None if block.ids is None else dumps(block.ids),
-                None if block.labels is None else dumps(block.labels),
-                ts,
-                meta,
-            )
-        )
-        if block.ids is not None:
-            self.ids.extend(
-                (dataset, rid, window_id, seq, pos)
-                for pos, rid in enumerate(block.ids)
-                if rid is not None
-            )
-
-
-def _bad_records(rows: Sequence[NewRecord] | RecordBlock) -> int:
-    if isinstance(rows, RecordBlock):
-        return 0
-    return sum(r.bad_reason is not None for r in rows)
-
-
-_JSON = json.JSONEncoder(separators=(",", ":"))
-
-
-def _lock_dataset(conn: Connection, dataset: str) -> None:
-    """PostgreSQL: one appender per dataset at a time (until the transaction ends), so two
-    processes never open two windows of one dataset. SQLite's writers are serialised anyway."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy import text
-
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": "vd_window:" + dataset}
-        )
 
 
 class Windows:
@@ -353,8 +141,8 @@ class Windows:
         for i, request in enumerate(requests):
             by_dataset.setdefault(request.dataset, []).append(i)
         with self.store._write("writing posted records") as conn:
-            statements = _append_statements(conn.dialect)
-            out = _Rows([], [], [])
+            statements = append_statements(conn.dialect)
+            out = Rows([], [], [])
             # Datasets are locked in name order, so two processes never wait for each other.
             for dataset in sorted(by_dataset):
                 indexes = by_dataset[dataset]
@@ -362,24 +150,24 @@ class Windows:
                     conn, statements, dataset, [requests[i] for i in indexes], at, out
                 )
                 results.update(zip(indexes, done, strict=True))
-            _insert_rows(conn, statements.insert_records, out.records)
-            _insert_rows(conn, statements.insert_blocks, out.blocks)
-            _insert_rows(conn, statements.insert_ids, out.ids)
+            insert_rows(conn, statements.insert_records, out.records)
+            insert_rows(conn, statements.insert_blocks, out.blocks)
+            insert_rows(conn, statements.insert_ids, out.ids)
         return [results[i] for i in range(len(requests))]
 
     def _append_dataset(
         self,
         conn: Connection,
-        statements: _AppendStatements,
+        statements: AppendStatements,
         dataset: str,
         requests: Sequence[AppendRequest],
         at: datetime,
-        out: _Rows,
+        out: Rows,
     ) -> builtins.list[AppendResult]:
         """One dataset's requests of a group: its open window read (and locked) once, the
         records cut into windows in memory, each window written once."""
         when = statements.bind_time
-        _lock_dataset(conn, dataset)
+        lock_dataset(conn, dataset)
         names, readers = statements.window_columns, statements.window_readers
         found = [
             window_of(
@@ -479,13 +267,13 @@ class Windows:
             results.append(
                 AppendResult(
                     accepted=n,
-                    bad=_bad_records(request.rows),
+                    bad=bad_records(request.rows),
                     window=touched[-1] if touched else current,
                     windows=tuple(dict.fromkeys(w.window_id for w in touched)),
                     closing=tuple(closing),
                 )
             )
-        created = [_window_values(w) for w in final.values() if w.window_id in new]
+        created = [window_values(w) for w in final.values() if w.window_id in new]
         was = {w.window_id: w for w in found}
         changed: builtins.list[dict[str, Any]] = []
         counted: builtins.list[tuple[int, int, str]] = []
@@ -558,7 +346,7 @@ class Windows:
 
         at = now_utc(now)
         with self.store._write(f"closing the open window of {dataset}") as conn:
-            _lock_dataset(conn, dataset)
+            lock_dataset(conn, dataset)
             found = conn.execute(
                 select(WINDOWS).where(WINDOWS.c.dataset == dataset, WINDOWS.c.status == "open")
             ).mappings()
@@ -709,8 +497,8 @@ class Windows:
                 part = ids[start : start + chunk]
                 status: dict[str, str] = {}
                 for record_id, window_status in itertools.chain(
-                    _label_rows(conn, dataset, part, labels),
-                    _label_blocks(conn, dataset, part, labels),
+                    label_rows(conn, dataset, part, labels),
+                    label_blocks(conn, dataset, part, labels),
                 ):
                     # One id in an open and a closed window: it counts as joined.
                     if status.get(record_id) != "open":
@@ -805,7 +593,7 @@ class Windows:
 
         rows = self._by_seq(window_id, RECORDS, RECORDS.columns, chunk)
         blocks = (r for block in self._blocks(window_id, chunk) for r in block.records())
-        return heapq.merge((record_of(r._mapping) for r in rows), blocks, key=_seq_of)
+        return heapq.merge((record_of(r._mapping) for r in rows), blocks, key=seq_of)
 
     def prediction_parts(
         self, window_id: str, *, chunk: int = 10 * CHUNK
@@ -825,7 +613,7 @@ class Windows:
             (block.for_predictions() for block in self._blocks(window_id, chunk)),
         ]
         run: builtins.list[PredictionRow] = []
-        for part in heapq.merge(*streams, key=_first):
+        for part in heapq.merge(*streams, key=first_seq):
             if isinstance(part, PredictionBlock):
                 if run:
                     yield run
@@ -839,15 +627,15 @@ class Windows:
         if run:
             yield run
 
-    def _blocks(self, window_id: str, records: int) -> Iterator[_Block]:
+    def _blocks(self, window_id: str, records: int) -> Iterator[StoredBlock]:
         """The blocks of ``window_id`` in order, read about ``records`` records at a time (how
         many blocks make that many is not known before: a few at a time)."""
         from visiondrift.store._schema import RECORD_BLOCKS
 
-        columns = [RECORD_BLOCKS.c[name] for name in _Block._fields[1:]]  # all but window_id
+        columns = [RECORD_BLOCKS.c[name] for name in StoredBlock._fields[1:]]  # all but window_id
         limit = max(1, min(64, records // 100))
         for row in self._by_seq(window_id, RECORD_BLOCKS, columns, limit):
-            yield _Block(window_id, *row)
+            yield StoredBlock(window_id, *row)
 
     def _by_seq(
         self, window_id: str, table: Any, columns: Iterable[Any], limit: int
@@ -916,137 +704,6 @@ class Windows:
             conn.execute(delete(RECORD_IDS).where(RECORD_IDS.c.window_id.in_(old)))
             conn.execute(delete(RECORD_BLOCKS).where(blocks.window_id.in_(old)))
             return n
-
-
-def _label_rows(
-    conn: Connection, dataset: str, ids: Sequence[str], labels: Mapping[str, str]
-) -> builtins.list[tuple[str, str]]:
-    """Label the record rows (``vd_records``) with these ids; returns ``(id, window status)``
-    of each row found."""
-    from sqlalchemy import bindparam, select, update
-
-    from visiondrift.store._schema import RECORDS, WINDOWS
-
-    found = conn.execute(
-        select(RECORDS.c.record_id, WINDOWS.c.status)
-        .select_from(RECORDS.join(WINDOWS, WINDOWS.c.window_id == RECORDS.c.window_id))
-        .where(RECORDS.c.dataset == dataset, RECORDS.c.record_id.in_(ids))
-    ).all()
-    if found:
-        conn.execute(
-            update(RECORDS)
-            .where(RECORDS.c.dataset == dataset)
-            .where(RECORDS.c.record_id == bindparam("rid"))
-            .values(label=bindparam("new_label")),
-            [{"rid": rid, "new_label": labels[rid][:200]} for rid in {r[0] for r in found}],
-        )
-    return [(r[0], r[1]) for r in found]
-
-
-def _label_blocks(
-    conn: Connection, dataset: str, ids: Sequence[str], labels: Mapping[str, str]
-) -> builtins.list[tuple[str, str]]:
-    """Label the records of blocks (``vd_record_blocks``, found through ``vd_record_ids``)
-    with these ids: each block's labels read, changed and written once. Returns ``(id, window
-    status)`` of each record found."""
-    from sqlalchemy import bindparam, select, tuple_, update
-
-    from visiondrift.store._schema import RECORD_BLOCKS, RECORD_IDS, WINDOWS
-
-    c = RECORD_IDS.c
-    found = conn.execute(
-        select(c.record_id, c.window_id, c.seq, c.pos, WINDOWS.c.status)
-        .select_from(RECORD_IDS.join(WINDOWS, WINDOWS.c.window_id == c.window_id))
-        .where(c.dataset == dataset, c.record_id.in_(ids))
-    ).all()
-    places: dict[tuple[str, int], builtins.list[tuple[int, str]]] = {}
-    for record_id, window_id, seq, pos, _ in found:
-        places.setdefault((window_id, seq), []).append((pos, labels[record_id][:200]))
-    if not places:
-        return []
-    b = RECORD_BLOCKS.c
-    blocks = conn.execute(
-        select(b.window_id, b.seq, b.n, b.labels).where(
-            tuple_(b.window_id, b.seq).in_(builtins.list(places))
-        )
-    ).all()
-    changed = []
-    for window_id, seq, n, text in blocks:
-        values = [None] * n if text is None else json.loads(text)
-        for pos, label in places[(window_id, seq)]:
-            values[pos] = label
-        changed.append({"w_id": window_id, "b_seq": seq, "new_labels": _JSON.encode(values)})
-    conn.execute(
-        update(RECORD_BLOCKS)
-        .where(b.window_id == bindparam("w_id"), b.seq == bindparam("b_seq"))
-        .values(labels=bindparam("new_labels")),
-        changed,
-    )
-    return [(r[0], r[4]) for r in found]
-
-
-class _Block(NamedTuple):
-    """A row of ``vd_record_blocks`` as read."""
-
-    window_id: str
-    seq: int
-    n: int
-    dataset: str
-    received_at: Any
-    classes: int
-    probs: bytes
-    ids: str | None
-    labels: str | None
-    ts: str | None
-    meta: str | None
-
-    def _items(self, text: str | None) -> builtins.list[Any]:
-        return [None] * self.n if text is None else json.loads(text)
-
-    def for_predictions(self) -> PredictionBlock:
-        return PredictionBlock(
-            self.seq,
-            self._items(self.ids),
-            None if self.labels is None else json.loads(self.labels),
-            bytes(self.probs),
-            self.classes,
-        )
-
-    def _columns(self) -> Iterator[tuple[str | None, str | None, bytes]]:
-        width = 4 * self.classes
-        blob = bytes(self.probs)
-        probs = (blob[i : i + width] for i in range(0, len(blob), width))
-        return zip(self._items(self.ids), self._items(self.labels), probs, strict=True)
-
-    def records(self) -> Iterator[StoredRecord]:
-        from visiondrift.store._rows import utc
-
-        received = utc(self.received_at)
-        assert received is not None
-        items = zip(self._columns(), self._items(self.ts), self._items(self.meta), strict=True)
-        for i, ((rid, label, probs), ts, meta) in enumerate(items):
-            yield StoredRecord(
-                window_id=self.window_id,
-                seq=self.seq + i,
-                dataset=self.dataset,
-                record_id=rid,
-                received_at=received,
-                ts=None if ts is None else datetime.fromisoformat(ts),
-                label=label,
-                probs=decode_probs(probs),
-                measured=None,
-                bad_reason=None,
-                detail=None,
-                meta=meta,
-            )
-
-
-def _seq_of(record: StoredRecord) -> int:
-    return record.seq
-
-
-def _first(part: PredictionRow | PredictionBlock) -> int:
-    return part[0]
 
 
 def _takes_records(w: Window, request: AppendRequest, at: datetime) -> bool:
