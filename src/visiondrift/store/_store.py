@@ -155,8 +155,10 @@ class HistoryStore:
     def _failure(self, err: Exception, doing: str) -> StoreError:
         from sqlalchemy.exc import OperationalError
 
+        # (an error of the driver itself: raised by driver-level statements, the appends')
+        operational = (OperationalError, self._engine.dialect.loaded_dbapi.OperationalError)
         text = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-        if isinstance(err, OperationalError) and (
+        if isinstance(err, operational) and (
             "locked" in text or "lock timeout" in text or "busy" in text
         ):
             return StoreError(
@@ -164,7 +166,7 @@ class HistoryStore:
                 f"{doing} after {self.timeout:g} s. Raise store.timeout, or find the process "
                 "holding it."
             )
-        if isinstance(err, OperationalError):
+        if isinstance(err, operational):
             return StoreError(
                 f"Cannot reach the history store {self.url} while {doing}: {text}. Check that "
                 "the file's folder is writable or the server is running, or give another "
@@ -174,7 +176,11 @@ class HistoryStore:
 
     @contextmanager
     def _write(self, doing: str) -> Iterator[Connection]:
-        """One write transaction: all of it lands or none of it does."""
+        """One write transaction: all of it lands or none of it does.
+
+        Statements may also be run on the driver's own cursor (``conn.connection.cursor()``,
+        the appends' hot path): the driver's errors are reported as SQLAlchemy's are.
+        """
         from sqlalchemy.exc import DBAPIError
 
         from visiondrift.store._engine import WRITE
@@ -186,7 +192,7 @@ class HistoryStore:
                 conn.begin(),
             ):
                 yield conn
-        except DBAPIError as err:
+        except (DBAPIError, self._engine.dialect.loaded_dbapi.Error) as err:
             raise self._failure(err, doing) from err
 
     def _read(self, doing: str, work: Callable[[Connection], T]) -> T:
