@@ -346,3 +346,41 @@ def test_a_window_of_predictions_is_profiled_from_its_rows_as_from_its_records(
     assert fast.n_files == 730
     assert fast.n_images == 722
     assert fast.bad_counts == {"decode_error": 8}
+
+
+def test_a_held_writer_writes_on_one_connection_and_takes_another_when_it_is_lost(
+    store: HistoryStore,
+) -> None:
+    from sqlalchemy import event
+
+    store.migrate()
+    engine = store._engine
+    checkouts: list[object] = []
+    event.listen(engine, "checkout", lambda dbapi, *_: checkouts.append(dbapi))
+    rows = _rows(2)
+    with store.held_writer():
+        for _ in range(3):
+            store.windows.append("shop", BASE, rows, count_limit=None, seconds_limit=None)
+        assert len(checkouts) == 1
+        # A failed write is rolled back; the next one runs on the same connection.
+        broken = AppendRequest("shop", BASE, [NewRecord(probs=object())], None, None)  # type: ignore[arg-type]
+        with pytest.raises(StoreError):
+            store.windows.append_many([broken])
+        store.windows.append("shop", BASE, rows, count_limit=None, seconds_limit=None)
+        assert len(checkouts) == 1
+        if engine.dialect.name == "postgresql":
+            # The server ends the connection: that write fails, the next takes another.
+            held = store._held
+            assert held is not None
+            pid = held.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+            held.rollback()
+            with engine.connect() as other:
+                other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+                other.commit()
+            with pytest.raises(StoreError):
+                store.windows.append("shop", BASE, rows, count_limit=None, seconds_limit=None)
+            store.windows.append("shop", BASE, rows, count_limit=None, seconds_limit=None)
+    assert store._held is None
+    assert store.windows.count_records("shop") == 8 + (
+        2 if engine.dialect.name == "postgresql" else 0
+    )

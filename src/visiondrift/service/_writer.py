@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
     from visiondrift.store import HistoryStore
-    from visiondrift.store._windows import AppendRequest, AppendResult
+    from visiondrift.store._windows import AppendRequest, AppendResult, Windows
 
 __all__ = ["RecordWriter"]
 
@@ -249,50 +249,61 @@ def _failure(kind: str, message: str) -> Exception:
 
 def _serve(sock: socket.socket, store_arguments: dict[str, Any], group: int) -> None:
     """The writer process: read frames, write each batch of them in one transaction, answer."""
-    from visiondrift.errors import StoreError
     from visiondrift.service._gc import settle as settle_collector
     from visiondrift.store import HistoryStore
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     store = HistoryStore(**store_arguments)
-    windows = store.windows
     settle_collector()
-    buffer = bytearray()
-    ended = False
     try:
-        while True:
-            frames = _frames(buffer)
-            if not frames:
-                if ended:
-                    return
-                chunk = sock.recv(1 << 20)
-                if not chunk:
-                    ended = True
-                    continue
-                buffer += chunk
-                # Everything else that has arrived joins this transaction.
-                with contextlib.suppress(BlockingIOError, InterruptedError):
-                    while chunk:
-                        chunk = sock.recv(1 << 20, socket.MSG_DONTWAIT)
-                        buffer += chunk
-                    ended = True  # an empty read without blocking: the server is gone
-                continue
-            for start in range(0, len(frames), group):
-                part = frames[start : start + group]
-                answers: list[Any]
-                try:
-                    results = windows.append_many([request for _, request in part])
-                    answers = [(key, True, r) for (key, _), r in zip(part, results, strict=True)]
-                except StoreError as err:
-                    answers = [(key, False, ("store", str(err))) for key, _ in part]
-                except Exception as err:
-                    logger.exception("Writing records failed")
-                    message = f"writing the records failed ({type(err).__name__}); see the log"
-                    answers = [(key, False, ("error", message)) for key, _ in part]
-                try:
-                    sock.sendall(b"".join(_frame(a) for a in answers))
-                except OSError:  # the server is gone; what was committed stays
-                    return
+        # One connection for the writer's life, not one from the pool per transaction.
+        with store.held_writer():
+            _write_frames(sock, store.windows, group)
     finally:
         store.close()
         sock.close()
+
+
+def _write_frames(sock: socket.socket, windows: Windows, group: int) -> None:
+    """Until the server's end of the socket closes: read every frame that has arrived, write
+    them in transactions of at most ``group`` requests, answer each after its commit."""
+    buffer = bytearray()
+    ended = False
+    while True:
+        frames = _frames(buffer)
+        if not frames:
+            if ended:
+                return
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                ended = True
+                continue
+            buffer += chunk
+            # Everything else that has arrived joins this transaction.
+            with contextlib.suppress(BlockingIOError, InterruptedError):
+                while chunk:
+                    chunk = sock.recv(1 << 20, socket.MSG_DONTWAIT)
+                    buffer += chunk
+                ended = True  # an empty read without blocking: the server is gone
+            continue
+        for start in range(0, len(frames), group):
+            answers = _write(windows, frames[start : start + group])
+            try:
+                sock.sendall(b"".join(_frame(a) for a in answers))
+            except OSError:  # the server is gone; what was committed stays
+                return
+
+
+def _write(windows: Windows, part: list[Any]) -> list[Any]:
+    """Write the requests of ``part`` (frames) in one transaction; the answer to each."""
+    from visiondrift.errors import StoreError
+
+    try:
+        results = windows.append_many([request for _, request in part])
+    except StoreError as err:
+        return [(key, False, ("store", str(err))) for key, _ in part]
+    except Exception as err:
+        logger.exception("Writing records failed")
+        message = f"writing the records failed ({type(err).__name__}); see the log"
+        return [(key, False, ("error", message)) for key, _ in part]
+    return [(key, True, r) for (key, _), r in zip(part, results, strict=True)]
