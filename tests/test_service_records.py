@@ -261,3 +261,43 @@ def test_without_a_writer_records_are_refused_503_and_readyz_says_so(
         assert answer.headers["retry-after"] == "5"
         assert c.get("/readyz").status_code == 503
     assert history.windows.count_records("shop") == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # a single record that holds the word "records" (the batch is tried first, in vain)
+        {"id": "records", "probabilities": [0.5, 0.5], "metadata": {"k": '"records"'}},
+        {"probabilities": [0.5, 0.5]},
+        {"records": [{"id": "a", "probabilities": [0.5, 0.5]}, {"probabilities": [1.0, 0.0]}]},
+        # not valid: each error as the discriminated union reports it
+        {"records": [{"probabilities": [0.5, 0.5]}, {"probabilities": "x"}]},
+        {"records": [], "extra": 1},
+        {"records": "x"},
+        {"id": "records"},
+        {"id": "a\x00", "probabilities": [0.5, 0.5]},
+        {"records": [{"id": "a\x00"}]},
+        ["records"],
+    ],
+)
+def test_a_body_reads_as_the_discriminated_union_reads_it(body: Any) -> None:
+    import json
+
+    from fastapi.exceptions import RequestValidationError
+    from pydantic import ValidationError
+
+    from visiondrift.service._records import _BODY, parse_records_body
+
+    raw = json.dumps(body).encode()
+    try:
+        expected: Any = _BODY.validate_json(raw)
+    except ValidationError as err:
+        expected = [{**e, "loc": ("body", *e["loc"])} for e in err.errors(include_url=False)]
+    try:
+        found: Any = parse_records_body(raw, "application/json")
+    except RequestValidationError as err:
+        found = list(err.errors())
+    assert type(found) is type(expected)
+    if isinstance(expected, list):  # (a ValueError in an error's ctx equals only itself)
+        expected, found = ([{**e, "ctx": str(e.get("ctx"))} for e in x] for x in (expected, found))
+    assert found == expected

@@ -12,6 +12,7 @@ of a batch.
 from __future__ import annotations
 
 import binascii
+import contextlib
 import json
 import math
 from collections.abc import Sequence
@@ -212,6 +213,13 @@ def parse_records_body(body: bytes, content_type: str | None) -> RecordBatch | R
                     }
                 ]
             )
+    if b'"records"' in body:
+        # Most likely a batch (the hot path): read as one at once. The discriminated union
+        # has to turn the whole body into Python objects to call its discriminator first (a
+        # fifth of the time of reading a batch); a body that is not a valid batch goes on to
+        # it, so every error is the one it reports.
+        with contextlib.suppress(ValidationError):
+            return RecordBatch.model_validate_json(body)
     try:
         return _BODY.validate_json(body)
     except ValidationError as err:
