@@ -269,10 +269,10 @@ def check_probabilities(
     import numpy as np
 
     if matrix is not None:
-        negative = matrix < 0.0
-        sums = matrix.sum(axis=1)
-        off = np.abs(sums - 1.0) > SUM_TOLERANCE
-        suspects = np.flatnonzero(negative.any(axis=1) | off).tolist()
+        off = np.abs(matrix.sum(axis=1) - 1.0) > SUM_TOLERANCE
+        if matrix.min() >= 0.0 and not off.any():
+            return []  # (the usual request)
+        suspects = np.flatnonzero((matrix < 0.0).any(axis=1) | off).tolist()
     else:
         suspects = [i for i, r in enumerate(records) if r.probabilities is not None]
     found: list[ProblemItem] = []
@@ -304,9 +304,21 @@ def check_probabilities(
     return found
 
 
-def check_records(records: Sequence[RecordIn], base: ActiveBaseline, loc: str) -> list[ProblemItem]:
+def check_records(
+    records: Sequence[RecordIn],
+    base: ActiveBaseline,
+    loc: str,
+    matrix: NDArray[np.float64] | None = None,
+) -> list[ProblemItem]:
     """Why each record does not fit ``base`` (empty: all fit). ``loc`` is ``records`` for a
-    batch, ``""`` for a single record."""
+    batch, ``""`` for a single record; ``matrix`` the records' :func:`probability_matrix`."""
+    if (
+        matrix is not None
+        and base.n_classes == matrix.shape[1]
+        and not base.images
+        and all(r.image is None for r in records)
+    ):
+        return []  # each has as many probabilities as the baseline has classes, no image
     errors: list[ProblemItem] = []
     kind = "images" if base.images else "predictions"
 

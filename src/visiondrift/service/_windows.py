@@ -229,7 +229,7 @@ class WindowService:
                 "/v1/baselines/images.",
                 slug="no-baseline",
             )
-        errors = check_records(records, base, loc)
+        errors = check_records(records, base, loc, matrix)
         if errors:
             raise _refused(errors, loc, "do not fit the dataset's baseline")
         # A baseline of predictions took no image (check_records): no need to count them.
