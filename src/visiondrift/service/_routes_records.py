@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from visiondrift.service._auth import require
+from visiondrift.service._auth import SECURITY, authorize, require
 from visiondrift.service._events import event_id, parse_event_id, window_event
 from visiondrift.service._params import DatasetName
 from visiondrift.service._problems import PROBLEMS
@@ -143,18 +143,16 @@ _ERRORS: dict[int | str, dict[str, Any]] = {k: PROBLEMS[k] for k in (401, 403, 4
     },
     # The body is read by pydantic's JSON parser in one pass (parse_records_body), not by
     # FastAPI (json.loads, then validation): documented here.
+    # The key is checked in the route (authorize), not by a dependency: declared here.
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": records_body_schema()[0]}},
-        }
+        },
+        "security": SECURITY,
     },
 )
-async def post_records(
-    dataset: Dataset,
-    request: Request,
-    _key: object = Depends(require("write")),
-) -> Response:
+async def post_records(dataset: Dataset, request: Request) -> Response:
     """Write the records into the dataset's open window; 202 once they are in the store.
 
     The body is one record or `{"records": [...]}`. Each record has the model's
@@ -165,6 +163,7 @@ async def post_records(
     record listed in `errors` by index and field); nothing is written. An image that does not
     decode is stored as an unusable record (counted by reason in the window's verdict).
     """
+    await authorize(request, "write")
     service: ServiceState = request.app.state.vd  # (not a dependency: the hot route)
     payload = parse_records_body(await request.body(), request.headers.get("content-type"))
     batch = isinstance(payload, RecordBatch)
