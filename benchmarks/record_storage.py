@@ -11,11 +11,12 @@ on fresh SQLite files (WAL, ``synchronous`` FULL, as the store opens them), --re
 of --batch probability records each with a unique id, committed in groups of 1, 2 and 4
 requests (the writer's group commit; under load it commits 1 to 3):
 
-a. the store: ``store.windows.append_many`` (the writer's call) with the requests as the
-   service sends them (one :class:`RecordBlock` each: a row per request in
-   ``vd_record_blocks``, a row per record id in ``vd_record_ids``);
-b. the floor of that layout: the same rows built in Python and inserted into the same two
-   tables with the sqlite3 module and no SQLAlchemy, nothing else per transaction;
+a. the store: ``store.windows.append_many`` (the writer's call, on one held connection as
+   the writer makes it) with the requests as the service sends them (one
+   :class:`RecordBlock` each: a row per request in ``vd_record_blocks``, a row per record id
+   in ``vd_record_ids``, made by SQLite from the block's ids as JSON);
+b. the floor of that layout: the same rows inserted into the same two tables the same way
+   with the sqlite3 module and no SQLAlchemy, nothing else per transaction;
 c. the layout before (revision 0007): a row per record in ``vd_records`` (its key and its
    index of record ids), inserted like (b);
 d. (b) without the id rows (records posted without ids).
@@ -69,8 +70,9 @@ def _store_side(
             for n, row in enumerate(blobs)
         ]
         started = time.process_time()
-        for k in range(0, len(requests), group):
-            store.windows.append_many(requests[k : k + group])
+        with store.held_writer():  # as the record writer writes: on one connection
+            for k in range(0, len(requests), group):
+                store.windows.append_many(requests[k : k + group])
         return time.process_time() - started
 
 
@@ -162,7 +164,6 @@ def _request_layout(
     window = "0" * 32
     batch = len(names_of[0])
     block = ", ".join(["?"] * len(RECORD_BLOCKS.columns))
-    marks = ", ".join(["(?, ?, ?, ?, ?)"] * batch)
 
     def write(c: sqlite3.Connection, r: int) -> None:
         names = names_of[r] if ids else None
@@ -170,14 +171,10 @@ def _request_layout(
         text = None if names is None else json.dumps(names, separators=(",", ":"))
         values = (window, first, batch, DATASET, received, classes, matrices[r], text)
         c.execute(f"INSERT INTO {RECORD_BLOCKS.name} VALUES ({block})", (*values, None, None, None))
-        if names is not None:
+        if text is not None:  # the id rows made from the ids' JSON, as the store does
             c.execute(
-                f"INSERT INTO {RECORD_IDS.name} VALUES {marks}",
-                tuple(
-                    itertools.chain.from_iterable(
-                        (DATASET, name, window, first, i) for i, name in enumerate(names)
-                    )
-                ),
+                f"INSERT INTO {RECORD_IDS.name} SELECT ?, value, ?, ?, key FROM json_each(?)",
+                (DATASET, window, first, text),
             )
 
     try:
