@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from visiondrift.store._window_rows import StoredRecord, decode_probs
+from visiondrift.store._window_rows import BLOCK_JSON, StoredRecord, decode_probs
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -23,7 +23,6 @@ __all__ = [
     "seq_of",
 ]
 
-_JSON = json.JSONEncoder(separators=(",", ":"))
 
 #: A record as a profile of predictions needs it: seq, record id, label, probabilities (as
 #: stored), the reason it is unusable and its detail.
@@ -99,7 +98,7 @@ def label_blocks(
         values = [None] * n if text is None else json.loads(text)
         for pos, label in places[(window_id, seq)]:
             values[pos] = label
-        changed.append({"w_id": window_id, "b_seq": seq, "new_labels": _JSON.encode(values)})
+        changed.append({"w_id": window_id, "b_seq": seq, "new_labels": BLOCK_JSON.encode(values)})
     conn.execute(
         update(RECORD_BLOCKS)
         .where(b.window_id == bindparam("w_id"), b.seq == bindparam("b_seq"))

@@ -103,6 +103,10 @@ class NewRecord(NamedTuple):
     meta: str | None = None
 
 
+#: How a block's per-record fields (ids, labels) are kept: a compact JSON array.
+BLOCK_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 @dataclass(frozen=True, slots=True)
 class RecordBlock:
     """Probability records of one request, written as ONE row of ``vd_record_blocks`` (and a

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import builtins
 import itertools
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from visiondrift.store._window_rows import NewRecord, RecordBlock, Window
+from visiondrift.store._window_rows import BLOCK_JSON, NewRecord, RecordBlock, Window
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -212,7 +211,7 @@ class Rows(NamedTuple):
         dataset: str,
         received: Any,
     ) -> None:
-        dumps = _JSON.encode
+        dumps = BLOCK_JSON.encode
         ids = None if block.ids is None else dumps(block.ids)
         ts = None
         if block.ts is not None:
@@ -243,9 +242,6 @@ def bad_records(rows: Sequence[NewRecord] | RecordBlock) -> int:
     if isinstance(rows, RecordBlock):
         return 0
     return sum(r.bad_reason is not None for r in rows)
-
-
-_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 def lock_dataset(conn: Connection, dataset: str) -> None:
